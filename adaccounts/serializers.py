@@ -1,0 +1,202 @@
+"""Ad account API shapes: one serializer reads input, another writes output.
+
+Credentials only ever travel inward: the output serializer has `has_credentials` and nothing
+else about them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from adaccounts.models import AdAccount, AdAccountStatus, Team
+from adaccounts.selectors import team_list_for_user
+from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
+from platforms.base import PlatformType
+from platforms.registry import get_account_spec
+
+ADDITIONAL_CONFIG_MAX_BYTES = 16 * 1024
+
+# Fields a client may echo back from a GET without it being an error.
+_READ_ONLY_ECHO = {"id", "has_credentials", "created_at", "updated_at"}
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name"]
+
+
+class AdAccountSerializer(serializers.ModelSerializer):
+    """What the API returns for an ad account."""
+
+    team_id = serializers.UUIDField(read_only=True)
+    owner_user_id = serializers.IntegerField(read_only=True, allow_null=True)
+    has_credentials = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = AdAccount
+        fields = [
+            "id",
+            "platform_account_id",
+            "name",
+            "platform_type",
+            "has_credentials",
+            "status",
+            "team_id",
+            "owner_user_id",
+            "additional_config",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AdAccountInputSerializer(serializers.Serializer):
+    """Validates a create (POST), replace (PUT) or partial update (PATCH).
+
+    Needs `context["request"]` for the caller's teams. Every bad field is reported at once: the
+    platform-dependent checks run as field validators, which DRF collects together.
+    """
+
+    platform_account_id = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=255)
+    platform_type = serializers.ChoiceField(choices=PlatformType.choices)
+    credentials = serializers.JSONField(write_only=True, required=False)
+    status = serializers.ChoiceField(
+        choices=AdAccountStatus.choices, default=AdAccountStatus.ACTIVE
+    )
+    team_id = serializers.UUIDField(required=False)
+    owner_user_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    additional_config = serializers.JSONField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is None:
+            # An account is useless without credentials; on updates omitting them keeps them.
+            self.fields["credentials"].required = True
+        else:
+            # PUT replaces the account; a missing status must not silently reset it to ACTIVE.
+            self.fields["status"].default = serializers.empty
+            self.fields["status"].required = not self.partial
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def _user(self) -> Any:
+        return self.context["request"].user
+
+    def _platform_type(self) -> str | None:
+        """The platform the other fields are checked against, if it is known and valid."""
+        data = self.initial_data if isinstance(self.initial_data, Mapping) else {}
+        raw = data.get("platform_type", getattr(self.instance, "platform_type", None))
+        return raw if raw in PlatformType.values else None
+
+    def _default_team(self) -> Team | None:
+        teams = list(team_list_for_user(user=self._user)[:2])
+        return teams[0] if len(teams) == 1 else None
+
+    # --- whole-body checks -----------------------------------------------------------------
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Expected a JSON object."]}, code="invalid"
+            )
+        errors: dict[str, Any] = {
+            key: ["Unknown field."]
+            for key in sorted(set(data) - set(self.fields) - _READ_ONLY_ECHO)
+        }
+        if self.instance is None and "team_id" not in data and self._default_team() is None:
+            errors["team_id"] = [
+                "Required: you belong to several teams (or none), so name the team."
+            ]
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            assert isinstance(exc.detail, dict)
+            raise serializers.ValidationError({**exc.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    # --- field checks ----------------------------------------------------------------------
+
+    def validate_platform_type(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.platform_type:
+            raise serializers.ValidationError(
+                "The platform of an existing account cannot be changed.", code="immutable"
+            )
+        return value
+
+    def validate_platform_account_id(self, value: str) -> str:
+        platform_type = self._platform_type()
+        if platform_type is None:
+            return value  # platform_type carries the error
+        return get_account_spec(platform_type).normalize_account_id(value)
+
+    def validate_credentials(self, value: Any) -> dict[str, str]:
+        platform_type = self._platform_type()
+        if platform_type is None:
+            return value
+        return get_account_spec(platform_type).clean_credentials(value)
+
+    def validate_team_id(self, value: Any) -> Team:
+        team = team_list_for_user(user=self._user).filter(pk=value).first()
+        if team is None:
+            # Same answer for a team that does not exist and one the caller is not in.
+            raise serializers.ValidationError("Unknown team.", code="does_not_exist")
+        return team
+
+    def validate_owner_user_id(self, value: int | None) -> Any:
+        if value is None:
+            return None
+        user = get_user_model().objects.filter(pk=value).first()
+        if user is None:
+            raise serializers.ValidationError("Unknown user.", code="does_not_exist")
+        return user
+
+    def validate_additional_config(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.", code="invalid")
+        if len(json.dumps(value)) > ADDITIONAL_CONFIG_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"Must be at most {ADDITIONAL_CONFIG_MAX_BYTES} bytes as JSON.", code="max_length"
+            )
+        return value
+
+    # --- cross-field checks ----------------------------------------------------------------
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        team = attrs.pop("team_id", None) or (self.instance.team if self.instance else None)
+        team = team or self._default_team()
+        attrs["team"] = team
+        errors: dict[str, Any] = {}
+
+        if "owner_user_id" in attrs:
+            owner = attrs.pop("owner_user_id")
+            if owner is not None and not owner.is_superuser and not team.members.filter(pk=owner.pk).exists():
+                errors["owner_user_id"] = "The owner must be a member of the account's team."
+            attrs["owner_user"] = owner
+
+        if self.instance is not None:
+            attrs.pop("platform_type", None)  # validated unchanged above
+        platform_type = attrs.get("platform_type") or self.instance.platform_type
+        account_id = attrs.get("platform_account_id")
+        if account_id is not None:
+            clash = AdAccount.objects.live().filter(
+                platform_type=platform_type, platform_account_id=account_id
+            )
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                errors["platform_account_id"] = ErrorDetail(DUPLICATE_ACCOUNT_MESSAGE, code="unique")
+
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs

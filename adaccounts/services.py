@@ -1,0 +1,120 @@
+"""Writes for teams, API users and ad accounts. Views, admin and commands only call these."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
+
+from adaccounts.models import AdAccount, AdAccountStatus, Team
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_ACCOUNT_MESSAGE = "An ad account with this platform_account_id already exists on this platform."
+
+
+def api_user_create(*, username: str, team_name: str) -> tuple[AbstractUser, Team, Token]:
+    """Create (or reuse) a user and a team, put the user in the team, return its API token."""
+    User = get_user_model()
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            # API users authenticate with their token; a password is set in the admin if needed.
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        team, _ = Team.objects.get_or_create(name=team_name)
+        team.members.add(user)
+        token, _ = Token.objects.get_or_create(user=user)
+    logger.info("API user %s is in team %s", user.username, team.name)
+    return user, team, token
+
+
+def _save_checking_duplicates(account: AdAccount, **save_kwargs: Any) -> AdAccount:
+    # The partial unique constraint decides, so two concurrent creates cannot both win; the
+    # savepoint keeps an outer transaction usable after the IntegrityError.
+    try:
+        with transaction.atomic():
+            account.save(**save_kwargs)
+    except IntegrityError as exc:
+        if "uniq_live_ad_account_per_platform" in str(exc):
+            raise ValidationError(
+                {"platform_account_id": ValidationError(DUPLICATE_ACCOUNT_MESSAGE, code="unique")}
+            ) from None
+        raise
+    return account
+
+
+def ad_account_create(
+    *,
+    team: Team,
+    platform_type: str,
+    platform_account_id: str,
+    name: str,
+    credentials: dict[str, str],
+    status: str = AdAccountStatus.ACTIVE,
+    owner_user: AbstractUser | None = None,
+    additional_config: dict[str, Any] | None = None,
+) -> AdAccount:
+    account = AdAccount(
+        team=team,
+        platform_type=platform_type,
+        platform_account_id=platform_account_id,
+        name=name,
+        credentials=credentials,
+        status=status,
+        owner_user=owner_user,
+        additional_config=additional_config or {},
+    )
+    _save_checking_duplicates(account)
+    logger.info("Created ad account %s (%s %s)", account.id, platform_type, platform_account_id)
+    return account
+
+
+_UPDATABLE = {
+    "team",
+    "platform_account_id",
+    "name",
+    "credentials",
+    "status",
+    "owner_user",
+    "additional_config",
+}
+
+
+def ad_account_update(*, account: AdAccount, **changes: Any) -> AdAccount:
+    """Apply `changes`; credentials are replaced only when given (omitting them keeps them)."""
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise TypeError(f"ad_account_update() got unexpected fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(account, field, value)
+    _save_checking_duplicates(account)
+    logger.info("Updated ad account %s (%s)", account.id, ", ".join(sorted(changes)) or "nothing")
+    return account
+
+
+def ad_account_delete(*, account: AdAccount) -> None:
+    """Soft delete: the row stays for the jobs that reference it, but leaves the API."""
+    account.soft_delete()
+    logger.info("Soft-deleted ad account %s", account.id)
+
+
+def ad_account_credentials_rotate() -> int:
+    """Re-encrypt every account's credentials under the newest key of `FERNET_KEYS`.
+
+    Reading decrypts with any listed key; writing always encrypts with the first. Deleted
+    accounts are rotated too, so an old key can be dropped from the list afterwards.
+    Returns the number of rows rewritten.
+    """
+    count = 0
+    for account in AdAccount.objects.only("id", "credentials").iterator(chunk_size=500):
+        # update() bypasses save() so updated_at keeps meaning "last changed by a person".
+        AdAccount.objects.filter(pk=account.pk).update(credentials=account.credentials)
+        count += 1
+    logger.info("Re-encrypted credentials of %d ad accounts under the newest key", count)
+    return count

@@ -1,0 +1,75 @@
+"""Ad account and team endpoints. Thin: selectors scope, serializers validate, services write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from adaccounts import services
+from adaccounts.filters import AdAccountFilter
+from adaccounts.models import AdAccount, Team
+from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
+from adaccounts.serializers import (
+    AdAccountInputSerializer,
+    AdAccountSerializer,
+    TeamSerializer,
+)
+
+
+class TeamViewSet(viewsets.GenericViewSet):
+    serializer_class = TeamSerializer
+    pagination_class = None  # a user is in a handful of teams
+
+    def get_queryset(self) -> QuerySet[Team]:
+        return team_list_for_user(user=self.request.user)
+
+    def list(self, request: Request) -> Response:
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+
+class AdAccountViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Ad accounts of the caller's teams. Others' accounts answer 404, as missing ones do."""
+
+    serializer_class = AdAccountSerializer
+    filterset_class = AdAccountFilter
+
+    def get_queryset(self) -> QuerySet[AdAccount]:
+        return ad_account_list_for_user(user=self.request.user).order_by("-created_at", "id")
+
+    def _validated(self, request: Request, instance: AdAccount | None = None, partial: bool = False) -> dict[str, Any]:
+        serializer = AdAccountInputSerializer(
+            instance, data=request.data, partial=partial, context={"request": request}
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(request=AdAccountInputSerializer, responses={201: AdAccountSerializer})
+    def create(self, request: Request) -> Response:
+        data = self._validated(request)
+        account = services.ad_account_create(**data)
+        return Response(AdAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AdAccountInputSerializer, responses={200: AdAccountSerializer})
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        account = self.get_object()
+        data = self._validated(request, account)
+        account = services.ad_account_update(account=account, **data)
+        return Response(AdAccountSerializer(account).data)
+
+    @extend_schema(request=AdAccountInputSerializer, responses={200: AdAccountSerializer})
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        account = self.get_object()
+        data = self._validated(request, account, partial=True)
+        account = services.ad_account_update(account=account, **data)
+        return Response(AdAccountSerializer(account).data)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        services.ad_account_delete(account=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from adaccounts.views import AdAccountViewSet, TeamViewSet
+from mojito.api import OptionalSlashRouter
+from mojito.health import healthz, readyz
+
+router = OptionalSlashRouter()
+router.register("teams", TeamViewSet, basename="team")
+router.register("ad_accounts", AdAccountViewSet, basename="ad-account")
+
+urlpatterns = [
+    re_path(r"^healthz/?$", healthz, name="healthz"),
+    re_path(r"^readyz/?$", readyz, name="readyz"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(router.urls)),
+    path("admin/", admin.site.urls),
+]
