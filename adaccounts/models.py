@@ -24,9 +24,7 @@ class Team(TimeStampedModel):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=150, unique=True)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="teams", blank=True
-    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
 
     class Meta:
         db_table = "teams"
@@ -86,7 +84,9 @@ class AdAccount(TimeStampedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["team", "platform_type", "status"], name="ad_acct_team_filter_idx"),
+            models.Index(
+                fields=["team", "platform_type", "status"], name="ad_acct_team_filter_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -180,7 +180,8 @@ class AdAccountInputSerializer(serializers.Serializer):
 
         if "owner_user_id" in attrs:
             owner = attrs.pop("owner_user_id")
-            if owner is not None and not owner.is_superuser and not team.members.filter(pk=owner.pk).exists():
+            in_team = owner is None or team.members.filter(pk=owner.pk).exists()
+            if not in_team and not owner.is_superuser:
                 errors["owner_user_id"] = "The owner must be a member of the account's team."
             attrs["owner_user"] = owner
 
@@ -195,7 +196,9 @@ class AdAccountInputSerializer(serializers.Serializer):
             if self.instance is not None:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
-                errors["platform_account_id"] = ErrorDetail(DUPLICATE_ACCOUNT_MESSAGE, code="unique")
+                errors["platform_account_id"] = ErrorDetail(
+                    DUPLICATE_ACCOUNT_MESSAGE, code="unique"
+                )
 
         if errors:
             raise serializers.ValidationError(errors)

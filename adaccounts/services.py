@@ -15,7 +15,9 @@ from adaccounts.models import AdAccount, AdAccountStatus, Team
 
 logger = logging.getLogger(__name__)
 
-DUPLICATE_ACCOUNT_MESSAGE = "An ad account with this platform_account_id already exists on this platform."
+DUPLICATE_ACCOUNT_MESSAGE = (
+    "An ad account with this platform_account_id already exists on this platform."
+)
 
 
 def api_user_create(*, username: str, team_name: str) -> tuple[AbstractUser, Team, Token]:

@@ -25,6 +25,8 @@ class TeamViewSet(viewsets.GenericViewSet):
     serializer_class = TeamSerializer
     pagination_class = None  # a user is in a handful of teams
 
+    queryset = Team.objects.none()  # for the schema generator; requests use get_queryset()
+
     def get_queryset(self) -> QuerySet[Team]:
         return team_list_for_user(user=self.request.user)
 
@@ -32,18 +34,20 @@ class TeamViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
 
 
-class AdAccountViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Ad accounts of the caller's teams. Others' accounts answer 404, as missing ones do."""
 
     serializer_class = AdAccountSerializer
     filterset_class = AdAccountFilter
 
+    queryset = AdAccount.objects.none()  # for the schema generator; requests use get_queryset()
+
     def get_queryset(self) -> QuerySet[AdAccount]:
         return ad_account_list_for_user(user=self.request.user).order_by("-created_at", "id")
 
-    def _validated(self, request: Request, instance: AdAccount | None = None, partial: bool = False) -> dict[str, Any]:
+    def _validated(
+        self, request: Request, instance: AdAccount | None = None, partial: bool = False
+    ) -> dict[str, Any]:
         serializer = AdAccountInputSerializer(
             instance, data=request.data, partial=partial, context={"request": request}
         )
