@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "django_json_widget",
     "adaccounts",
     "campaigns",
-    "platforms",
+    "platforms.meta",
 ]
 
 MIDDLEWARE = [

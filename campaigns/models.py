@@ -1,0 +1,202 @@
+"""Submission jobs and the generic ad structure they plan.
+
+The Campaign / AdSet / Creative / Ad rows are the plan and the checkpoints at once: a row whose
+`platform_id` is set exists on the platform; the worker realises only rows without one. What a
+single platform needs beyond these generic fields lives in that platform's detail tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from adaccounts.models import AdAccount, Team, TimeStampedModel
+from platforms.base import PlatformType
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    PROCESSING = "PROCESSING", "Processing"
+    SUCCESS = "SUCCESS", "Success"
+    FAILED = "FAILED", "Failed"
+    PARTIAL_SUCCESS = "PARTIAL_SUCCESS", "Partial success"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+FINISHED_STATUSES = (
+    JobStatus.SUCCESS,
+    JobStatus.FAILED,
+    JobStatus.PARTIAL_SUCCESS,
+    JobStatus.CANCELLED,
+)
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.PARTIAL_SUCCESS)
+
+
+class CampaignJob(TimeStampedModel):
+    """One client request to create an ad structure, and its progress on the platform."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="jobs")
+    ad_account = models.ForeignKey(AdAccount, on_delete=models.PROTECT, related_name="jobs")
+    platform_type = models.CharField(max_length=20, choices=PlatformType.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    # The request body exactly as accepted (after validation), for audit and re-planning.
+    payload = models.JSONField()
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # SHA-256 of the canonical request body: same key with another body is a client error.
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+
+    attempts = models.PositiveIntegerField(default=0)
+    # Retries are driven by this column, never by long broker countdowns.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A claimed job belongs to its worker until the lease expires without a heartbeat.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True, default="")
+    # Last time the job id was handed to the broker; the sweeper re-publishes stale PENDING jobs.
+    published_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    platform_campaign_id = models.CharField(max_length=64, null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "campaign_jobs"
+        ordering = ["-created_at"]
+        constraints = [
+            # Two concurrent requests with one key cannot both insert: the database decides.
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="uniq_job_idempotency_key_per_team",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "status", "-created_at"], name="job_team_status_idx"),
+            models.Index(fields=["ad_account", "status"], name="job_account_status_idx"),
+            # The sweeper's scans: only unfinished jobs are ever looked at.
+            models.Index(
+                fields=["status", "published_at"],
+                condition=Q(status__in=["PENDING", "PROCESSING"]),
+                name="job_sweep_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+class PlannedObject(TimeStampedModel):
+    """Fields every planned platform object has."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=400)
+    status = models.CharField(max_length=20, default="PAUSED")
+    # Empty until the object exists on the platform; then it is the checkpoint.
+    platform_id = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_created(self) -> bool:
+        return bool(self.platform_id)
+
+
+class Campaign(PlannedObject):
+    job = models.OneToOneField(CampaignJob, on_delete=models.CASCADE, related_name="campaign")
+    ad_account = models.ForeignKey(AdAccount, on_delete=models.PROTECT, related_name="campaigns")
+
+    class Meta:
+        db_table = "campaigns"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["ad_account", "-created_at"], name="campaign_account_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AdSet(PlannedObject):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="ad_sets")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "ad_sets"
+        ordering = ["campaign", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "position"], name="uniq_ad_set_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Creative(PlannedObject):
+    """An ad creative; `platform_id` is preset when the client named an existing one."""
+
+    job = models.ForeignKey(CampaignJob, on_delete=models.CASCADE, related_name="creatives")
+    ad_account = models.ForeignKey(AdAccount, on_delete=models.PROTECT, related_name="creatives")
+    is_existing = models.BooleanField(
+        default=False, help_text="Named by the client by ID; mojito did not create it."
+    )
+
+    class Meta:
+        db_table = "creatives"
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.name or str(self.platform_id)
+
+
+class Ad(PlannedObject):
+    ad_set = models.ForeignKey(AdSet, on_delete=models.CASCADE, related_name="ads")
+    creative = models.ForeignKey(Creative, on_delete=models.PROTECT, related_name="ads")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "ads"
+        ordering = ["ad_set", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["ad_set", "position"], name="uniq_ad_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MediaKind(models.TextChoices):
+    IMAGE = "IMAGE", "Image"
+    VIDEO = "VIDEO", "Video"
+
+
+class MediaAsset(TimeStampedModel):
+    """An image or video a job uploads before its creatives; one row per distinct source URL."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(CampaignJob, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=10, choices=MediaKind.choices)
+    source_url = models.URLField(max_length=2048)
+    # Image hash or video ID once uploaded: the checkpoint.
+    platform_id = models.CharField(max_length=128, null=True, blank=True)
+    # Platform-side processing state (videos encode after upload).
+    platform_status = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        db_table = "media_assets"
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "kind", "source_url"], name="uniq_job_media")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_url}"

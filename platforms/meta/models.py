@@ -1,0 +1,90 @@
+"""What Meta needs beyond the generic plan rows: one detail row per planned object.
+
+Field names follow the Graph API's, so the executor can send them as they are.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from campaigns.models import Ad, AdSet, Campaign, Creative, MediaAsset
+
+
+class MetaCampaignDetails(models.Model):
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, primary_key=True, related_name="meta"
+    )
+    objective = models.CharField(max_length=40)
+    special_ad_categories = models.JSONField(default=list)
+    buying_type = models.CharField(max_length=20, default="AUCTION")
+    bid_strategy = models.CharField(max_length=40, null=True, blank=True)
+    # Money in the account currency's minor unit, as Meta takes it.
+    daily_budget = models.BigIntegerField(null=True, blank=True)
+    lifetime_budget = models.BigIntegerField(null=True, blank=True)
+    spend_cap = models.BigIntegerField(null=True, blank=True)
+    is_adset_budget_sharing_enabled = models.BooleanField(null=True, blank=True)
+    extra_params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "meta_campaign_details"
+
+
+class MetaAdSetDetails(models.Model):
+    ad_set = models.OneToOneField(
+        AdSet, on_delete=models.CASCADE, primary_key=True, related_name="meta"
+    )
+    daily_budget = models.BigIntegerField(null=True, blank=True)
+    lifetime_budget = models.BigIntegerField(null=True, blank=True)
+    bid_amount = models.BigIntegerField(null=True, blank=True)
+    bid_strategy = models.CharField(max_length=40, null=True, blank=True)
+    billing_event = models.CharField(max_length=40)
+    optimization_goal = models.CharField(max_length=60)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    targeting = models.JSONField(default=dict)
+    promoted_object = models.JSONField(null=True, blank=True)
+    destination_type = models.CharField(max_length=40, null=True, blank=True)
+    dsa_beneficiary = models.CharField(max_length=512, null=True, blank=True)
+    dsa_payor = models.CharField(max_length=512, null=True, blank=True)
+    extra_params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "meta_ad_set_details"
+
+
+class MetaCreativeDetails(models.Model):
+    creative = models.OneToOneField(
+        Creative, on_delete=models.CASCADE, primary_key=True, related_name="meta"
+    )
+    page_id = models.CharField(max_length=64, blank=True, default="")
+    instagram_user_id = models.CharField(max_length=64, null=True, blank=True)
+    link = models.URLField(max_length=2048, null=True, blank=True)
+    message = models.TextField(null=True, blank=True)
+    headline = models.CharField(max_length=255, null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    call_to_action = models.JSONField(null=True, blank=True)
+    image_hash = models.CharField(max_length=128, null=True, blank=True)
+    video_id = models.CharField(max_length=64, null=True, blank=True)
+    thumbnail_hash = models.CharField(max_length=128, null=True, blank=True)
+    # Media this creative needs uploaded first; their platform IDs fill in the hash/ID above.
+    image_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    video_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    thumbnail_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    extra_params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "meta_creative_details"
+
+
+class MetaAdDetails(models.Model):
+    ad = models.OneToOneField(Ad, on_delete=models.CASCADE, primary_key=True, related_name="meta")
+    extra_params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "meta_ad_details"
