@@ -118,8 +118,8 @@ STORAGES = {
     },
 }
 
-# Request bodies: a whole ad tree is large but bounded; beyond this Django answers 400/413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+# A 50 x 50 ad tree with long copy stays well under this; larger bodies get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 # --- Security (production: DEBUG=false behind a TLS-terminating proxy) -----------------------
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -229,4 +229,14 @@ LOGGING = {
 
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "mojito.api.ApiExceptionHandler",
+}
+
+# --- Jobs -------------------------------------------------------------------------------------
+# A PENDING job published this long ago and still not claimed is published again (the message
+# was lost, or the broker was down at submission). Claiming is atomic, so a duplicate is harmless.
+JOB_REPUBLISH_AFTER_SECONDS = env.int("JOB_REPUBLISH_AFTER_SECONDS", default=60)
+JOB_SWEEP_INTERVAL_SECONDS = env.float("JOB_SWEEP_INTERVAL_SECONDS", default=15.0)
+JOB_SWEEP_BATCH_SIZE = env.int("JOB_SWEEP_BATCH_SIZE", default=500)
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {"task": "campaigns.tasks.jobs_sweep", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
 }

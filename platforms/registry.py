@@ -1,22 +1,72 @@
 """Find a platform's implementation by `platform_type`.
 
 The generic apps (`adaccounts`, `campaigns`) import only this module, never a platform package,
-so a new platform is a new folder plus one line here.
+so a new platform is a new folder plus one entry here. Implementations are named by dotted path
+and imported on first use, so that loading the registry never drags models in early.
 """
 
 from __future__ import annotations
 
-from platforms.base import AccountSpec, PlatformType
-from platforms.generic import GenericAccountSpec
-from platforms.meta.accounts import MetaAccountSpec
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-_ACCOUNT_SPECS: dict[str, AccountSpec] = {
-    PlatformType.META: MetaAccountSpec(),
-    # Planned platforms: accounts can be provisioned now; their executors come later.
-    PlatformType.GOOGLE_ADS: GenericAccountSpec(),
-    PlatformType.TIKTOK_ADS: GenericAccountSpec(),
+from django.utils.module_loading import import_string
+
+from platforms.base import AccountSpec, PlatformType
+
+
+class PlatformNotSupported(LookupError):
+    """The platform has no implementation of the requested capability yet."""
+
+
+@dataclass(frozen=True)
+class PlatformEntry:
+    account_spec: str
+    # validate(data, *, now=None) -> cleaned request; raises rest_framework ValidationError.
+    request_validator: str | None = None
+    # plan(*, job, request) -> Campaign; writes the plan rows inside the caller's transaction.
+    planner: str | None = None
+    # execute(*, job) -> None; realises the job's plan on the platform (worker side).
+    executor: str | None = None
+
+
+_PLATFORMS: dict[str, PlatformEntry] = {
+    PlatformType.META: PlatformEntry(
+        account_spec="platforms.meta.accounts.MetaAccountSpec",
+        request_validator="platforms.meta.validation.validate_meta_ad_request",
+        planner="platforms.meta.planning.plan_meta_job",
+    ),
+    # Planned platforms: accounts can be provisioned now; ads come with their packages.
+    PlatformType.GOOGLE_ADS: PlatformEntry(account_spec="platforms.generic.GenericAccountSpec"),
+    PlatformType.TIKTOK_ADS: PlatformEntry(account_spec="platforms.generic.GenericAccountSpec"),
 }
 
 
+def _entry(platform_type: str) -> PlatformEntry:
+    return _PLATFORMS[PlatformType(platform_type)]
+
+
+@cache
 def get_account_spec(platform_type: str) -> AccountSpec:
-    return _ACCOUNT_SPECS[PlatformType(platform_type)]
+    return import_string(_entry(platform_type).account_spec)()
+
+
+def _capability(platform_type: str, name: str) -> Callable[..., Any]:
+    path = getattr(_entry(platform_type), name)
+    if path is None:
+        raise PlatformNotSupported(f"{platform_type} has no {name.replace('_', ' ')} yet.")
+    return import_string(path)
+
+
+def get_request_validator(platform_type: str) -> Callable[..., dict[str, Any]]:
+    return _capability(platform_type, "request_validator")
+
+
+def get_planner(platform_type: str) -> Callable[..., Any]:
+    return _capability(platform_type, "planner")
+
+
+def get_executor(platform_type: str) -> Callable[..., Any]:
+    return _capability(platform_type, "executor")

@@ -28,6 +28,9 @@ class MetaCampaignDetails(models.Model):
     class Meta:
         db_table = "meta_campaign_details"
 
+    def __str__(self) -> str:
+        return f"Meta details of {self.campaign}"
+
 
 class MetaAdSetDetails(models.Model):
     ad_set = models.OneToOneField(
@@ -50,6 +53,9 @@ class MetaAdSetDetails(models.Model):
 
     class Meta:
         db_table = "meta_ad_set_details"
+
+    def __str__(self) -> str:
+        return f"Meta details of {self.ad_set}"
 
 
 class MetaCreativeDetails(models.Model):
@@ -81,6 +87,9 @@ class MetaCreativeDetails(models.Model):
     class Meta:
         db_table = "meta_creative_details"
 
+    def __str__(self) -> str:
+        return f"Meta details of {self.creative}"
+
 
 class MetaAdDetails(models.Model):
     ad = models.OneToOneField(Ad, on_delete=models.CASCADE, primary_key=True, related_name="meta")
@@ -88,3 +97,6 @@ class MetaAdDetails(models.Model):
 
     class Meta:
         db_table = "meta_ad_details"
+
+    def __str__(self) -> str:
+        return f"Meta details of {self.ad}"

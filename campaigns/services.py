@@ -1,0 +1,357 @@
+"""Job lifecycle: submit, publish, claim, cancel, retry, sweep.
+
+Who may change a job's status, and when, is decided here with conditional UPDATEs, so two
+workers (or a worker and an operator) can never both act on one job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from rest_framework import serializers
+
+from adaccounts.models import AdAccount, AdAccountStatus
+from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
+from campaigns.models import RETRYABLE_STATUSES, CampaignJob, JobStatus
+from platforms.registry import (
+    PlatformNotSupported,
+    get_account_spec,
+    get_executor,
+    get_planner,
+    get_request_validator,
+)
+
+logger = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was used before, by this team, with a different request body."""
+
+
+class JobStateConflict(Exception):
+    """The job is not in a state that allows the requested transition."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: CampaignJob
+    # False when an Idempotency-Key replayed an earlier submission.
+    created: bool
+
+
+def request_fingerprint(data: Any) -> str:
+    """SHA-256 of the body with keys sorted: the same JSON, however formatted, matches."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: Any) -> AdAccount:
+    """The caller's live ACTIVE account named by our UUID or the platform's account ID.
+
+    One message for every failure, so that an account of another team is indistinguishable
+    from one that does not exist.
+    """
+    error = serializers.ValidationError(
+        "No active ad account with this ID is available to you.", code="invalid"
+    )
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise error
+    accounts = ad_account_list_for_user(user=user).filter(
+        platform_type=platform_type, status=AdAccountStatus.ACTIVE
+    )
+    value = value.strip()
+    try:
+        match = accounts.filter(pk=uuid.UUID(value))
+    except ValueError:
+        try:
+            account_id = get_account_spec(platform_type).normalize_account_id(value)
+        except serializers.ValidationError:
+            raise error from None
+        match = accounts.filter(platform_account_id=account_id)
+    account = match.select_related("team").first()
+    if account is None:
+        raise error
+    return account
+
+
+def _find_replay(
+    *, user: AbstractBaseUser, idempotency_key: str, fingerprint: str
+) -> CampaignJob | None:
+    job = (
+        CampaignJob.objects.filter(
+            idempotency_key=idempotency_key, team__in=team_list_for_user(user=user)
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if job is not None and job.request_hash != fingerprint:
+        raise IdempotencyKeyReused
+    return job
+
+
+def job_submit(
+    *,
+    user: AbstractBaseUser,
+    platform_type: str,
+    data: Any,
+    idempotency_key: str | None = None,
+    validate_only: bool = False,
+) -> Submission | None:
+    """Validate a create-ads request and store it as a PENDING job with its plan.
+
+    Everything is written in one transaction, and the job id reaches the broker only after
+    commit: a rolled-back request leaves no row and no message. With `validate_only` nothing
+    is stored and None is returned. Raises `ValidationError` (every bad field at once) or
+    `IdempotencyKeyReused`.
+    """
+    fingerprint = request_fingerprint(data)
+    if idempotency_key and not validate_only:
+        replay = _find_replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if replay is not None:
+            return Submission(job=replay, created=False)
+
+    errors: dict[str, Any] = {}
+    request: dict[str, Any] = {}
+    try:
+        request = get_request_validator(platform_type)(data)
+    except serializers.ValidationError as exc:
+        errors.update(
+            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        )
+    account = None
+    if isinstance(data, dict):
+        try:
+            account = _resolve_ad_account(
+                user=user, platform_type=platform_type, value=data.get("ad_account_id")
+            )
+        except serializers.ValidationError as exc:
+            errors["ad_account_id"] = exc.detail
+    if errors:
+        raise serializers.ValidationError(errors)
+    if validate_only:
+        return None
+    assert account is not None
+
+    try:
+        with transaction.atomic():
+            job = CampaignJob.objects.create(
+                team=account.team,
+                ad_account=account,
+                platform_type=platform_type,
+                created_by=user,
+                payload=data,
+                idempotency_key=idempotency_key or None,
+                request_hash=fingerprint,
+            )
+            get_planner(platform_type)(job=job, request=request)
+            transaction.on_commit(lambda: job_publish(job_id=job.id))
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key committed first: answer as its replay.
+        replay = _find_replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        if replay is None:
+            raise
+        return Submission(job=replay, created=False)
+    logger.info("Job %s submitted for account %s", job.id, account.id)
+    return Submission(job=job, created=True)
+
+
+def job_publish(*, job_id: Any) -> bool:
+    """Hand the job id (only the id) to the broker; False when the broker is unreachable.
+
+    A job that could not be published stays PENDING with no `published_at`, and the sweeper
+    publishes it once the broker is back.
+    """
+    from campaigns.tasks import job_run
+
+    try:
+        # retry=False: fail within the broker connection timeout instead of blocking the request.
+        job_run.apply_async(args=[str(job_id)], retry=False)
+    except Exception:
+        logger.warning("Could not publish job %s; the sweeper will retry", job_id, exc_info=True)
+        return False
+    CampaignJob.objects.filter(pk=job_id).update(published_at=timezone.now())
+    return True
+
+
+def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:
+    """Take a PENDING job for this worker: status, attempt and lease change in one UPDATE.
+
+    Returns None when there is nothing to do: the job is already taken or finished, not due
+    yet, or its account is not ACTIVE (its jobs wait, without burning attempts). A message
+    delivered twice therefore runs the job once.
+    """
+    now = timezone.now()
+    claimed = (
+        CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(ad_account__status=AdAccountStatus.ACTIVE, ad_account__deleted_at__isnull=True)
+        .update(
+            status=JobStatus.PROCESSING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
+            claimed_by=worker,
+            started_at=Coalesce(F("started_at"), now),
+            updated_at=now,
+        )
+    )
+    if claimed != 1:
+        return None
+    return CampaignJob.objects.select_related("ad_account").get(pk=job_id)
+
+
+def job_execute(*, job_id: Any) -> None:
+    """Worker entry: claim the job and let its platform's executor realise the plan."""
+    platform_type = (
+        CampaignJob.objects.filter(pk=job_id).values_list("platform_type", flat=True).first()
+    )
+    if platform_type is None:
+        logger.warning("Job %s does not exist; message dropped", job_id)
+        return
+    try:
+        execute = get_executor(platform_type)
+    except PlatformNotSupported:
+        # Leave the job PENDING (no attempt spent) until a worker that can run it exists.
+        logger.warning("No executor for %s yet; job %s stays PENDING", platform_type, job_id)
+        return
+    job = job_claim(job_id=job_id)
+    if job is None:
+        logger.info("Job %s not claimable (taken, finished, not due or account inactive)", job_id)
+        return
+    execute(job=job)
+
+
+def job_heartbeat(*, job: CampaignJob) -> bool:
+    """Extend the lease of a job this worker holds; False if it was taken away meanwhile."""
+    now = timezone.now()
+    return bool(
+        CampaignJob.objects.filter(
+            pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
+        ).update(lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    )
+
+
+def job_cancel(*, job: CampaignJob) -> CampaignJob:
+    """PENDING → CANCELLED. A job a worker already holds cannot be cancelled."""
+    now = timezone.now()
+    changed = CampaignJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+        status=JobStatus.CANCELLED, finished_at=now, next_attempt_at=None, updated_at=now
+    )
+    job.refresh_from_db()
+    if not changed:
+        raise JobStateConflict(f"Only a PENDING job can be cancelled; this one is {job.status}.")
+    logger.info("Job %s cancelled", job.pk)
+    return job
+
+
+def job_retry(*, job: CampaignJob) -> CampaignJob:
+    """FAILED / PARTIAL_SUCCESS → PENDING, published after commit.
+
+    The plan rows keep their platform IDs, so the next run resumes: nothing that exists on
+    the platform is created again.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        changed = CampaignJob.objects.filter(pk=job.pk, status__in=RETRYABLE_STATUSES).update(
+            status=JobStatus.PENDING,
+            next_attempt_at=None,
+            finished_at=None,
+            lease_expires_at=None,
+            claimed_by="",
+            published_at=None,
+            updated_at=now,
+        )
+        if changed:
+            transaction.on_commit(lambda: job_publish(job_id=job.pk))
+    job.refresh_from_db()
+    if not changed:
+        raise JobStateConflict(
+            f"Only a FAILED or PARTIAL_SUCCESS job can be retried; this one is {job.status}."
+        )
+    logger.info("Job %s queued for retry", job.pk)
+    return job
+
+
+def jobs_retry(
+    *, job_ids: list[str] | None = None, status: str | None = None, since: datetime | None = None
+) -> list[CampaignJob]:
+    """Retry every retryable job matching the filters (the `retry_jobs` command)."""
+    jobs = CampaignJob.objects.filter(status__in=RETRYABLE_STATUSES)
+    if job_ids:
+        jobs = jobs.filter(pk__in=job_ids)
+    if status:
+        jobs = jobs.filter(status=status)
+    if since:
+        jobs = jobs.filter(updated_at__gte=since)
+    retried = []
+    for job in jobs.order_by("created_at"):
+        try:
+            retried.append(job_retry(job=job))
+        except JobStateConflict:
+            continue  # changed under us; nothing to do
+    return retried
+
+
+def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
+    """Return PROCESSING jobs whose lease expired (their worker died) to PENDING and publish.
+
+    The conditional UPDATE only touches jobs still expired at that instant, so a worker that
+    renews its lease concurrently keeps its job.
+    """
+    now = now or timezone.now()
+    stuck = list(
+        CampaignJob.objects.filter(
+            status=JobStatus.PROCESSING, lease_expires_at__lt=now
+        ).values_list("pk", flat=True)
+    )
+    requeued = []
+    for job_id in stuck:
+        changed = CampaignJob.objects.filter(
+            pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
+        ).update(status=JobStatus.PENDING, lease_expires_at=None, claimed_by="", updated_at=now)
+        if changed:
+            logger.warning("Job %s lease expired; returned to PENDING", job_id)
+            job_publish(job_id=job_id)
+            requeued.append(str(job_id))
+    return requeued
+
+
+def jobs_publish_unclaimed(*, now: datetime | None = None) -> list[str]:
+    """Publish PENDING jobs that nobody took: never published (broker down at commit), or
+    published longer ago than `JOB_REPUBLISH_AFTER_SECONDS`, or whose retry time has come.
+
+    Jobs of accounts that are not ACTIVE are left alone: they wait for new credentials.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.JOB_REPUBLISH_AFTER_SECONDS)
+    due = (
+        CampaignJob.objects.filter(status=JobStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(published_at__isnull=True) | Q(published_at__lt=stale))
+        .filter(ad_account__status=AdAccountStatus.ACTIVE, ad_account__deleted_at__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[: settings.JOB_SWEEP_BATCH_SIZE]
+    )
+    published = []
+    for job_id in due:
+        if not job_publish(job_id=job_id):
+            break  # broker still down: try again next sweep
+        published.append(str(job_id))
+    return published

@@ -1,0 +1,21 @@
+"""Celery entry points. Thin: they receive ids only and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="campaigns.tasks.job_run", ignore_result=True)
+def job_run(job_id: str) -> None:
+    from campaigns.services import job_execute
+
+    job_execute(job_id=job_id)
+
+
+@shared_task(name="campaigns.tasks.jobs_sweep", ignore_result=True)
+def jobs_sweep() -> None:
+    """Beat: re-publish PENDING jobs nobody claimed, return jobs whose worker died."""
+    from campaigns.services import jobs_publish_unclaimed, jobs_requeue_stuck
+
+    jobs_requeue_stuck()
+    jobs_publish_unclaimed()

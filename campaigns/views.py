@@ -1,0 +1,137 @@
+"""Ad submission and job endpoints. Thin: the services decide, these translate to HTTP."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaigns import services
+from campaigns.models import CampaignJob, JobStatus
+from campaigns.selectors import job_list_for_user, job_with_tree
+from campaigns.serializers import JobListSerializer, JobSerializer
+from platforms.base import PlatformType
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+# URL segment of /api/v1/ads/<platform> → platform type.
+PLATFORM_SLUGS = {"meta": PlatformType.META}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The job is not in a state that allows this."
+    default_code = "conflict"
+
+
+class IdempotencyConflict(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used with a different request body."
+    default_code = "idempotency_key_reused"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _job_response(job: CampaignJob, status_code: int) -> Response:
+    job = job_with_tree(CampaignJob.objects.select_related("campaign")).get(pk=job.pk)
+    response = Response(JobSerializer(job).data, status=status_code)
+    response["Location"] = f"/api/v1/jobs/{job.pk}"
+    return response
+
+
+class AdSubmissionView(APIView):
+    """Accept a whole ad structure for one platform and answer 202 with the job at once."""
+
+    @extend_schema(
+        operation_id="ads_submit",
+        request=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter("validate_only", OpenApiTypes.BOOL, OpenApiParameter.QUERY),
+            OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+        ],
+        responses={202: JobSerializer, 200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, platform: str) -> Response:
+        platform_type = PLATFORM_SLUGS.get(platform)
+        if platform_type is None:
+            raise exceptions.NotFound()
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge()
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 0 < len(key.strip()) <= IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise exceptions.ValidationError(
+                {"Idempotency-Key": [f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
+            )
+        validate_only = request.query_params.get("validate_only", "").lower() in {"1", "true"}
+        try:
+            data = request.data
+        except RequestDataTooBig:
+            raise PayloadTooLarge() from None
+        try:
+            submission = services.job_submit(
+                user=request.user,
+                platform_type=platform_type,
+                data=data,
+                idempotency_key=key.strip() if key else None,
+                validate_only=validate_only,
+            )
+        except services.IdempotencyKeyReused:
+            raise IdempotencyConflict() from None
+        if submission is None:
+            return Response({"valid": True})
+        return _job_response(submission.job, status.HTTP_202_ACCEPTED)
+
+
+class JobFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=JobStatus.choices)
+    ad_account_id = filters.UUIDFilter(field_name="ad_account_id")
+
+    class Meta:
+        model = CampaignJob
+        fields = ["status", "ad_account_id"]
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Jobs of the caller's teams; others' answer 404, as missing ones do."""
+
+    queryset = CampaignJob.objects.none()  # for the schema generator; requests use get_queryset()
+    filterset_class = JobFilter
+
+    def get_queryset(self) -> QuerySet[CampaignJob]:
+        jobs = job_list_for_user(user=self.request.user).order_by("-created_at", "id")
+        if self.action == "list":
+            return jobs
+        return job_with_tree(jobs)
+
+    def get_serializer_class(self) -> type[JobSerializer]:
+        return JobListSerializer if self.action == "list" else JobSerializer
+
+    @extend_schema(request=None, responses={202: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            job = services.job_retry(job=self.get_object())
+        except services.JobStateConflict as exc:
+            raise Conflict(str(exc)) from None
+        return _job_response(job, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            job = services.job_cancel(job=self.get_object())
+        except services.JobStateConflict as exc:
+            raise Conflict(str(exc)) from None
+        return _job_response(job, status.HTTP_200_OK)
