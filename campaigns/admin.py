@@ -1,0 +1,221 @@
+"""Admin for ops staff: follow jobs, read their payload, error and object tree, retry or cancel."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from campaigns import services
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, MediaAsset
+
+
+def _pretty_json(value: object) -> SafeString:
+    return format_html(
+        '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False),
+    )
+
+
+class ReadOnlyAdminMixin:
+    """Jobs and plans are written by the API and the workers only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MediaAssetInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = MediaAsset
+    fields = ["kind", "source_url", "platform_id", "platform_status"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(CampaignJob)
+class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "campaign_name",
+        "status",
+        "platform_type",
+        "ad_account",
+        "attempts",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "platform_type", "ad_account", "team"]
+    search_fields = ["=id", "campaign__name", "platform_campaign_id"]
+    list_select_related = ["campaign", "ad_account"]
+    date_hierarchy = "created_at"
+    actions = ["retry_jobs", "cancel_jobs"]
+    inlines = [MediaAssetInline]
+    fieldsets = [
+        (None, {"fields": ["id", "status", "platform_type", "ad_account", "team", "created_by"]}),
+        (
+            "Progress",
+            {
+                "fields": [
+                    "attempts",
+                    "next_attempt_at",
+                    "lease_expires_at",
+                    "claimed_by",
+                    "published_at",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        ("Result", {"fields": ["platform_campaign_id", "object_tree", "error_pretty"]}),
+        ("Request", {"fields": ["idempotency_key", "payload_pretty"]}),
+    ]
+    readonly_fields = [field for _, spec in fieldsets for field in spec["fields"]]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # `=id` on a UUID column fails on text that is not a UUID: search names only then.
+        try:
+            uuid.UUID(search_term.strip())
+        except ValueError:
+            return queryset.filter(campaign__name__icontains=search_term.strip()), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="campaign", ordering="campaign__name")
+    def campaign_name(self, job: CampaignJob) -> str:
+        campaign = getattr(job, "campaign", None)
+        return campaign.name if campaign else "—"
+
+    @admin.display(description="payload")
+    def payload_pretty(self, job: CampaignJob) -> SafeString:
+        return _pretty_json(job.payload)
+
+    @admin.display(description="error")
+    def error_pretty(self, job: CampaignJob) -> SafeString | str:
+        return _pretty_json(job.error) if job.error else "—"
+
+    @admin.display(description="objects (platform IDs)")
+    def object_tree(self, job: CampaignJob) -> SafeString | str:
+        campaign = Campaign.objects.filter(job=job).first()
+        if campaign is None:
+            return "—"
+        ad_sets = AdSet.objects.filter(campaign=campaign).prefetch_related("ads__creative")
+
+        def ads_html(ad_set: AdSet) -> SafeString:
+            return format_html_join(
+                "",
+                "<li>Ad {} — <code>{}</code>, creative <code>{}</code></li>",
+                (
+                    (ad.name, ad.platform_id or "not created", ad.creative.platform_id or "—")
+                    for ad in ad_set.ads.all()
+                ),
+            )
+
+        sets_html = format_html_join(
+            "",
+            "<li>Ad set {} — <code>{}</code><ul>{}</ul></li>",
+            ((s.name, s.platform_id or "not created", ads_html(s)) for s in ad_sets),
+        )
+        link = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        return format_html(
+            '<ul><li>Campaign <a href="{}">{}</a> — <code>{}</code><ul>{}</ul></li></ul>',
+            link,
+            campaign.name,
+            campaign.platform_id or "not created",
+            sets_html,
+        )
+
+    def _report(
+        self, request: HttpRequest, done: int, refused: list[str], verb: str, allowed: str
+    ) -> None:
+        if done:
+            self.message_user(request, f"{done} job(s) {verb}.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"{len(refused)} job(s) skipped (only {allowed} jobs): {', '.join(refused)}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Retry selected jobs (resume from checkpoints)")
+    def retry_jobs(self, request: HttpRequest, queryset: QuerySet[CampaignJob]) -> None:
+        done, refused = 0, []
+        for job in queryset:
+            try:
+                services.job_retry(job=job)
+                done += 1
+            except services.JobStateConflict:
+                refused.append(str(job.pk))
+        self._report(request, done, refused, "queued for retry", "FAILED or PARTIAL_SUCCESS")
+
+    @admin.action(description="Cancel selected jobs")
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[CampaignJob]) -> None:
+        done, refused = 0, []
+        for job in queryset:
+            try:
+                services.job_cancel(job=job)
+                done += 1
+            except services.JobStateConflict:
+                refused.append(str(job.pk))
+        self._report(request, done, refused, "cancelled", "PENDING")
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Actions need change permission on the changelist; the form itself stays read-only
+        # because every field is in readonly_fields.
+        return request.user.has_perm("campaigns.change_campaignjob")
+
+
+class AdInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Ad
+    fields = ["position", "name", "status", "platform_id", "creative"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(AdSet)
+class AdSetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "campaign", "status", "platform_id", "created_at"]
+    search_fields = ["name", "platform_id", "campaign__name"]
+    list_select_related = ["campaign"]
+    readonly_fields = ["campaign", "position", "name", "status", "platform_id", "created_at"]
+    inlines = [AdInline]
+
+
+class AdSetInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = AdSet
+    fields = ["position", "name", "status", "platform_id", "ad_count"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+
+    @admin.display(description="ads")
+    def ad_count(self, ad_set: AdSet) -> int:
+        return ad_set.ads.count()
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "ad_account", "status", "platform_id", "job_link", "created_at"]
+    list_filter = ["ad_account__platform_type", "ad_account"]
+    search_fields = ["name", "platform_id"]
+    list_select_related = ["ad_account", "job"]
+    readonly_fields = ["name", "status", "platform_id", "ad_account", "job_link", "created_at"]
+    inlines = [AdSetInline]
+
+    @admin.display(description="job")
+    def job_link(self, campaign: Campaign) -> SafeString:
+        url = reverse("admin:campaigns_campaignjob_change", args=[campaign.job_id])
+        return format_html('<a href="{}">{} ({})</a>', url, campaign.job_id, campaign.job.status)
