@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework import serializers
@@ -191,6 +191,11 @@ def job_publish(*, job_id: Any) -> bool:
     return True
 
 
+_active_account = AdAccount.objects.filter(
+    status=AdAccountStatus.ACTIVE, deleted_at__isnull=True
+)
+
+
 def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:
     """Take a PENDING job for this worker: status, attempt and lease change in one UPDATE.
 
@@ -202,7 +207,10 @@ def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:
     claimed = (
         CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(ad_account__status=AdAccountStatus.ACTIVE, ad_account__deleted_at__isnull=True)
+        # EXISTS, not a join: with a join Django writes `WHERE id IN (SELECT ...)`, and
+        # PostgreSQL's re-check of a concurrently updated row skips the subquery's
+        # `status = PENDING`, letting every concurrent claimer win.
+        .filter(Exists(_active_account.filter(pk=OuterRef("ad_account_id"))))
         .update(
             status=JobStatus.PROCESSING,
             attempts=F("attempts") + 1,

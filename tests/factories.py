@@ -51,3 +51,16 @@ class AdAccountFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Account {n}")
     credentials = factory.LazyFunction(lambda: {"access_token": "factory-token"})
     status = AdAccountStatus.ACTIVE
+
+
+class CampaignJobFactory(factory.django.DjangoModelFactory):
+    """A stored job without a plan (enough for lifecycle tests; submissions build real plans)."""
+
+    class Meta:
+        model = "campaigns.CampaignJob"
+
+    ad_account = factory.SubFactory(AdAccountFactory)
+    team = factory.SelfAttribute("ad_account.team")
+    platform_type = factory.SelfAttribute("ad_account.platform_type")
+    payload = factory.LazyFunction(dict)
+    status = "PENDING"

@@ -1,0 +1,144 @@
+"""Claiming, cancelling, retrying and sweeping jobs, against the real Redis broker."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from adaccounts.models import AdAccountStatus
+from campaigns import services
+from campaigns.models import CampaignJob, JobStatus
+from tests.broker import BrokerQueue, broker_down
+from tests.factories import AdAccountFactory, CampaignJobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_job_delivered_many_times_is_claimed_once(transactional_db):
+    job = CampaignJobFactory()
+    results: list[CampaignJob | None] = []
+    barrier = threading.Barrier(8)
+
+    def claim() -> None:
+        barrier.wait()
+        try:
+            results.append(
+                services.job_claim(job_id=job.pk, worker=threading.current_thread().name)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.PROCESSING
+    assert job.attempts == 1
+    assert job.lease_expires_at > timezone.now()
+    assert job.claimed_by == winners[0].claimed_by
+
+
+def test_it_does_not_claim_a_job_before_its_next_attempt_time():
+    job = CampaignJobFactory(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    assert services.job_claim(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.PENDING, 0)
+
+
+@pytest.mark.parametrize("status", [AdAccountStatus.REQUIRES_REAUTH, AdAccountStatus.INACTIVE])
+def test_jobs_of_an_account_that_is_not_active_wait_without_spending_attempts(status):
+    job = CampaignJobFactory(ad_account=AdAccountFactory(status=status))
+    assert services.job_claim(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.PENDING, 0)
+
+    job.ad_account.status = AdAccountStatus.ACTIVE
+    job.ad_account.save()
+    assert services.job_claim(job_id=job.pk) is not None
+
+
+@pytest.mark.parametrize("status", [s for s in JobStatus if s != JobStatus.PENDING])
+def test_only_pending_jobs_are_claimed(status):
+    job = CampaignJobFactory(status=status)
+    assert services.job_claim(job_id=job.pk) is None
+
+
+def test_cancel_moves_a_pending_job_to_cancelled():
+    job = services.job_cancel(job=CampaignJobFactory())
+    assert job.status == JobStatus.CANCELLED
+    assert job.finished_at is not None
+
+
+@pytest.mark.parametrize("status", [s for s in JobStatus if s != JobStatus.PENDING])
+def test_cancel_refuses_a_job_that_is_not_pending(status):
+    job = CampaignJobFactory(status=status)
+    with pytest.raises(services.JobStateConflict):
+        services.job_cancel(job=job)
+    job.refresh_from_db()
+    assert job.status == status
+
+
+def test_retry_returns_a_failed_job_to_pending_and_publishes_it_after_commit(
+    broker_queue: BrokerQueue, django_capture_on_commit_callbacks
+):
+    job = CampaignJobFactory(status=JobStatus.FAILED, finished_at=timezone.now(), attempts=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_retry(job=job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+    assert job.finished_at is None
+    assert broker_queue.job_ids() == [str(job.pk)]
+
+
+def test_requeue_returns_a_job_whose_lease_expired_and_publishes_it(broker_queue: BrokerQueue):
+    dead = CampaignJobFactory(
+        status=JobStatus.PROCESSING,
+        attempts=1,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    alive = CampaignJobFactory(
+        status=JobStatus.PROCESSING,
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    call_command("requeue_stuck_jobs")
+
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == JobStatus.PENDING
+    assert alive.status == JobStatus.PROCESSING
+    assert broker_queue.job_ids() == [str(dead.pk)]
+
+
+def test_the_sweeper_publishes_a_job_the_broker_never_got(broker_queue: BrokerQueue):
+    job = CampaignJobFactory()
+    with broker_down():
+        assert services.job_publish(job_id=job.pk) is False
+        assert services.jobs_publish_unclaimed() == []
+    job.refresh_from_db()
+    assert job.published_at is None
+    assert broker_queue.job_ids() == []
+
+    assert services.jobs_publish_unclaimed() == [str(job.pk)]
+    assert broker_queue.job_ids() == [str(job.pk)]
+    # Published just now: the next sweep leaves it alone.
+    assert services.jobs_publish_unclaimed() == []
+
+
+def test_the_sweeper_leaves_jobs_of_inactive_accounts_and_future_retries_alone(
+    broker_queue: BrokerQueue,
+):
+    CampaignJobFactory(ad_account=AdAccountFactory(status=AdAccountStatus.REQUIRES_REAUTH))
+    CampaignJobFactory(next_attempt_at=timezone.now() + timedelta(minutes=1))
+    assert services.jobs_publish_unclaimed() == []
+    assert broker_queue.job_ids() == []
