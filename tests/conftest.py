@@ -35,3 +35,20 @@ def caller(db) -> ApiCaller:
 @pytest.fixture
 def other_caller(db) -> ApiCaller:
     return make_caller()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Factories set a password on every user; PBKDF2 would cost a quarter second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def broker_queue():
+    """The real Redis queue, emptied before and after the test."""
+    from tests.broker import BrokerQueue
+
+    queue = BrokerQueue()
+    queue.clear()
+    yield queue
+    queue.clear()
