@@ -111,10 +111,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves hashed, compressed files collected at build time; dev and tests
+    # serve straight from the apps (no collectstatic needed).
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": env.str(
+            "STATICFILES_BACKEND",
+            default="django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        )
     },
 }
 
@@ -156,6 +161,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {
+        "AdAccountStatusEnum": "adaccounts.models.AdAccountStatus",
+        "JobStatusEnum": "campaigns.models.JobStatus",
+        "PlatformTypeEnum": "platforms.base.PlatformType",
+    }
+    | {
         name: f"drf_standardized_errors.openapi_serializers.{name}.choices"
         for name in (
             "ValidationErrorEnum",

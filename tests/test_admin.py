@@ -73,16 +73,6 @@ def form_errors(response) -> dict[str, list[str]]:
     return response.context["adminform"].form.errors
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_files(settings) -> None:
-    # With DEBUG off the settings pick the manifest storage, which needs `collectstatic`;
-    # admin pages render {% static %} tags.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def account() -> AdAccount:
     return AdAccountFactory(
