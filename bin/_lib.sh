@@ -79,3 +79,32 @@ wait_for_port() {
     done
     return 1
 }
+
+# setting NAME DEFAULT: NAME from the environment, else from a KEY=VALUE line in .env (the
+# file settings.py reads too), else DEFAULT.
+setting() {
+    if [[ -n "${!1+set}" ]]; then
+        printf '%s' "${!1}"
+        return
+    fi
+    local line=""
+    if [[ -f .env ]]; then
+        line="$(grep -E "^[[:space:]]*(export[[:space:]]+)?$1=" .env | tail -n 1)" || true
+    fi
+    if [[ -z "$line" ]]; then
+        printf '%s' "$2"
+        return
+    fi
+    line="${line#*=}"
+    line="${line%\"}" && line="${line#\"}"
+    line="${line%\'}" && line="${line#\'}"
+    printf '%s' "$line"
+}
+
+# is_true VALUE: the values django-environ reads as true.
+is_true() {
+    case "${1,,}" in
+        true | on | ok | y | yes | 1) return 0 ;;
+        *) return 1 ;;
+    esac
+}
