@@ -10,7 +10,13 @@ from adaccounts.models import AdAccount, Team
 User = AbstractBaseUser | AnonymousUser
 
 
+def team_list_member_of(*, user: User) -> QuerySet[Team]:
+    """The teams the user belongs to (for a superuser too: "my teams", not "all I can reach")."""
+    return Team.objects.filter(members=user) if user.is_authenticated else Team.objects.none()
+
+
 def team_list_for_user(*, user: User) -> QuerySet[Team]:
+    """The teams the user may act in: their own, or every team for a superuser."""
     if getattr(user, "is_superuser", False):
         return Team.objects.all()
     return Team.objects.filter(members=user)

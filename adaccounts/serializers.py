@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
-from adaccounts.selectors import team_list_for_user
+from adaccounts.selectors import team_list_for_user, team_list_member_of
 from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
 from platforms.base import PlatformType
 from platforms.registry import get_account_spec
@@ -98,7 +98,8 @@ class AdAccountInputSerializer(serializers.Serializer):
         return raw if raw in PlatformType.values else None
 
     def _default_team(self) -> Team | None:
-        teams = list(team_list_for_user(user=self._user)[:2])
+        # Memberships, not reach: a superuser may use any team but belongs to few.
+        teams = list(team_list_member_of(user=self._user)[:2])
         return teams[0] if len(teams) == 1 else None
 
     # --- whole-body checks -----------------------------------------------------------------

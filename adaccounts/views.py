@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from adaccounts import services
 from adaccounts.filters import AdAccountFilter
 from adaccounts.models import AdAccount, Team
-from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
+from adaccounts.selectors import ad_account_list_for_user, team_list_member_of
 from adaccounts.serializers import (
     AdAccountInputSerializer,
     AdAccountSerializer,
@@ -28,7 +28,7 @@ class TeamViewSet(viewsets.GenericViewSet):
     queryset = Team.objects.none()  # for the schema generator; requests use get_queryset()
 
     def get_queryset(self) -> QuerySet[Team]:
-        return team_list_for_user(user=self.request.user)
+        return team_list_member_of(user=self.request.user)
 
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)

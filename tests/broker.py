@@ -43,14 +43,14 @@ class BrokerQueue:
 @contextmanager
 def broker_down() -> Iterator[None]:
     """Point the Celery app at a port where nothing listens, as if Redis had died."""
-    # Publishing and /readyz connect through broker_write_url (it defaults to broker_url).
-    previous = celery_app.conf.broker_write_url
+    # Publishing and /readyz connect through broker_write_url, which falls back to broker_url
+    # when unset (None): that is what it is put back to.
     celery_app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     _forget_connection_pools()
     try:
         yield
     finally:
-        celery_app.conf.broker_write_url = previous
+        celery_app.conf.broker_write_url = None
         _forget_connection_pools()
 
 
