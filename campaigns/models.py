@@ -104,6 +104,9 @@ class PlannedObject(TimeStampedModel):
     status = models.CharField(max_length=20, default="PAUSED")
     # Empty until the object exists on the platform; then it is the checkpoint.
     platform_id = models.CharField(max_length=64, null=True, blank=True)
+    # Committed just before the create call is sent. Set without a platform_id, it means a
+    # create may have reached the platform unanswered (timeout, crash): look before creating.
+    attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -188,6 +191,7 @@ class MediaAsset(TimeStampedModel):
     source_url = models.URLField(max_length=2048)
     # Image hash or video ID once uploaded: the checkpoint.
     platform_id = models.CharField(max_length=128, null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
     # Platform-side processing state (videos encode after upload).
     platform_status = models.CharField(max_length=32, blank=True, default="")
 

@@ -173,7 +173,7 @@ def job_submit(
     return Submission(job=job, created=True)
 
 
-def job_publish(*, job_id: Any) -> bool:
+def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
     """Hand the job id (only the id) to the broker; False when the broker is unreachable.
 
     A job that could not be published stays PENDING with no `published_at`, and the sweeper
@@ -183,11 +183,12 @@ def job_publish(*, job_id: Any) -> bool:
 
     try:
         # retry=False: fail within the broker connection timeout instead of blocking the request.
-        job_run.apply_async(args=[str(job_id)], retry=False)
+        job_run.apply_async(args=[str(job_id)], retry=False, countdown=countdown)
     except Exception:
         logger.warning("Could not publish job %s; the sweeper will retry", job_id, exc_info=True)
         return False
-    CampaignJob.objects.filter(pk=job_id).update(published_at=timezone.now())
+    if countdown is None:
+        CampaignJob.objects.filter(pk=job_id).update(published_at=timezone.now())
     return True
 
 
@@ -244,6 +245,91 @@ def job_execute(*, job_id: Any) -> None:
         logger.info("Job %s not claimable (taken, finished, not due or account inactive)", job_id)
         return
     execute(job=job)
+
+
+def _release(job: CampaignJob, **changes: Any) -> bool:
+    """Write the outcome of a run, only if this worker still holds the job.
+
+    When the lease expired and the sweeper handed the job to someone else, this run's
+    outcome is stale and is dropped (the other worker's run decides).
+    """
+    now = timezone.now()
+    changes.setdefault("lease_expires_at", None)
+    changes.setdefault("claimed_by", "")
+    released = CampaignJob.objects.filter(
+        pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
+    ).update(updated_at=now, **changes)
+    if not released:
+        logger.warning("Job %s was taken from this worker; its outcome is dropped", job.pk)
+    return bool(released)
+
+
+def job_succeed(*, job: CampaignJob, platform_campaign_id: str | None) -> bool:
+    ok = _release(
+        job,
+        status=JobStatus.SUCCESS,
+        platform_campaign_id=platform_campaign_id,
+        error=None,
+        next_attempt_at=None,
+        finished_at=timezone.now(),
+    )
+    if ok:
+        logger.info("Job %s succeeded (campaign %s)", job.pk, platform_campaign_id)
+    return ok
+
+
+def job_fail(
+    *, job: CampaignJob, error: dict[str, Any], partial: bool, platform_campaign_id: str | None
+) -> bool:
+    """End the job: PARTIAL_SUCCESS when something exists on the platform, else FAILED."""
+    status = JobStatus.PARTIAL_SUCCESS if partial else JobStatus.FAILED
+    ok = _release(
+        job,
+        status=status,
+        error=error,
+        platform_campaign_id=platform_campaign_id,
+        next_attempt_at=None,
+        finished_at=timezone.now(),
+    )
+    if ok:
+        logger.warning(
+            "Job %s ended %s at %s: %s", job.pk, status, error.get("step"), error.get("message")
+        )
+    return ok
+
+
+def job_reschedule(
+    *,
+    job: CampaignJob,
+    delay: float,
+    error: dict[str, Any] | None,
+    count_attempt: bool = True,
+    platform_campaign_id: str | None = None,
+) -> bool:
+    """Back to PENDING, due in `delay` seconds; published then (or by the sweeper).
+
+    `count_attempt=False` refunds the attempt the claim took: waiting for a rate-limit pause
+    or a video to finish processing is not a failure.
+    """
+    now = timezone.now()
+    due = now + timedelta(seconds=delay)
+    changes: dict[str, Any] = {
+        "status": JobStatus.PENDING,
+        "next_attempt_at": due,
+        "error": error,
+        # Counted from when the job becomes due, so the sweeper's "stale" clock starts then.
+        "published_at": due,
+    }
+    if platform_campaign_id:
+        changes["platform_campaign_id"] = platform_campaign_id
+    if not count_attempt:
+        changes["attempts"] = F("attempts") - 1
+    if not _release(job, **changes):
+        return False
+    if delay <= settings.JOB_MAX_COUNTDOWN_SECONDS:
+        job_publish(job_id=job.pk, countdown=delay)
+    logger.info("Job %s rescheduled in %.1f s", job.pk, delay)
+    return True
 
 
 def job_heartbeat(*, job: CampaignJob) -> bool:

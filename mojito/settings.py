@@ -256,6 +256,29 @@ DRF_STANDARDIZED_ERRORS = {
 JOB_REPUBLISH_AFTER_SECONDS = env.int("JOB_REPUBLISH_AFTER_SECONDS", default=60)
 JOB_SWEEP_INTERVAL_SECONDS = env.float("JOB_SWEEP_INTERVAL_SECONDS", default=15.0)
 JOB_SWEEP_BATCH_SIZE = env.int("JOB_SWEEP_BATCH_SIZE", default=500)
+# Attempts a job may spend on transient failures before it ends FAILED / PARTIAL_SUCCESS.
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
+# Exponential backoff with jitter between transient failures: base * 2^(attempt-1), capped.
+JOB_RETRY_BASE_SECONDS = env.float("JOB_RETRY_BASE_SECONDS", default=5.0)
+JOB_RETRY_MAX_SECONDS = env.float("JOB_RETRY_MAX_SECONDS", default=600.0)
+# Short waits are published with a broker countdown; longer ones are left to the sweeper, so
+# no countdown ever outlives the broker's visibility timeout.
+JOB_MAX_COUNTDOWN_SECONDS = env.float("JOB_MAX_COUNTDOWN_SECONDS", default=60.0)
+# Seconds between two looks at a video Meta is still processing.
+META_VIDEO_POLL_SECONDS = env.float("META_VIDEO_POLL_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "campaigns.tasks.jobs_sweep", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
 }
+
+# --- Rate limits and the shared cache -----------------------------------------------------------
+# Past this usage (percent of Meta's allowance) an ad account's jobs pause, across all workers.
+META_USAGE_PAUSE_PERCENT = env.float("META_USAGE_PAUSE_PERCENT", default=80.0)
+META_USAGE_PAUSE_SECONDS = env.float("META_USAGE_PAUSE_SECONDS", default=30.0)
+# The pause is shared through the cache: Redis next to the broker, or a file cache shared by the
+# embedded processes.
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Same Redis server, database 1 (django-environ's scheme for Django's Redis backend).
+    _redis_server = CELERY_BROKER_URL.rsplit("/", 1)[0].replace("redis", "rediscache", 1)
+    CACHES = {"default": env.cache("CACHE_URL", default=f"{_redis_server}/1")}
+else:
+    CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}

@@ -1,0 +1,71 @@
+"""A per-job Graph API client built on the official SDK, never the SDK's process-global one.
+
+`FacebookAdsApi.init()` would install a default API for the whole process (shared by every
+job and thread) and a crash reporter that posts tracebacks to Meta; each job builds its own
+session instead, pointed at `META_GRAPH_URL`, with a timeout (the SDK has none by default).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from django.conf import settings
+from facebook_business.api import FacebookAdsApi
+from facebook_business.session import FacebookSession
+
+from platforms.meta.ratelimit import Usage, parse_usage
+
+logger = logging.getLogger(__name__)
+
+_META_GRAPH = "https://graph.facebook.com"
+
+
+@dataclass
+class MetaClient:
+    api: FacebookAdsApi
+    account_id: str  # act_<digits>
+    # Values to scrub from anything stored or logged.
+    secrets: tuple[str, ...]
+    # Usage Meta reported on the latest response (x-business-use-case-usage and friends).
+    usage: Usage | None = None
+    requests_sent: int = field(default=0)
+
+    @property
+    def account_number(self) -> str:
+        return self.account_id.removeprefix("act_")
+
+
+def build_meta_client(*, account_id: str, credentials: dict[str, str]) -> MetaClient:
+    """A client for one ad account, from its decrypted credentials.
+
+    Call it inside the worker step that needs it; do not keep the result beyond the job.
+    """
+    access_token = credentials["access_token"]
+    app_secret = credentials.get("app_secret") or settings.META_APP_SECRET or None
+    session = FacebookSession(
+        access_token=access_token, app_secret=app_secret, timeout=settings.META_REQUEST_TIMEOUT
+    )
+    session.GRAPH = settings.META_GRAPH_URL
+    if settings.META_GRAPH_URL != _META_GRAPH:
+        # The SDK pins verification to Meta's CA bundle; another Graph host (a proxy, a
+        # sandbox behind TLS) is verified against the system's trust store instead.
+        session.requests.verify = True
+    client = MetaClient(
+        api=FacebookAdsApi(session, api_version=settings.META_API_VERSION or None),
+        account_id=account_id,
+        secrets=tuple(
+            s for s in (access_token, app_secret, getattr(session, "appsecret_proof", None)) if s
+        ),
+    )
+
+    def on_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        client.requests_sent += 1
+        usage = parse_usage(response.headers, account_number=client.account_number)
+        if usage is not None:
+            client.usage = usage
+
+    session.requests.hooks["response"].append(on_response)
+    return client
