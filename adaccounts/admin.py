@@ -21,7 +21,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from adaccounts.forms import CREDENTIAL_FIELDS, AdAccountAdminForm
 from adaccounts.models import AdAccount, Team
-from adaccounts.services import ad_account_create, ad_account_delete, ad_account_update
+from adaccounts.services import (
+    ad_account_create,
+    ad_account_delete,
+    ad_account_update,
+    ad_account_verify,
+)
+from platforms.registry import PlatformNotSupported
 
 # Django's error reports (DEBUG page, admin e-mails) list POST data; never the tokens.
 _hide_credentials = method_decorator(sensitive_post_parameters(*CREDENTIAL_FIELDS))
@@ -73,6 +79,34 @@ class AdAccountAdmin(admin.ModelAdmin):
     ordering = ["-updated_at"]
     autocomplete_fields = ["team", "owner_user"]
     readonly_fields = ["id", "has_credentials", "created_at", "updated_at", "deleted_at"]
+    actions = ["verify_accounts"]
+
+    # --- actions ---------------------------------------------------------------------------
+
+    @admin.action(description="Verify credentials with the platform")
+    def verify_accounts(self, request: HttpRequest, queryset: QuerySet[AdAccount]) -> None:
+        for account in queryset.filter(deleted_at__isnull=True):
+            try:
+                result = ad_account_verify(account=account)
+            except PlatformNotSupported:
+                self.message_user(
+                    request, f"{account}: verification is not available yet.", messages.WARNING
+                )
+                continue
+            if result.verified:
+                name = result.details.get("name") or "?"
+                self.message_user(
+                    request,
+                    f"{account}: verified ({name}); status {account.status}.",
+                    messages.SUCCESS,
+                )
+            else:
+                message = (result.error or {}).get("message") or "no answer"
+                self.message_user(
+                    request,
+                    f"{account}: not verified ({message}); status {account.status}.",
+                    messages.ERROR,
+                )
 
     # --- display ---------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from rest_framework.exceptions import ErrorDetail
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from adaccounts.selectors import team_list_for_user, team_list_member_of
 from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
-from platforms.base import PlatformType
+from platforms.base import PlatformType, VerifyResult
 from platforms.registry import get_account_spec
 
 ADDITIONAL_CONFIG_MAX_BYTES = 16 * 1024
@@ -204,3 +204,32 @@ class AdAccountInputSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+class AdAccountVerifySerializer(serializers.Serializer):
+    """What a verification learned. Field names follow Meta's account fields."""
+
+    verified = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=AdAccountStatus.choices)
+    name = serializers.CharField(allow_null=True)
+    account_status = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    timezone_name = serializers.CharField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+    ad_account = AdAccountSerializer()
+
+    @classmethod
+    def from_result(cls, account: AdAccount, result: VerifyResult) -> dict[str, Any]:
+        details = result.details
+        return cls(
+            {
+                "verified": result.verified,
+                "status": account.status,
+                "name": details.get("name"),
+                "account_status": details.get("account_status"),
+                "currency": details.get("currency"),
+                "timezone_name": details.get("timezone_name"),
+                "error": result.error,
+                "ad_account": account,
+            }
+        ).data

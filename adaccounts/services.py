@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
+from platforms.base import VerifyResult
+from platforms.registry import get_verifier
 
 logger = logging.getLogger(__name__)
 
@@ -120,3 +122,31 @@ def ad_account_credentials_rotate() -> int:
         count += 1
     logger.info("Re-encrypted credentials of %d ad accounts under the newest key", count)
     return count
+
+
+def ad_account_verify(*, account: AdAccount) -> VerifyResult:
+    """Ask the platform whether the account's credentials work, and set `status` from it.
+
+    Invalid or expired credentials → REQUIRES_REAUTH. A platform-side block → SUSPENDED.
+    Working credentials bring a REQUIRES_REAUTH or SUSPENDED account back to ACTIVE, and its
+    waiting jobs run again; an account ops set INACTIVE stays INACTIVE. A transient failure
+    changes nothing.
+    """
+    result = get_verifier(account.platform_type)(
+        platform_account_id=account.platform_account_id, credentials=account.credentials
+    )
+    new_status = account.status
+    if result.credentials_invalid:
+        new_status = AdAccountStatus.REQUIRES_REAUTH
+    elif result.verified and not result.usable:
+        new_status = AdAccountStatus.SUSPENDED
+    elif result.verified and account.status in (
+        AdAccountStatus.REQUIRES_REAUTH,
+        AdAccountStatus.SUSPENDED,
+    ):
+        new_status = AdAccountStatus.ACTIVE
+    if new_status != account.status:
+        account.status = new_status
+        account.save(update_fields=["status", "updated_at"])
+        logger.info("Ad account %s verified: status now %s", account.id, new_status)
+    return result

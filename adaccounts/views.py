@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,8 +18,16 @@ from adaccounts.selectors import ad_account_list_for_user, team_list_member_of
 from adaccounts.serializers import (
     AdAccountInputSerializer,
     AdAccountSerializer,
+    AdAccountVerifySerializer,
     TeamSerializer,
 )
+from platforms.registry import PlatformNotSupported
+
+
+class PlatformUnavailable(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The platform did not answer; try again later."
+    default_code = "platform_unavailable"
 
 
 class TeamViewSet(viewsets.GenericViewSet):
@@ -77,3 +86,23 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         services.ad_account_delete(account=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: AdAccountVerifySerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        """Ask the platform whether the credentials work; sets `status` from the answer."""
+        account = self.get_object()
+        try:
+            result = services.ad_account_verify(account=account)
+        except PlatformNotSupported:
+            raise exceptions.ValidationError(
+                {
+                    "platform_type": [
+                        f"Verification is not available for {account.platform_type} yet."
+                    ]
+                }
+            ) from None
+        if result.transient:
+            message = (result.error or {}).get("message") or PlatformUnavailable.default_detail
+            raise PlatformUnavailable(f"The platform did not answer: {message}")
+        return Response(AdAccountVerifySerializer.from_result(account, result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db import models
@@ -23,3 +24,15 @@ class AccountSpec(Protocol):
     def normalize_account_id(self, value: str) -> str: ...
 
     def clean_credentials(self, value: Any) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What a platform said about an account's credentials."""
+
+    verified: bool  # the platform answered about the account with these credentials
+    usable: bool  # ...and the account can take ads
+    details: dict[str, Any] = field(default_factory=dict)  # what the platform told us
+    error: dict[str, Any] | None = None
+    credentials_invalid: bool = False  # expired or revoked token: re-authentication needed
+    transient: bool = False  # no answer worth acting on; try again later

@@ -30,6 +30,8 @@ class PlatformEntry:
     planner: str | None = None
     # execute(*, job) -> None; realises the job's plan on the platform (worker side).
     executor: str | None = None
+    # verify(*, platform_account_id, credentials) -> VerifyResult
+    verifier: str | None = None
 
 
 _PLATFORMS: dict[str, PlatformEntry] = {
@@ -37,6 +39,8 @@ _PLATFORMS: dict[str, PlatformEntry] = {
         account_spec="platforms.meta.accounts.MetaAccountSpec",
         request_validator="platforms.meta.validation.validate_meta_ad_request",
         planner="platforms.meta.planning.plan_meta_job",
+        executor="platforms.meta.executor.execute_meta_job",
+        verifier="platforms.meta.verify.verify_meta_account",
     ),
     # Planned platforms: accounts can be provisioned now; ads come with their packages.
     PlatformType.GOOGLE_ADS: PlatformEntry(account_spec="platforms.generic.GenericAccountSpec"),
@@ -70,3 +74,7 @@ def get_planner(platform_type: str) -> Callable[..., Any]:
 
 def get_executor(platform_type: str) -> Callable[..., Any]:
     return _capability(platform_type, "executor")
+
+
+def get_verifier(platform_type: str) -> Callable[..., Any]:
+    return _capability(platform_type, "verifier")
