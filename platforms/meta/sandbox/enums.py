@@ -1,0 +1,449 @@
+"""Meta's documented values, copied from the Marketing API reference (not imported from the SDK).
+
+Sources (developers.facebook.com/docs/marketing-api/reference/...):
+- ad-campaign-group (Campaign), "Creating": objective, special_ad_categories, status,
+  bid_strategy; "Outcome-Driven Ads Experiences" for the ODAX objectives and their mapping.
+- ad-campaign (Ad Set), "Creating": billing_event, optimization_goal, destination_type,
+  promoted_object.custom_event_type, status; "Outcome-Driven Ads Experiences, Restrictions" for
+  the optimization goals each objective allows.
+- ad-creative: call_to_action_type.
+- Readable field names come from the "Fields" tables of each node's reference page.
+"""
+
+from __future__ import annotations
+
+
+def _names(text: str) -> list[str]:
+    """Whitespace-separated names (long value lists read better as text)."""
+    return text.split()
+
+
+# Campaign objectives. Since Marketing API v17.0 campaigns can only be created with the
+# "OUTCOME_*" objectives (blog "An update to ad objectives", 2023-02-13; Campaign reference,
+# "Objective Validation": "These older objectives are deprecated with ... v17.0").
+ODAX_OBJECTIVES: tuple[str, ...] = (
+    "OUTCOME_APP_PROMOTION",
+    "OUTCOME_AWARENESS",
+    "OUTCOME_ENGAGEMENT",
+    "OUTCOME_LEADS",
+    "OUTCOME_SALES",
+    "OUTCOME_TRAFFIC",
+)
+LEGACY_OBJECTIVES: tuple[str, ...] = (
+    "APP_INSTALLS",
+    "BRAND_AWARENESS",
+    "CONVERSIONS",
+    "EVENT_RESPONSES",
+    "LEAD_GENERATION",
+    "LINK_CLICKS",
+    "LOCAL_AWARENESS",
+    "MESSAGES",
+    "OFFER_CLAIMS",
+    "PAGE_LIKES",
+    "POST_ENGAGEMENT",
+    "PRODUCT_CATALOG_SALES",
+    "REACH",
+    "STORE_VISITS",
+    "VIDEO_VIEWS",
+)
+# Order in which Graph lists them in "(#100) Objective X is invalid. Use one of: ...".
+ODAX_OBJECTIVES_MESSAGE_ORDER: tuple[str, ...] = (
+    "OUTCOME_LEADS",
+    "OUTCOME_SALES",
+    "OUTCOME_ENGAGEMENT",
+    "OUTCOME_AWARENESS",
+    "OUTCOME_TRAFFIC",
+    "OUTCOME_APP_PROMOTION",
+)
+ODAX_ONLY_SINCE: tuple[int, int] = (17, 0)
+
+SPECIAL_AD_CATEGORIES: tuple[str, ...] = (
+    "NONE",
+    "EMPLOYMENT",
+    "HOUSING",
+    "CREDIT",
+    "ISSUES_ELECTIONS_POLITICS",
+    "ONLINE_GAMBLING_AND_GAMING",
+    "FINANCIAL_PRODUCTS_SERVICES",
+)
+
+# "Only ACTIVE and PAUSED are valid during creation. Other statuses can be used for update."
+# (Campaign, Ad Set and Ad references, status parameter.)
+STATUSES: tuple[str, ...] = ("ACTIVE", "PAUSED", "DELETED", "ARCHIVED")
+CREATE_STATUSES: tuple[str, ...] = ("ACTIVE", "PAUSED")
+CREATIVE_STATUSES: tuple[str, ...] = ("ACTIVE", "IN_PROCESS", "WITH_ISSUES", "DELETED")
+
+BUYING_TYPES: tuple[str, ...] = ("AUCTION", "RESERVED")
+
+BID_STRATEGIES: tuple[str, ...] = (
+    "LOWEST_COST_WITHOUT_CAP",
+    "LOWEST_COST_WITH_BID_CAP",
+    "COST_CAP",
+    "LOWEST_COST_WITH_MIN_ROAS",
+)
+# Ad Set reference, bid_amount: "bid_amount is required if bid_strategy is set to
+# LOWEST_COST_WITH_BID_CAP or COST_CAP".
+BID_AMOUNT_STRATEGIES: frozenset[str] = frozenset({"LOWEST_COST_WITH_BID_CAP", "COST_CAP"})
+
+BILLING_EVENTS: tuple[str, ...] = (
+    "APP_INSTALLS",
+    "CLICKS",
+    "IMPRESSIONS",
+    "LINK_CLICKS",
+    "NONE",
+    "OFFER_CLAIMS",
+    "PAGE_LIKES",
+    "POST_ENGAGEMENT",
+    "THRUPLAY",
+    "PURCHASE",
+    "LISTING_INTERACTION",
+)
+
+OPTIMIZATION_GOALS: tuple[str, ...] = (
+    "NONE",
+    "APP_INSTALLS",
+    "AD_RECALL_LIFT",
+    "ENGAGED_USERS",
+    "EVENT_RESPONSES",
+    "IMPRESSIONS",
+    "LEAD_GENERATION",
+    "QUALITY_LEAD",
+    "LINK_CLICKS",
+    "OFFSITE_CONVERSIONS",
+    "PAGE_LIKES",
+    "POST_ENGAGEMENT",
+    "QUALITY_CALL",
+    "REACH",
+    "LANDING_PAGE_VIEWS",
+    "VISIT_INSTAGRAM_PROFILE",
+    "ENGAGED_PAGE_VIEWS",
+    "VALUE",
+    "THRUPLAY",
+    "DERIVED_EVENTS",
+    "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
+    "CONVERSATIONS",
+    "IN_APP_VALUE",
+    "MESSAGING_PURCHASE_CONVERSION",
+    "MESSAGING_DEEP_CONVERSATION_AND_FOLLOW",
+    "SUBSCRIBERS",
+    "REMINDERS_SET",
+    "MEANINGFUL_CALL_ATTEMPT",
+    "PROFILE_VISIT",
+    "PROFILE_AND_PAGE_ENGAGEMENT",
+    "ADVERTISER_SILOED_VALUE",
+    "AUTOMATIC_OBJECTIVE",
+    "MESSAGING_APPOINTMENT_CONVERSION",
+)
+
+# Ad Set reference, "Outcome-Driven Ads Experiences, Restrictions" table (union over the
+# conversion locations of each objective) and Campaign reference "Objective Mapping" table.
+OPTIMIZATION_GOALS_BY_OBJECTIVE: dict[str, frozenset[str]] = {
+    "OUTCOME_AWARENESS": frozenset({"AD_RECALL_LIFT", "REACH", "IMPRESSIONS", "THRUPLAY"}),
+    "OUTCOME_TRAFFIC": frozenset(
+        {"LINK_CLICKS", "LANDING_PAGE_VIEWS", "IMPRESSIONS", "REACH", "QUALITY_CALL"}
+    ),
+    "OUTCOME_ENGAGEMENT": frozenset(
+        {
+            "THRUPLAY",
+            "POST_ENGAGEMENT",
+            "IMPRESSIONS",
+            "REACH",
+            "EVENT_RESPONSES",
+            "CONVERSATIONS",
+            "LINK_CLICKS",
+            "OFFSITE_CONVERSIONS",
+            "LANDING_PAGE_VIEWS",
+            "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
+            "PAGE_LIKES",
+            "LEAD_GENERATION",
+        }
+    ),
+    "OUTCOME_LEADS": frozenset(
+        {
+            "OFFSITE_CONVERSIONS",
+            "LANDING_PAGE_VIEWS",
+            "LINK_CLICKS",
+            "IMPRESSIONS",
+            "REACH",
+            "LEAD_GENERATION",
+            "QUALITY_LEAD",
+            "QUALITY_CALL",
+            "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
+        }
+    ),
+    "OUTCOME_APP_PROMOTION": frozenset(
+        {
+            "LINK_CLICKS",
+            "APP_INSTALLS",
+            "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
+            "VALUE",
+            "OFFSITE_CONVERSIONS",
+        }
+    ),
+    "OUTCOME_SALES": frozenset(
+        {
+            "OFFSITE_CONVERSIONS",
+            "VALUE",
+            "LINK_CLICKS",
+            "LANDING_PAGE_VIEWS",
+            "IMPRESSIONS",
+            "REACH",
+            "CONVERSATIONS",
+            "QUALITY_CALL",
+        }
+    ),
+}
+
+DESTINATION_TYPES: tuple[str, ...] = (
+    "WEBSITE",
+    "APP",
+    "MESSENGER",
+    "APPLINKS_AUTOMATIC",
+    "WHATSAPP",
+    "INSTAGRAM_DIRECT",
+    "FACEBOOK",
+    "MESSAGING_MESSENGER_WHATSAPP",
+    "MESSAGING_INSTAGRAM_DIRECT_MESSENGER",
+    "MESSAGING_INSTAGRAM_DIRECT_MESSENGER_WHATSAPP",
+    "MESSAGING_INSTAGRAM_DIRECT_WHATSAPP",
+    "SHOP_AUTOMATIC",
+    "ON_AD",
+    "ON_POST",
+    "ON_EVENT",
+    "ON_VIDEO",
+    "ON_PAGE",
+    "INSTAGRAM_PROFILE",
+    "FACEBOOK_PAGE",
+    "INSTAGRAM_PROFILE_AND_FACEBOOK_PAGE",
+    "INSTAGRAM_LIVE",
+    "FACEBOOK_LIVE",
+    "IMAGINE",
+)
+
+CUSTOM_EVENT_TYPES: tuple[str, ...] = (
+    "AD_IMPRESSION",
+    "RATE",
+    "TUTORIAL_COMPLETION",
+    "CONTACT",
+    "CUSTOMIZE_PRODUCT",
+    "DONATE",
+    "FIND_LOCATION",
+    "SCHEDULE",
+    "START_TRIAL",
+    "SUBMIT_APPLICATION",
+    "SUBSCRIBE",
+    "ADD_TO_CART",
+    "ADD_TO_WISHLIST",
+    "INITIATED_CHECKOUT",
+    "ADD_PAYMENT_INFO",
+    "PURCHASE",
+    "LEAD",
+    "COMPLETE_REGISTRATION",
+    "CONTENT_VIEW",
+    "SEARCH",
+    "SERVICE_BOOKING_REQUEST",
+    "MESSAGING_CONVERSATION_STARTED_7D",
+    "LEVEL_ACHIEVED",
+    "ACHIEVEMENT_UNLOCKED",
+    "SPENT_CREDITS",
+    "LISTING_INTERACTION",
+    "D2_RETENTION",
+    "D7_RETENTION",
+    "OTHER",
+)
+
+CALL_TO_ACTION_TYPES: frozenset[str] = frozenset(
+    _names(
+        """
+        OPEN_LINK LIKE_PAGE SHOP_NOW PLAY_GAME INSTALL_APP USE_APP CALL CALL_ME VIDEO_CALL
+        INSTALL_MOBILE_APP USE_MOBILE_APP MOBILE_DOWNLOAD BOOK_TRAVEL LISTEN_MUSIC WATCH_VIDEO
+        LEARN_MORE SIGN_UP DOWNLOAD WATCH_MORE NO_BUTTON VISIT_PAGES_FEED CALL_NOW APPLY_NOW
+        CONTACT BUY_NOW GET_OFFER GET_OFFER_VIEW BUY_TICKETS UPDATE_APP GET_DIRECTIONS BUY
+        SEND_UPDATES MESSAGE_PAGE DONATE SUBSCRIBE SAY_THANKS SELL_NOW SHARE DONATE_NOW
+        GET_QUOTE CONTACT_US ORDER_NOW START_ORDER ADD_TO_CART VIEW_CART VIEW_IN_CART
+        VIDEO_ANNOTATION RECORD_NOW INQUIRE_NOW CONFIRM REFER_FRIENDS REQUEST_TIME GET_SHOWTIMES
+        LISTEN_NOW TRY_DEMO WOODHENGE_SUPPORT SOTTO_SUBSCRIBE FOLLOW_USER RAISE_MONEY SEE_SHOP
+        GET_DETAILS FIND_OUT_MORE VISIT_WEBSITE BROWSE_SHOP EVENT_RSVP WHATSAPP_MESSAGE
+        FOLLOW_NEWS_STORYLINE SEE_MORE BOOK_NOW FIND_A_GROUP FIND_YOUR_GROUPS PAY_TO_ACCESS
+        PURCHASE_GIFT_CARDS FOLLOW_PAGE SEND_A_GIFT SWIPE_UP_SHOP SWIPE_UP_PRODUCT
+        SEND_GIFT_MONEY PLAY_GAME_ON_FACEBOOK GET_STARTED OPEN_INSTANT_APP AUDIO_CALL
+        GET_PROMOTIONS JOIN_CHANNEL MAKE_AN_APPOINTMENT ASK_ABOUT_SERVICES BOOK_A_CONSULTATION
+        GET_A_QUOTE BUY_VIA_MESSAGE ASK_FOR_MORE_INFO CHAT_WITH_US VIEW_PRODUCT VIEW_CHANNEL
+        GET_IN_TOUCH ASK_A_QUESTION START_A_CHAT CHAT_NOW ASK_US WATCH_LIVE_VIDEO
+        JOIN_LIVE_VIDEO SHOP_WITH_AI TRY_ON_WITH_AI BUY_ACTIVITY_TICKETS STREAM_NOW WATCH_NOW
+        """
+    )
+)
+
+# Ad Set reference, "Targeting DSA Regulated Locations (EU)": ad sets that target the EU need
+# dsa_payor and dsa_beneficiary (or the ad account's defaults). The sandbox uses the 27 member
+# states; Meta's list of "associated territories" is on a Business Help page it links to.
+EU_COUNTRIES: frozenset[str] = frozenset(
+    _names(
+        """
+        AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE
+        """
+    )
+)
+EU_COUNTRY_GROUPS: frozenset[str] = frozenset({"eu", "europe", "worldwide"})
+
+# Filter operators (filtering parameter, e.g. Ad Account "customaudiences"/"insights" edges).
+FILTER_OPERATORS: tuple[str, ...] = (
+    "EQUAL",
+    "NOT_EQUAL",
+    "GREATER_THAN",
+    "GREATER_THAN_OR_EQUAL",
+    "LESS_THAN",
+    "LESS_THAN_OR_EQUAL",
+    "IN_RANGE",
+    "NOT_IN_RANGE",
+    "CONTAIN",
+    "NOT_CONTAIN",
+    "CONTAINS_ANY",
+    "CONTAINS_ALL",
+    "NOT_CONTAINS_ANY",
+    "STEM_MATCH",
+    "IN",
+    "NOT_IN",
+    "STARTS_WITH",
+    "ENDS_WITH",
+    "ANY",
+    "ALL",
+    "AFTER",
+    "BEFORE",
+    "ON_OR_AFTER",
+    "ON_OR_BEFORE",
+    "NONE",
+    "TOP",
+)
+
+UPLOAD_PHASES: tuple[str, ...] = ("start", "transfer", "finish", "cancel")
+
+# Readable fields per node ("Fields" tables of the reference pages). Reading a field outside
+# these lists answers "(#100) Tried accessing nonexisting field (...) on node type (...)".
+CAMPAIGN_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        account_id adlabels advantage_state_info bid_constraints bid_strategy boosted_object_id
+        brand_lift_studies budget_rebalance_flag budget_remaining budget_schedule_specs
+        buying_type campaign_group_active_time can_create_brand_lift_study can_use_spend_cap
+        configured_status created_time daily_budget effective_status frequency_control_specs
+        has_secondary_skadnetwork_reporting id is_adset_budget_sharing_enabled
+        is_budget_schedule_enabled is_direct_send_campaign is_message_campaign
+        is_meta_moment_maker_enabled is_pca_unified is_reels_trending_ads_enabled
+        is_skadnetwork_attribution issues_info iterative_split_test_configs
+        last_budget_toggling_time lifetime_budget name objective pacing_type primary_attribution
+        promoted_object recommendations smart_promotion_type source_campaign source_campaign_id
+        source_recommendation_type special_ad_categories special_ad_category
+        special_ad_category_country spend_cap start_time status stop_time topline_id
+        updated_time adsets ads
+        """
+    )
+)
+ADSET_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        account_id ad_set_goal adlabels adset_schedule anchor_event_attribution_window_days
+        asset_feed_id attribution_count_type attribution_spec automatic_manual_state
+        bid_adjustments bid_amount bid_constraints bid_info bid_strategy billing_event
+        brand_safety_config budget_remaining campaign campaign_active_time campaign_attribution
+        campaign_id configured_status created_time creative_diversity_label
+        creative_diversity_score creative_sequence creative_sequence_repetition_pattern
+        daily_budget daily_min_spend_target daily_spend_cap destination_type dsa_beneficiary
+        dsa_payor effective_status end_time existing_customer_budget_percentage
+        frequency_control_specs full_funnel_exploration_mode id instagram_user_id
+        is_ba_skip_delayed_eligible is_budget_schedule_enabled is_dc_follow_optimized
+        is_dynamic_creative is_incremental_attribution_enabled is_organic_ad_joint_optimized
+        is_sequenced_conversion_creation issues_info learning_stage_info lifetime_budget
+        lifetime_imps lifetime_min_spend_target lifetime_spend_cap live_video_ad_campaign_config
+        low_creative_reach max_budget_spend_percentage meta_moment_maker_spec
+        min_budget_spend_percentage multi_event_conversion_attribution_window_seconds
+        multi_optimization_goal_weight name optimization_goal optimization_sub_event pacing_type
+        placement_soft_opt_out promoted_object recommendations recurring_budget_semantics
+        regional_regulated_categories regional_regulation_identities relative_value
+        review_feedback rf_prediction_id source_adset source_adset_id special_ad_categories
+        start_time status targeting targeting_optimization_types
+        time_based_ad_rotation_id_blocks time_based_ad_rotation_intervals trending_topics_spec
+        updated_time use_new_app_click value_rule_set_id value_rules_applied ads adcreatives
+        """
+    )
+)
+AD_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        account_id ad_active_time ad_review_feedback ad_schedule_end_time ad_schedule_start_time
+        adlabels adset adset_id bid_amount bid_info bid_type campaign campaign_id
+        configured_status conversion_domain conversion_specs created_time creative
+        creative_asset_groups_spec demolink_hash display_sequence effective_status
+        engagement_audience failed_delivery_checks id issues_info last_updated_by_app_id name
+        preview_shareable_link priority recommendations source_ad source_ad_id
+        special_ad_categories status targeting tracking_and_conversion_with_defaults
+        tracking_specs updated_time adcreatives
+        """
+    )
+)
+ADCREATIVE_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        account_id actor_id ad_disclaimer_spec adlabels applink_treatment asset_feed_spec
+        authorization_category body branded_content branded_content_sponsor_page_id
+        bundle_folder_id call_to_action call_to_action_type categorization_criteria
+        category_media_source collaborative_ads_lsb_image_bank_id contextual_multi_ads
+        creative_sourcing_spec degrees_of_freedom_spec destination_set_id dynamic_ad_voice
+        effective_authorization_category effective_instagram_media_id effective_object_story_id
+        enable_direct_install enable_launch_instant_app existing_post_title
+        facebook_branded_content format_transformation_spec generative_asset_spec id image_crops
+        image_hash image_url instagram_permalink_url instagram_user_id
+        interactive_components_spec link_destination_display_url link_og_id link_url
+        marketing_message_structured_spec media_sourcing_spec messenger_sponsored_message name
+        object_id object_store_url object_story_id object_story_spec object_type object_url
+        page_welcome_message photo_album_source_object_story_id place_page_set_id
+        platform_customizations playable_asset_id portrait_customizations product_data
+        product_set_id product_suggestion_settings recommender_settings referral_id
+        source_facebook_post_id source_instagram_media_id status template_url template_url_spec
+        threads_media_id threads_user_id thumbnail_id thumbnail_url title url_tags
+        use_page_actor_override video_id wamo_whatsapp_identity_spec
+        """
+    )
+)
+ADACCOUNT_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        account_id account_status ad_account_promotable_objects age agency_client_declaration
+        all_capabilities amount_spent attribution_spec balance
+        brand_safety_content_filter_levels business business_city business_country_code
+        business_name business_state business_street business_street2 business_zip
+        can_create_brand_lift_study capabilities created_time currency custom_audience_info
+        default_dsa_beneficiary default_dsa_payor disable_reason end_advertiser
+        end_advertiser_name existing_customers expired_funding_source_details
+        extended_credit_invoice_group failed_delivery_checks fb_entity funding_source
+        funding_source_details has_migrated_permissions has_page_authorized_adaccount id
+        io_number is_attribution_spec_system_default is_ba_skip_delayed_eligible
+        is_direct_deals_enabled is_in_3ds_authorization_enabled_market is_notifications_enabled
+        is_personal is_prepay_account is_tax_id_required liable_address line_numbers
+        marketing_messages_settings media_agency min_campaign_group_spend_cap min_daily_budget
+        name offsite_clo_signal_status offsite_pixels_tos_accepted opportunity_score
+        opportunity_score_weight owner owner_business partner rf_spec send_bill_to_address
+        show_checkout_experience sold_to_address spend_cap tax_id tax_id_status tax_id_type
+        timezone_id timezone_name timezone_offset_hours_utc tos_accepted user_access_expire_time
+        user_tasks user_tos_accepted viewable_business
+        """
+    )
+)
+ADIMAGE_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        account_id created_time creatives hash height id is_associated_creatives_in_adgroups
+        name original_height original_width owner_business permalink_url status updated_time url
+        url_128 width
+        """
+    )
+)
+ADVIDEO_FIELDS: frozenset[str] = frozenset(
+    _names(
+        """
+        id created_time updated_time description embed_html format from icon length
+        permalink_url picture published source status title thumbnails universal_video_id views
+        """
+    )
+)
