@@ -233,6 +233,10 @@ META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_REQUEST_TIMEOUT = env.float("META_REQUEST_TIMEOUT", default=30.0)
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=300)
 MEDIA_FETCH_ALLOW_PRIVATE = env.bool("MEDIA_FETCH_ALLOW_PRIVATE", default=False)
+# Image downloads: Meta's image limit is 30 MB; the whole fetch (redirects included) is timed.
+MEDIA_FETCH_MAX_IMAGE_BYTES = env.int("MEDIA_FETCH_MAX_IMAGE_BYTES", default=30 * 1024 * 1024)
+MEDIA_FETCH_TIMEOUT = env.float("MEDIA_FETCH_TIMEOUT", default=20.0)
+MEDIA_FETCH_CONNECT_TIMEOUT = env.float("MEDIA_FETCH_CONNECT_TIMEOUT", default=5.0)
 
 # --- Logging: to stdout, level from LOG_LEVEL --------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -252,6 +256,9 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # Test-data generators are chatty at DEBUG and say nothing worth reading.
         "faker": {"level": "INFO"},
+        # urllib3 logs every request line at DEBUG, query string included: the SDK puts the
+        # access token there, and media URLs may carry signed tokens.
+        "urllib3": {"level": "INFO"},
         "factory": {"level": "INFO"},
     },
 }

@@ -53,7 +53,7 @@ from platforms.meta.errors import (
     from_transport_error,
     scrub,
 )
-from platforms.meta.media import MediaFetchError, fetch_image
+from platforms.meta.media import MediaFetchError, check_public_http_url, fetch_image
 from platforms.meta.models import MetaCreativeDetails
 
 logger = logging.getLogger(__name__)
@@ -299,7 +299,9 @@ class MetaJobRun:
             if not asset.platform_id:
                 asset.attempted_at = timezone.now()
                 MediaAsset.objects.filter(pk=asset.pk).update(attempted_at=asset.attempted_at)
-                # Meta downloads the video from the URL itself, from Meta's network.
+                # Meta downloads the video from the URL itself, from Meta's network; still,
+                # never hand it an address inside ours.
+                check_public_http_url(asset.source_url)
                 created = self.call(
                     step,
                     lambda: self.fb_account.create_ad_video(
@@ -521,9 +523,7 @@ def execute_meta_job(*, job: CampaignJob) -> None:
     except MediaFetchError as exc:
         error = MetaError(
             message=str(exc),
-            kind=ErrorKind.TRANSIENT
-            if exc.code in {"timeout", "connection"}
-            else ErrorKind.PERMANENT,
+            kind=ErrorKind.TRANSIENT if exc.transient else ErrorKind.PERMANENT,
             type="MediaFetchError",
             step="media",
         )
