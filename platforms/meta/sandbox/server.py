@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
+import re
 import socket
 import threading
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
-from .errors import GraphError
+from .errors import GraphError, new_trace_id
 from .graph import Call, Graph
 from .params import UploadedFile, parse_version
 from .state import DEMO_ACCOUNT_ID, DEMO_ACCOUNT_NAME, DEMO_PAGE_ID, DEMO_TOKEN, SandboxState
+
+SECRET_QUERY_RE = re.compile(r"((?:access_token|appsecret_proof)=)[^&]*")
+logger = logging.getLogger("platforms.meta.sandbox")
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """One line per request, with access_token and appsecret_proof taken out of the URL."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = SECRET_QUERY_RE.sub(r"\1REDACTED", request.path_qs)
+        self.logger.info("%s %s %s %.1fms", request.method, path, response.status, time * 1000)
+
 
 STATE_KEY: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
 GRAPH_KEY: web.AppKey[Graph] = web.AppKey("sandbox_graph", Graph)
@@ -108,7 +123,8 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
         authorization=request.headers.get("Authorization"),
     )
     outcome = graph.handle_http(call)
-    headers = {"facebook-api-version": version, "x-fb-trace-id": "sandbox", **outcome.headers}
+    headers = {"facebook-api-version": version, "x-fb-trace-id": new_trace_id(),
+               **outcome.headers}
     if outcome.drop:
         # The object exists now, but the client never hears about it: close without answering.
         if request.transport is not None:
@@ -343,7 +359,10 @@ class SandboxServer:
         self._loop = loop
         asyncio.set_event_loop(loop)
         try:
-            self._runner = web.AppRunner(create_app(self.state), access_log=None)
+            self._runner = web.AppRunner(
+                create_app(self.state), access_log=logger,
+                access_log_class=RedactingAccessLogger,
+            )
             loop.run_until_complete(self._runner.setup())
             site = web.SockSite(self._runner, self._sock)
             loop.run_until_complete(site.start())
@@ -370,7 +389,9 @@ class SandboxServer:
 
 
 async def serve_forever(state: SandboxState, host: str, port: int) -> None:
-    runner = web.AppRunner(create_app(state))
+    runner = web.AppRunner(
+        create_app(state), access_log=logger, access_log_class=RedactingAccessLogger
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

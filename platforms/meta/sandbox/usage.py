@@ -28,6 +28,10 @@ ACCESS_TIER = "standard_access"
 APP_SCORE_FACTOR = 10
 
 
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def _prune(usage: Usage, now: float, window: float) -> int:
     while usage.events and usage.events[0][0] <= now - window:
         usage.events.popleft()
@@ -104,7 +108,7 @@ class UsageTracker:
         app_score = _prune(self.state.app_usage, now, config.throttle_window_seconds)
         app_pct = _pct(app_score, config.throttle_score * APP_SCORE_FACTOR)
         headers = {
-            "x-app-usage": json.dumps(
+            "x-app-usage": _compact(
                 {"call_count": app_pct, "total_cputime": app_pct // 4, "total_time": app_pct // 3}
             )
         }
@@ -126,8 +130,8 @@ class UsageTracker:
                 }
             ]
         assert first is not None
-        headers["x-business-use-case-usage"] = json.dumps(buc)
-        headers["x-ad-account-usage"] = json.dumps(
+        headers["x-business-use-case-usage"] = _compact(buc)
+        headers["x-ad-account-usage"] = _compact(
             {
                 "acc_id_util_pct": first["call_count"],
                 "reset_time_duration": first["reset_time_duration"],
