@@ -813,6 +813,19 @@ def test_garbage_answers_400_never_500(caller, account, post, broker_queue: Brok
     assert_nothing_stored_or_sent(broker_queue)
 
 
+def test_a_start_time_past_year_9999_in_utc_is_refused_not_stored_unreadable(
+    account, post, broker_queue: BrokerQueue
+):
+    body = api_example(account.platform_account_id)
+    # 10000-01-01T11:59:59Z once in UTC: PostgreSQL stores it, Python cannot read it back.
+    body["ad_sets"][0]["start_time"] = "9999-12-31T23:59:59-12:00"
+
+    response = post(body)
+
+    assert_validation_error(response, "ad_sets.0.start_time")
+    assert_nothing_stored_or_sent(broker_queue)
+
+
 def test_a_multipart_upload_answers_4xx_never_500(caller, account, broker_queue: BrokerQueue):
     caller.client.raise_request_exception = False
 
