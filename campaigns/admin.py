@@ -87,6 +87,8 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
+        if not search_term.strip():
+            return queryset, False
         # `=id` on a UUID column fails on text that is not a UUID: search names only then.
         try:
             uuid.UUID(search_term.strip())
@@ -150,7 +152,9 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Retry selected jobs (resume from checkpoints)")
+    @admin.action(
+        description="Retry selected jobs (resume from checkpoints)", permissions=["change"]
+    )
     def retry_jobs(self, request: HttpRequest, queryset: QuerySet[CampaignJob]) -> None:
         done, refused = 0, []
         for job in queryset:
@@ -161,7 +165,7 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 refused.append(str(job.pk))
         self._report(request, done, refused, "queued for retry", "FAILED or PARTIAL_SUCCESS")
 
-    @admin.action(description="Cancel selected jobs")
+    @admin.action(description="Cancel selected jobs", permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[CampaignJob]) -> None:
         done, refused = 0, []
         for job in queryset:

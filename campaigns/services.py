@@ -90,13 +90,62 @@ def _resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: An
     return account
 
 
+def _null_character_errors(data: Any, path: str = "") -> dict[str, str]:
+    """Paths of strings (keys included) holding U+0000, which PostgreSQL cannot store."""
+    message = "Null characters are not allowed."
+    errors: dict[str, str] = {}
+    if isinstance(data, str):
+        if "\x00" in data:
+            errors[path or "non_field_errors"] = message
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                errors[child.replace("\x00", "")] = message
+            else:
+                errors.update(_null_character_errors(value, child))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            errors.update(_null_character_errors(value, f"{path}.{index}" if path else str(index)))
+    return errors
+
+
+def _team_of_requested_account(
+    *, user: AbstractBaseUser, platform_type: str, data: Any
+) -> Any | None:
+    """The team of the account a request names, whatever the account's state now: a replay
+    must answer as the first time even if the account was deactivated since."""
+    value = data.get("ad_account_id") if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    accounts = AdAccount.objects.filter(platform_type=platform_type)
+    if not getattr(user, "is_superuser", False):
+        accounts = accounts.filter(team__in=team_list_for_user(user=user))
+    try:
+        accounts = accounts.filter(pk=uuid.UUID(value.strip()))
+    except ValueError:
+        try:
+            account_id = get_account_spec(platform_type).normalize_account_id(value)
+        except serializers.ValidationError:
+            return None
+        accounts = accounts.filter(platform_account_id=account_id)
+    return accounts.order_by("deleted_at").values_list("team_id", flat=True).first()
+
+
 def _find_replay(
-    *, user: AbstractBaseUser, idempotency_key: str, fingerprint: str
+    *,
+    user: AbstractBaseUser,
+    platform_type: str,
+    data: Any,
+    idempotency_key: str,
+    fingerprint: str,
 ) -> CampaignJob | None:
+    """The earlier job of this key in the team of the requested account, if any."""
+    team_id = _team_of_requested_account(user=user, platform_type=platform_type, data=data)
+    if team_id is None:
+        return None
     job = (
-        CampaignJob.objects.filter(
-            idempotency_key=idempotency_key, team__in=team_list_for_user(user=user)
-        )
+        CampaignJob.objects.filter(idempotency_key=idempotency_key, team_id=team_id)
         .order_by("created_at")
         .first()
     )
@@ -122,11 +171,20 @@ def job_submit(
     """
     fingerprint = request_fingerprint(data)
     if idempotency_key and not validate_only:
-        replay = _find_replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        replay = _find_replay(
+            user=user,
+            platform_type=platform_type,
+            data=data,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
         if replay is not None:
             return Submission(job=replay, created=False)
 
     errors: dict[str, Any] = {}
+    null_characters = _null_character_errors(data)
+    if null_characters:
+        raise serializers.ValidationError(null_characters)
     request: dict[str, Any] = {}
     try:
         request = get_request_validator(platform_type)(data)
@@ -165,7 +223,13 @@ def job_submit(
         if not idempotency_key:
             raise
         # A concurrent request with the same key committed first: answer as its replay.
-        replay = _find_replay(user=user, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        replay = _find_replay(
+            user=user,
+            platform_type=platform_type,
+            data=data,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
         if replay is None:
             raise
         return Submission(job=replay, created=False)
@@ -192,9 +256,7 @@ def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
     return True
 
 
-_active_account = AdAccount.objects.filter(
-    status=AdAccountStatus.ACTIVE, deleted_at__isnull=True
-)
+_active_account = AdAccount.objects.filter(status=AdAccountStatus.ACTIVE, deleted_at__isnull=True)
 
 
 def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:

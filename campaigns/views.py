@@ -17,6 +17,7 @@ from campaigns import services
 from campaigns.models import CampaignJob, JobStatus
 from campaigns.selectors import job_list_for_user, job_with_tree
 from campaigns.serializers import JobListSerializer, JobSerializer
+from mojito.parsers import SafeJSONParser
 from platforms.base import PlatformType
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -52,6 +53,9 @@ def _job_response(job: CampaignJob, status_code: int) -> Response:
 
 class AdSubmissionView(APIView):
     """Accept a whole ad structure for one platform and answer 202 with the job at once."""
+
+    # JSON only: anything else is 415, never a half-parsed form.
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(
         operation_id="ads_submit",

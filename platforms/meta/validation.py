@@ -104,6 +104,10 @@ class StrictChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+# Amounts are stored as 64-bit integers (Meta's too); nothing larger can be a real budget.
+MONEY_MAX = 2**63 - 1
+
+
 class MoneyField(StrictIntegerField):
     """An amount in the account currency's minor unit. Meta's per-currency minimums depend on
     the account, which validation does not see, so only `>= 1` is checked here."""
@@ -112,7 +116,7 @@ class MoneyField(StrictIntegerField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
         kwargs.setdefault("default", None)
-        super().__init__(min_value=1, **kwargs)
+        super().__init__(min_value=1, max_value=MONEY_MAX, **kwargs)
 
 
 class GraphIdField(StrictCharField):
@@ -158,6 +162,11 @@ class AwareDateTimeField(StrictCharField):
             raise ValidationError(
                 "Give a timezone (Z or an offset such as +02:00).", code="timezone_required"
             )
+        try:
+            # A time that leaves Python's range once in UTC could be stored but never read.
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("The date-time is out of range.", code="invalid") from None
         return parsed.isoformat()
 
 
