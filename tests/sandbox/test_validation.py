@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import requests
 
-from platforms.meta.sandbox import DEMO_PAGE_ID
+from platforms.meta.sandbox import DEMO_ACCOUNT_ID, DEMO_PAGE_ID
+from platforms.meta.sandbox.state import GraphObject
 
 from .conftest import ACT, OTHER_ACCOUNT_ID, OTHER_TOKEN, Sandbox, mp4_bytes
 
@@ -370,3 +371,130 @@ def test_ad_set_holds_at_most_50_ads(sandbox: Sandbox) -> None:
     error = error_of(sandbox.post(f"{ACT}/ads", name="Ad 51", adset_id=adset_id,
                                   creative=creative))
     assert error["error_user_title"] == "Too many ads in ad set"
+
+
+# --- more ad set, creative, media and update rules ----------------------------------------------
+
+
+def test_adset_other_promoted_object_rules(sandbox: Sandbox) -> None:
+    app_campaign = sandbox.campaign(objective="OUTCOME_APP_PROMOTION")
+    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
+        app_campaign, optimization_goal="APP_INSTALLS")))
+    assert "application_id and object_store_url" in error["error_user_msg"]
+    leads = sandbox.campaign(objective="OUTCOME_LEADS")
+    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
+        leads, optimization_goal="LEAD_GENERATION")))
+    assert "page_id" in error["error_user_msg"]
+    assert sandbox.post(f"{ACT}/adsets", **adset(leads, optimization_goal="LEAD_GENERATION",
+                                                 promoted_object={"page_id": DEMO_PAGE_ID})).ok
+    bad_event = error_of(sandbox.post(f"{ACT}/adsets", **adset(
+        leads, optimization_goal="LEAD_GENERATION",
+        promoted_object={"page_id": DEMO_PAGE_ID, "custom_event_type": "BUY"})))
+    assert bad_event["message"].startswith(
+        "(#100) Param promoted_object[custom_event_type] must be one of"
+    )
+
+
+def test_adset_eu_regions_and_country_groups_count_as_eu(sandbox: Sandbox) -> None:
+    campaign_id = sandbox.campaign()
+    for geo in ({"regions": [{"key": "3847", "country": "FR"}]}, {"country_groups": ["eu"]}):
+        error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
+            campaign_id, targeting={"geo_locations": geo})))
+        assert error["error_subcode"] == 3858079
+
+
+def test_adset_targeting_values(sandbox: Sandbox) -> None:
+    campaign_id = sandbox.campaign()
+    for targeting in ({"geo_locations": {"countries": ["USA"]}},
+                      {"geo_locations": {"countries": ["US"]}, "age_min": 70}):
+        assert error_of(sandbox.post(f"{ACT}/adsets", **adset(
+            campaign_id, targeting=targeting)))["code"] == 100
+
+
+def test_adset_of_a_deleted_campaign_is_refused(sandbox: Sandbox) -> None:
+    campaign_id = sandbox.campaign()
+    sandbox.delete(campaign_id)
+    assert error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id)))["error_user_title"] == (
+        "Invalid campaign"
+    )
+
+
+def test_campaign_holds_at_most_200_adsets(sandbox: Sandbox) -> None:
+    campaign_id = sandbox.campaign()
+    with sandbox.state.lock:  # fill the campaign directly; 200 HTTP creates would be slow
+        for _ in range(200):
+            adset_id = sandbox.state.new_id("adset")
+            sandbox.state.add_object(GraphObject(adset_id, "adset", DEMO_ACCOUNT_ID,
+                                                 campaign_id, {"status": "PAUSED"}, 0.0, 0.0))
+    assert error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id)))["error_user_title"] == (
+        "Too many ad sets"
+    )
+
+
+def test_creative_content_kinds(sandbox: Sandbox) -> None:
+    image_hash = sandbox.image_hash()
+    two_kinds = {"page_id": DEMO_PAGE_ID, "link_data": {"link": "https://x"},
+                 "photo_data": {"image_hash": image_hash}}
+    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=two_kinds))[
+        "error_user_title"] == "Invalid object story spec"
+    carousel = {"page_id": DEMO_PAGE_ID, "link_data": {"link": "https://x", "child_attachments": [
+        {"link": "https://x/1", "image_hash": image_hash},
+        {"link": "https://x/2", "image_hash": "f" * 32}]}}
+    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=carousel))[
+        "error_user_title"] == "Image not found"
+    photo = {"page_id": DEMO_PAGE_ID, "photo_data": {"image_hash": image_hash}}
+    assert sandbox.post(f"{ACT}/adcreatives", object_story_spec=photo).ok
+    feed = {"images": [{"hash": "e" * 32}], "bodies": [{"text": "x"}]}
+    assert error_of(sandbox.post(f"{ACT}/adcreatives", asset_feed_spec=feed,
+                                 object_story_spec={"page_id": DEMO_PAGE_ID}))[
+        "error_user_title"] == "Image not found"
+    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_id="12345"))[
+        "error_user_title"] == "Invalid post"
+    assert sandbox.post(f"{ACT}/adcreatives", object_story_id=f"{DEMO_PAGE_ID}_987").ok
+
+
+def test_media_edge_cases(sandbox: Sandbox) -> None:
+    assert error_of(sandbox.post(f"{ACT}/advideos", file_url="ftp://x/clip.mp4"))["code"] == 389
+    assert error_of(sandbox.post(f"{ACT}/advideos", upload_phase="start",
+                                 file_size=0))["code"] == 382
+    start = sandbox.post(f"{ACT}/advideos", upload_phase="start", file_size=5000).json()
+    early = sandbox.post(f"{ACT}/advideos", upload_phase="finish",
+                         upload_session_id=start["upload_session_id"])
+    assert error_of(early)["error_user_title"] == "Upload incomplete"
+    image_hash = sandbox.image_hash()
+    other = sandbox.post(f"act_{OTHER_ACCOUNT_ID}/adimages", token=OTHER_TOKEN,
+                         copy_from={"source_account_id": ACT, "hash": image_hash})
+    assert error_of(other)["error_user_title"] == "Image not found"  # other token can't read it
+    assert sandbox.delete(f"{ACT}/adimages?hash={image_hash}").json() == {"success": True}
+    assert sandbox.get(f"{ACT}/adimages").json()["data"] == []
+
+
+def test_update_rules(sandbox: Sandbox) -> None:
+    cbo = sandbox.campaign(is_adset_budget_sharing_enabled=None, daily_budget=10000,
+                           bid_strategy="LOWEST_COST_WITHOUT_CAP")
+    cbo_set = sandbox.post(f"{ACT}/adsets", **without(adset(cbo), "daily_budget")).json()["id"]
+    assert error_of(sandbox.post(cbo_set, daily_budget=3000))["error_subcode"] == 1885621
+    plain = sandbox.campaign()
+    plain_set = sandbox.adset(plain)
+    assert error_of(sandbox.post(plain, daily_budget=9000))["error_subcode"] == 1885621
+    assert error_of(sandbox.post(plain_set, bid_strategy="COST_CAP"))["error_subcode"] == 1815857
+    assert error_of(sandbox.post(plain_set, targeting={"age_min": 30}))[
+        "error_user_title"] == "Location is required"
+    assert error_of(sandbox.post(plain_set, optimization_goal="APP_INSTALLS"))[
+        "error_user_title"] == "Performance goal unavailable"
+    assert sandbox.post(plain_set, status="ARCHIVED").ok
+    assert error_of(sandbox.post(plain_set, daily_budget=2500))["error_user_title"] == (
+        "Object archived"
+    )
+    creative_id = sandbox.creative()
+    assert error_of(sandbox.post(creative_id, object_story_spec={"page_id": DEMO_PAGE_ID}))[
+        "error_user_title"] == "Field can't be updated"
+    assert sandbox.post(creative_id, name="Renamed").ok
+    ad_set = sandbox.adset(sandbox.campaign())
+    ad_id = sandbox.post(f"{ACT}/ads", name="Ad", adset_id=ad_set,
+                         creative={"creative_id": creative_id}).json()["id"]
+    assert error_of(sandbox.post(ad_id, creative={"creative_id": "42"}))[
+        "error_user_title"] == "Invalid creative"
+    assert sandbox.post(ad_id, status="PAUSED").ok
+    read = sandbox.get(ad_id, fields="status,effective_status").json()
+    assert (read["status"], read["effective_status"]) == ("PAUSED", "CAMPAIGN_PAUSED")
