@@ -229,11 +229,13 @@ def test_expired_token_through_the_sdk(sandbox: Sandbox, account: AdAccount) -> 
 def test_video_status_through_the_sdk_status_checker(sandbox: Sandbox, api: FacebookAdsApi) -> (
     None
 ):
+    sandbox.configure(video_ready_after=60)
     response = sandbox.post(f"{ACT}/advideos", files={"source": ("clip.mp4", mp4_bytes(),
                                                                  "video/mp4")})
     video_id = response.json()["id"]
     status = VideoEncodingStatusChecker.getStatus(api, video_id)
     assert status["video_status"] == "processing"
+    sandbox.configure(video_ready_after=0.2)
     VideoEncodingStatusChecker.waitUntilReady(api, video_id, interval=0.1, timeout=5)
     assert VideoEncodingStatusChecker.getStatus(api, video_id)["video_status"] == "ready"
 

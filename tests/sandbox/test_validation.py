@@ -305,13 +305,14 @@ def test_creative_link_and_call_to_action(sandbox: Sandbox) -> None:
 
 
 def test_creative_video_must_be_ready_and_have_a_thumbnail(sandbox: Sandbox) -> None:
+    sandbox.configure(video_ready_after=60)
     video_id = sandbox.post(f"{ACT}/advideos", files={"source": ("v.mp4", mp4_bytes())}).json()[
         "id"]
     spec = {"page_id": DEMO_PAGE_ID, "video_data": {"video_id": video_id,
                                                     "image_url": "https://x/thumb.jpg"}}
     error = error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=spec))
     assert error["error_user_title"] == "Video not ready"
-    sandbox.state.get_object(video_id).extra["processing_started"] -= 60
+    sandbox.configure(video_ready_after=0)
     del spec["video_data"]["image_url"]
     error = error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=spec))
     assert error["error_user_title"] == "Video thumbnail required"
