@@ -353,8 +353,14 @@ def test_control_register_account_and_objects(sandbox: Sandbox) -> None:
     assert {o["type"] for o in sandbox.control("GET", "objects")["data"]} == {
         "campaign", "adimage"
     }
+    usage = sandbox.control("GET", "usage")
+    assert usage[ACT]["score"] >= 3 and usage["act_300"]["score"] == 1
+    logged = sandbox.control("GET", "requests?path_contains=/campaigns")["data"]
+    assert [entry["method"] for entry in logged] == ["POST"]
+    assert sandbox.control("GET", "health") == {"ok": True}
     sandbox.control("POST", "reset")
     assert sandbox.objects("campaign") == []
+    assert sandbox.control("GET", "requests")["data"] == []
 
 
 # --- media ----------------------------------------------------------------------------------------

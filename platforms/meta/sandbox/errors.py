@@ -264,6 +264,11 @@ def transient() -> GraphError:
     )
 
 
+def unknown_error() -> GraphError:
+    # Code 1 "API Unknown: Possibly a temporary issue due to downtime" (error-handling guide).
+    return GraphError("An unknown error occurred", code=1, http_status=500, is_transient=True)
+
+
 def permanent_fault() -> GraphError:
     return invalid_parameter(
         "Sandbox permanent fault",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -46,6 +47,8 @@ from .objects import (
 from .params import Params, UploadedFile, format_time, parse_version
 from .state import Account, GraphObject, SandboxState, Token
 from .usage import UsageTracker
+
+logger = logging.getLogger("platforms.meta.sandbox")
 
 # Per-request fault markers: a create whose name holds one of these fails once per distinct name.
 MARKERS: dict[str, str] = {
@@ -162,6 +165,11 @@ class Graph:
                 outcome = self._handle(call)
             except GraphError as exc:
                 outcome = self.error_outcome(exc)
+            except Exception:
+                # A sandbox bug must still look like Graph: code 1 "An unknown error occurred".
+                logger.exception("sandbox failed on %s /%s/%s", call.method, call.version,
+                                 call.path)
+                outcome = self.error_outcome(errors.unknown_error())
             if call.params.get("suppress_http_code") in ("1", 1, True, "true"):
                 outcome.status = 200
             self._log(call, outcome, started)

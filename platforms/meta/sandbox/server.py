@@ -193,7 +193,10 @@ async def control_reset(request: web.Request) -> web.Response:
 
 async def control_requests(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
-    since = int(request.query.get("since", "0"))
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        return _bad_request("since must be a request sequence number")
     entries = state.request_log(since)
     if "path_contains" in request.query:
         entries = [e for e in entries if request.query["path_contains"] in e["path"]]
