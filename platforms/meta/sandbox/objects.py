@@ -807,9 +807,10 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
     # Ad Creative reference, "Creating": "If you try to add an creative that isn't unique, we do
     # not generate it and return the creative ID of the existing ad creative."
     signature = _creative_signature(params)
-    for existing in ctx.state.of_account(ctx.account.id, "adcreative"):
-        if not existing.deleted and existing.extra.get("signature") == signature:
-            return Created({"id": existing.id}, [])
+    existing = ctx.state.get_object(ctx.state.creative_signatures.get(
+        (ctx.account.id, signature), ""))
+    if existing is not None and not existing.deleted:
+        return Created({"id": existing.id}, [])
     fields = _stored(params, skip={"adlabels"})
     fields.update({"account_id": ctx.account.id, "status": "ACTIVE"})
     if params.str("name") is not None:
@@ -832,7 +833,7 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
         obj.fields["effective_object_story_id"] = f"{page_id}_{obj.id[-9:]}"
     elif story_id is not None:
         obj.fields["effective_object_story_id"] = story_id
-    obj.extra["signature"] = signature
+    ctx.state.creative_signatures[(ctx.account.id, signature)] = obj.id
     ctx.state.add_object(obj)
     return Created({"id": obj.id}, [obj.id])
 

@@ -150,8 +150,12 @@ class SandboxState:
     def _reset_runtime(self) -> None:
         self.objects: dict[str, GraphObject] = {}
         self.order: list[str] = []  # creation order of object ids
+        self._by_parent: dict[str, list[str]] = {}
+        self._by_account: dict[tuple[str, str], list[str]] = {}
         self.upload_sessions: dict[str, dict[str, Any]] = {}
         self.adlabels: dict[str, dict[str, str]] = {}  # account id -> label name -> label id
+        # (account id, creative parameters) -> creative id, to answer duplicates as Meta does
+        self.creative_signatures: dict[tuple[str, str], str] = {}
         self.requests: list[dict[str, Any]] = []
         self.faults: list[ScheduledFault] = []
         self.fired_markers: set[tuple[str, str]] = set()
@@ -284,24 +288,25 @@ class SandboxState:
     def add_object(self, obj: GraphObject) -> GraphObject:
         self.objects[obj.id] = obj
         self.order.append(obj.id)
+        if obj.parent_id is not None:
+            self._by_parent.setdefault(obj.parent_id, []).append(obj.id)
+        self._by_account.setdefault((obj.account_id, obj.type), []).append(obj.id)
         return obj
 
     def get_object(self, object_id: str) -> GraphObject | None:
         return self.objects.get(object_id)
 
     def children(self, parent_id: str, object_type: str | None = None) -> list[GraphObject]:
+        """Objects whose parent is ``parent_id``, in creation order."""
         return [
             obj
-            for obj in (self.objects[i] for i in self.order)
-            if obj.parent_id == parent_id and (object_type is None or obj.type == object_type)
+            for obj in (self.objects[i] for i in self._by_parent.get(parent_id, []))
+            if object_type is None or obj.type == object_type
         ]
 
     def of_account(self, account_id: str, object_type: str) -> list[GraphObject]:
-        return [
-            obj
-            for obj in (self.objects[i] for i in self.order)
-            if obj.account_id == account_id and obj.type == object_type
-        ]
+        """Objects of one type in one ad account, in creation order."""
+        return [self.objects[i] for i in self._by_account.get((account_id, object_type), [])]
 
     def snapshot(self, object_type: str | None = None) -> list[dict[str, Any]]:
         """Every object (deleted ones included) as plain data, for tests and the control API."""
