@@ -132,7 +132,10 @@ class ScheduledFault:
 
 @dataclass
 class Usage:
-    events: deque[tuple[float, int]] = field(default_factory=deque)
+    """A leaky bucket: ``score`` points at ``updated_at``, draining at max score / window."""
+
+    score: float = 0.0
+    updated_at: float = 0.0
     blocked_until: float = 0.0
 
 

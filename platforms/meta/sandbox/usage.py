@@ -1,10 +1,13 @@
 """Ad-account call scoring, throttling and Meta's usage headers.
 
 Marketing API rate limiting (https://developers.facebook.com/docs/marketing-apis/rate-limiting):
-rate limiting is per ad account, in real time over a sliding window; "a read API call is equal to
-1 point, and a write API call is equal to 3 points"; past the maximum score Meta throws a
-throttling error (Standard tier: max 9000, decays over 300 s, blocked 60 s). Batch operations
-count one by one (Graph API Batch Requests, "Limitations").
+rate limiting is per ad account and happens in real time; "a read API call is equal to 1 point,
+and a write API call is equal to 3 points"; past the maximum score Meta throws a throttling
+error. Standard tier: "maximum score is 9000, will decay in 300 seconds, and will be blocked for
+60 seconds"; the older page words it "the max score will decay at x points per second
+(x = n / 300)". The sandbox keeps one decaying score per ad account (a leaky bucket draining at
+``throttle_score / throttle_window_seconds`` points a second). Batch operations count one by one
+(Graph API Batch Requests, "Limitations").
 
 Headers (Graph API rate limiting, Business Use Case rate limits):
 - ``x-business-use-case-usage``: ``{"<business object id>": [{"type": "ads_management",
@@ -24,18 +27,12 @@ import time
 from .state import SandboxState, Usage
 
 ACCESS_TIER = "standard_access"
-# The app-level counter is informational; it saturates at this many points per window.
+# The app-level counter is informational; it saturates at this many times the account maximum.
 APP_SCORE_FACTOR = 10
 
 
 def _compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
-
-
-def _prune(usage: Usage, now: float, window: float) -> int:
-    while usage.events and usage.events[0][0] <= now - window:
-        usage.events.popleft()
-    return sum(cost for _, cost in usage.events)
 
 
 def _pct(score: float, limit: float) -> int:
@@ -51,49 +48,56 @@ class UsageTracker:
     def _usage(self, account_id: str) -> Usage:
         return self.state.usage.setdefault(account_id, Usage())
 
-    def is_blocked(self, account_id: str, now: float | None = None) -> bool:
-        now = time.time() if now is None else now
-        return self._usage(account_id).blocked_until > now
+    def _drain_rate(self, factor: float = 1.0) -> float:
+        config = self.state.config
+        window = max(config.throttle_window_seconds, 0.001)
+        return config.throttle_score * factor / window
+
+    def _decay(self, usage: Usage, now: float, factor: float = 1.0) -> float:
+        if usage.updated_at:
+            drained = self._drain_rate(factor) * (now - usage.updated_at)
+            usage.score = max(0.0, usage.score - drained)
+        usage.updated_at = now
+        return usage.score
 
     def record(self, account_id: str | None, cost: int, now: float | None = None) -> bool:
         """Count a call. Returns False when the account is (or just became) throttled."""
         now = time.time() if now is None else now
-        config = self.state.config
         app = self.state.app_usage
-        app.events.append((now, cost))
-        _prune(app, now, config.throttle_window_seconds)
+        self._decay(app, now, APP_SCORE_FACTOR)
+        app.score += cost
         if account_id is None:
             return True
         usage = self._usage(account_id)
+        self._decay(usage, now)
         if usage.blocked_until > now:
             return False
-        usage.events.append((now, cost))
-        score = _prune(usage, now, config.throttle_window_seconds)
-        if score > config.throttle_score:
-            usage.blocked_until = now + config.throttle_block_seconds
+        usage.score += cost
+        if usage.score > self.state.config.throttle_score:
+            usage.blocked_until = now + self.state.config.throttle_block_seconds
             return False
         return True
 
     def force_block(self, account_id: str, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        self._usage(account_id).blocked_until = now + self.state.config.throttle_block_seconds
+        usage = self._usage(account_id)
+        self._decay(usage, now)
+        usage.score = max(usage.score, float(self.state.config.throttle_score))
+        usage.blocked_until = now + self.state.config.throttle_block_seconds
 
     def account_stats(self, account_id: str, now: float | None = None) -> dict[str, int]:
         now = time.time() if now is None else now
-        config = self.state.config
         usage = self._usage(account_id)
-        score = _prune(usage, now, config.throttle_window_seconds)
+        score = self._decay(usage, now)
         blocked = usage.blocked_until > now
-        call_pct = 100 if blocked else _pct(score, config.throttle_score)
+        call_pct = 100 if blocked else _pct(score, self.state.config.throttle_score)
         regain_minutes = math.ceil((usage.blocked_until - now) / 60) if blocked else 0
-        reset_seconds = 0
-        if usage.events:
-            reset_seconds = max(0, math.ceil(usage.events[0][0] + config.throttle_window_seconds
-                                             - now))
+        drain = self._drain_rate()
+        reset_seconds = math.ceil(score / drain) if drain > 0 else 0
         if blocked:
             reset_seconds = max(reset_seconds, math.ceil(usage.blocked_until - now))
         return {
-            "score": score,
+            "score": math.ceil(score),
             "call_count": call_pct,
             # The sandbox spends no real CPU; time shares are reported as a fraction of calls.
             "total_cputime": call_pct // 4,
@@ -104,9 +108,8 @@ class UsageTracker:
 
     def headers(self, account_ids: list[str], now: float | None = None) -> dict[str, str]:
         now = time.time() if now is None else now
-        config = self.state.config
-        app_score = _prune(self.state.app_usage, now, config.throttle_window_seconds)
-        app_pct = _pct(app_score, config.throttle_score * APP_SCORE_FACTOR)
+        app_score = self._decay(self.state.app_usage, now, APP_SCORE_FACTOR)
+        app_pct = _pct(app_score, self.state.config.throttle_score * APP_SCORE_FACTOR)
         headers = {
             "x-app-usage": _compact(
                 {"call_count": app_pct, "total_cputime": app_pct // 4, "total_time": app_pct // 3}

@@ -65,7 +65,8 @@ class Command(BaseCommand):
         parser.add_argument("--throttle-score", type=int, default=defaults.throttle_score,
                             help="Ad account score (read 1, write 3) that triggers 80004.")
         parser.add_argument("--throttle-window", type=float,
-                            default=defaults.throttle_window_seconds)
+                            default=defaults.throttle_window_seconds,
+                            help="Seconds a full score takes to decay.")
         parser.add_argument("--throttle-block-seconds", type=float,
                             default=defaults.throttle_block_seconds)
         parser.add_argument("--video-ready-after", type=float, default=defaults.video_ready_after,
