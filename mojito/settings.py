@@ -288,6 +288,14 @@ JOB_RETRY_MAX_SECONDS = env.float("JOB_RETRY_MAX_SECONDS", default=600.0)
 # Short waits are published with a broker countdown; longer ones are left to the sweeper, so
 # no countdown ever outlives the broker's visibility timeout.
 JOB_MAX_COUNTDOWN_SECONDS = env.float("JOB_MAX_COUNTDOWN_SECONDS", default=60.0)
+# "batch": a job's plan goes to Meta as Graph batch requests (one round trip per ad set);
+# "sequential": one request per object (slower; kept for comparison and as a fallback).
+META_EXECUTION_MODE = env.str("META_EXECUTION_MODE", default="batch")
+if META_EXECUTION_MODE not in {"batch", "sequential"}:
+    raise ImproperlyConfigured("META_EXECUTION_MODE must be 'batch' or 'sequential'.")
+META_BATCH_MAX_OPERATIONS = env.int("META_BATCH_MAX_OPERATIONS", default=50)  # Meta's limit
+# Image uploads of one job run on this many threads, each with its own SDK session.
+META_MEDIA_CONCURRENCY = env.int("META_MEDIA_CONCURRENCY", default=4)
 # Seconds between two looks at a video Meta is still processing.
 META_VIDEO_POLL_SECONDS = env.float("META_VIDEO_POLL_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {

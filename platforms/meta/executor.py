@@ -16,12 +16,16 @@ No database transaction is open during a Meta call; each created ID is committed
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import random
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -83,6 +87,21 @@ _AD_SET_FIELDS = (
     "dsa_payor",
 )
 _READY_VIDEO_STATES = {"ready"}
+_LOOKUP_FIELDS = ["id", "name", "adlabels"]
+
+
+def _ad_set_step(ad_set: AdSet) -> str:
+    return f"ad_sets.{ad_set.position}"
+
+
+def _creative_step(creative: Creative) -> str:
+    return f"creative {creative.name}"
+
+
+def _ad_step(ad: Ad) -> str:
+    return f"ad_sets.{ad.ad_set.position}.ads.{ad.position}"
+
+
 _FAILED_VIDEO_STATES = {"error", "expired"}
 
 
@@ -150,13 +169,71 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def meta_call(client: MetaClient, account_key: str, step: str, fn: Callable[[], Any]) -> Any:
+    """Make one Meta call, turning every failure into a MetaError and honouring pauses."""
+    until = ratelimit.paused_until(account_key)
+    if until:
+        raise Deferred(max(1.0, until - timezone.now().timestamp()), "account paused")
+    try:
+        return fn()
+    except FacebookRequestError as exc:
+        error = from_facebook_error(exc, step=step, secrets=client.secrets)
+        if error.is_rate_limit and client.usage and client.usage.regain_seconds:
+            error.retry_after = client.usage.regain_seconds
+        raise error from None
+    except requests.RequestException as exc:
+        raise from_transport_error(exc, step=step, secrets=client.secrets) from None
+    except FacebookError as exc:  # the SDK's own complaints (bad object data)
+        raise MetaError(
+            message=scrub(str(exc), *client.secrets),
+            kind=ErrorKind.PERMANENT,
+            type=type(exc).__name__,
+            step=step,
+        ) from None
+    finally:
+        ratelimit.note_usage(account_key, client.usage)
+
+
+def upload_image(client: MetaClient, account_key: str, url: str) -> str:
+    """Download an image (SSRF-safe) and upload it to the account; return Meta's hash.
+
+    Uploads are content-addressed (the hash is the bytes' MD5): sending the same image twice
+    yields the same hash, so no lookup is needed after a lost answer. Touches no database,
+    so media threads can run it.
+    """
+    step = "media"
+    media = fetch_image(url)
+    encoded = base64.b64encode(media.content).decode()
+    account = FbAdAccount(client.account_id, api=client.api)
+    result = meta_call(
+        client, account_key, step, lambda: account.create_ad_image(params={"bytes": encoded})
+    )
+    data = result.export_all_data() if hasattr(result, "export_all_data") else dict(result)
+    images = data.get("images") or {}
+    first = next(iter(images.values()), {}) if isinstance(images, dict) else {}
+    image_hash = first.get("hash") or data.get("hash")
+    if not image_hash:
+        raise MetaError(
+            message="Meta's image upload answer had no hash.", kind=ErrorKind.TRANSIENT, step=step
+        )
+    return str(image_hash)
+
+
 class MetaJobRun:
     """One run of one job: holds the per-job client and the plan while it works."""
 
-    def __init__(self, job: CampaignJob, account: AdAccount, client: MetaClient) -> None:
+    def __init__(
+        self,
+        job: CampaignJob,
+        account: AdAccount,
+        client: MetaClient,
+        credentials: dict[str, str],
+    ) -> None:
         self.job = job
         self.account = account
         self.client = client
+        # Decrypted, in memory for this run only: media threads build their own sessions.
+        self._credentials = credentials
         self.fb_account = FbAdAccount(client.account_id, api=client.api)
         self.label = job_label(job)
         self.plan = Plan.load(job)
@@ -164,26 +241,7 @@ class MetaJobRun:
     # --- plumbing ------------------------------------------------------------------------
 
     def call(self, step: str, fn: Callable[[], Any]) -> Any:
-        """Make one Meta call, turning every failure into a MetaError and honouring pauses."""
-        until = ratelimit.paused_until(str(self.account.pk))
-        if until:
-            raise Deferred(max(1.0, until - timezone.now().timestamp()), "account paused")
-        try:
-            result = fn()
-        except FacebookRequestError as exc:
-            raise from_facebook_error(exc, step=step, secrets=self.client.secrets) from None
-        except requests.RequestException as exc:
-            raise from_transport_error(exc, step=step, secrets=self.client.secrets) from None
-        except FacebookError as exc:  # the SDK's own complaints (bad object data)
-            raise MetaError(
-                message=scrub(str(exc), *self.client.secrets),
-                kind=ErrorKind.PERMANENT,
-                type=type(exc).__name__,
-                step=step,
-            ) from None
-        finally:
-            ratelimit.note_usage(str(self.account.pk), self.client.usage)
-        return result
+        return meta_call(self.client, str(self.account.pk), step, fn)
 
     def heartbeat(self) -> None:
         if not services.job_heartbeat(job=self.job):
@@ -264,25 +322,11 @@ class MetaJobRun:
                 self._upload_video(asset)
 
     def _upload_image(self, asset: MediaAsset) -> None:
-        step = f"image {asset.source_url[:200]}"
-        media = fetch_image(asset.source_url)
-        encoded = base64.b64encode(media.content).decode()
-        # Uploads are content-addressed (the hash is the bytes' MD5): sending the same
-        # image twice yields the same hash, so no lookup is needed after a lost answer.
-        result = self.call(step, lambda: self.fb_account.create_ad_image(params={"bytes": encoded}))
-        images = (result.export_all_data() if hasattr(result, "export_all_data") else result).get(
-            "images"
-        ) or {}
-        first = next(iter(images.values()), {}) if isinstance(images, dict) else {}
-        image_hash = first.get("hash") or result.get("hash")
-        if not image_hash:
-            raise MetaError(
-                message="Meta's image upload answer had no hash.",
-                kind=ErrorKind.TRANSIENT,
-                step=step,
-            )
-        asset.platform_id = image_hash
-        MediaAsset.objects.filter(pk=asset.pk).update(platform_id=image_hash)
+        self._record_media(asset, upload_image(self.client, str(self.account.pk), asset.source_url))
+
+    def _record_media(self, asset: MediaAsset, platform_id: str) -> None:
+        asset.platform_id = platform_id
+        MediaAsset.objects.filter(pk=asset.pk).update(platform_id=platform_id)
         self.heartbeat()
 
     def _video_title(self, asset: MediaAsset) -> str:
@@ -341,42 +385,48 @@ class MetaJobRun:
                 return str(video["id"])
         return None
 
-    def create_campaign(self) -> str:
+    # --- what Meta is sent (shared by sequential and batch runs) --------------------------
+
+    def campaign_params(self) -> dict[str, Any]:
         campaign = self.plan.campaign
-        params = {
+        return {
             "name": campaign.name,
             "status": campaign.status,
             "adlabels": [{"name": self.label}],
             **_params(campaign.meta, _CAMPAIGN_FIELDS),
             **campaign.meta.extra_params,
         }
-        return self.create(
-            campaign,
-            "campaign",
-            lambda: self.fb_account.create_campaign(params=params),
-            lambda p: self.fb_account.get_campaigns(fields=["id", "name", "adlabels"], params=p),
-        )
 
-    def create_ad_set(self, ad_set: AdSet, campaign_id: str) -> str:
+    def ad_set_params(self, ad_set: AdSet, campaign_ref: str) -> dict[str, Any]:
         details = ad_set.meta
-        params = {
+        return {
             "name": ad_set.name,
             "status": ad_set.status,
-            "campaign_id": campaign_id,
+            "campaign_id": campaign_ref,
             "adlabels": [{"name": self.label}],
             **_params(details, _AD_SET_FIELDS),
             **({"start_time": _time(details.start_time)} if details.start_time else {}),
             **({"end_time": _time(details.end_time)} if details.end_time else {}),
             **details.extra_params,
         }
-        return self.create(
-            ad_set,
-            f"ad_sets.{ad_set.position}",
-            lambda: self.fb_account.create_ad_set(params=params),
-            lambda p: FbCampaign(campaign_id, api=self.client.api).get_ad_sets(
-                fields=["id", "name", "adlabels"], params=p
-            ),
-        )
+
+    def creative_params(self, creative: Creative) -> dict[str, Any]:
+        return {
+            "name": creative.name,
+            "object_story_spec": self.creative_spec(creative),
+            "adlabels": [{"name": self.label}],
+            **creative.meta.extra_params,
+        }
+
+    def ad_params(self, ad: Ad, ad_set_ref: str, creative_ref: str) -> dict[str, Any]:
+        return {
+            "name": ad.name,
+            "status": ad.status,
+            "adset_id": ad_set_ref,
+            "creative": {"creative_id": creative_ref},
+            "adlabels": [{"name": self.label}],
+            **ad.meta.extra_params,
+        }
 
     def _media_by_id(self) -> dict[Any, MediaAsset]:
         return {m.pk: m for m in self.plan.media}
@@ -440,38 +490,60 @@ class MetaJobRun:
         )
         return video.get("picture")
 
+    # --- where a lost create would be found ---------------------------------------------
+
+    def _list_campaigns(self, params: dict[str, Any]) -> Any:
+        return self.fb_account.get_campaigns(fields=_LOOKUP_FIELDS, params=params)
+
+    def _list_ad_sets(self, campaign_id: str) -> Callable[[dict[str, Any]], Any]:
+        campaign = FbCampaign(campaign_id, api=self.client.api)
+        return lambda params: campaign.get_ad_sets(fields=_LOOKUP_FIELDS, params=params)
+
+    def _list_creatives(self, params: dict[str, Any]) -> Any:
+        return self.fb_account.get_ad_creatives(fields=_LOOKUP_FIELDS, params=params)
+
+    def _list_ads(self, ad_set_id: str) -> Callable[[dict[str, Any]], Any]:
+        ad_set = FbAdSet(ad_set_id, api=self.client.api)
+        return lambda params: ad_set.get_ads(fields=_LOOKUP_FIELDS, params=params)
+
+    # --- sequential creates ---------------------------------------------------------------
+
+    def create_campaign(self) -> str:
+        params = self.campaign_params()
+        return self.create(
+            self.plan.campaign,
+            "campaign",
+            lambda: self.fb_account.create_campaign(params=params),
+            self._list_campaigns,
+        )
+
+    def create_ad_set(self, ad_set: AdSet, campaign_id: str) -> str:
+        params = self.ad_set_params(ad_set, campaign_id)
+        return self.create(
+            ad_set,
+            _ad_set_step(ad_set),
+            lambda: self.fb_account.create_ad_set(params=params),
+            self._list_ad_sets(campaign_id),
+        )
+
     def create_creative(self, creative: Creative) -> str:
         if creative.is_existing:
             return creative.platform_id or ""
-        params = {
-            "name": creative.name,
-            "object_story_spec": self.creative_spec(creative),
-            "adlabels": [{"name": self.label}],
-            **creative.meta.extra_params,
-        }
+        params = self.creative_params(creative)
         return self.create(
             creative,
-            f"creative {creative.name}",
+            _creative_step(creative),
             lambda: self.fb_account.create_ad_creative(params=params),
-            lambda p: self.fb_account.get_ad_creatives(fields=["id", "name", "adlabels"], params=p),
+            self._list_creatives,
         )
 
     def create_ad(self, ad: Ad, ad_set_id: str, creative_id: str) -> str:
-        params = {
-            "name": ad.name,
-            "status": ad.status,
-            "adset_id": ad_set_id,
-            "creative": {"creative_id": creative_id},
-            "adlabels": [{"name": self.label}],
-            **ad.meta.extra_params,
-        }
+        params = self.ad_params(ad, ad_set_id, creative_id)
         return self.create(
             ad,
-            f"ad_sets.{ad.ad_set.position}.ads.{ad.position}",
+            _ad_step(ad),
             lambda: self.fb_account.create_ad(params=params),
-            lambda p: FbAdSet(ad_set_id, api=self.client.api).get_ads(
-                fields=["id", "name", "adlabels"], params=p
-            ),
+            self._list_ads(ad_set_id),
         )
 
     def run(self) -> None:
@@ -483,6 +555,269 @@ class MetaJobRun:
             self.create_creative(creative)
         for ad in self.plan.ads:
             self.create_ad(ad, ad.ad_set.platform_id or "", ad.creative.platform_id or "")
+
+
+@dataclass
+class _BatchOp:
+    name: str
+    row: Any
+    step: str
+    relative_url: str
+    params: dict[str, Any]
+
+    def as_request(self) -> dict[str, Any]:
+        return {
+            "method": "POST",
+            "relative_url": self.relative_url,
+            "body": _form_encode(self.params),
+            "name": self.name,
+            # Every answer is needed: it carries the created ID, the checkpoint.
+            "omit_response_on_success": False,
+        }
+
+
+_RESULT_REF = re.compile(r"%7Bresult%3D([A-Za-z0-9_]+)%3A%24\.id%7D")
+
+
+def _form_encode(params: dict[str, Any]) -> str:
+    """Form-encode like the SDK (lists and objects as JSON), leaving `{result=name:$.id}`
+    references readable for Meta's batch substitution."""
+    encoded = urlencode(
+        {
+            key: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            for key, value in params.items()
+        }
+    )
+    return _RESULT_REF.sub(lambda m: f"{{result={m.group(1)}:$.id}}", encoded)
+
+
+class BatchMetaJobRun(MetaJobRun):
+    """The same plan, sent as Graph batch requests: one HTTP round trip per batch.
+
+    Meta's batch rules (Graph API, "Batch Requests"): at most 50 operations; later operations
+    use earlier results with `{result=name:$.id}`; "Batch requests cannot include multiple
+    Adsets under the same Campaign". So a job takes one batch per ad set, each also carrying
+    that ad set's creatives and ads (and the campaign, in the first), and a 1-1-1 job whose
+    media is uploaded costs a single request. Images upload concurrently before that.
+
+    The write-ahead marks every row of a batch before it is sent; the answer of each
+    operation is parsed on its own (created ID, or Meta's error). An operation answered
+    `null` (not run, or no answer) keeps its mark, so it is looked up before being sent again.
+    """
+
+    def upload_media(self) -> None:
+        images = [a for a in self.plan.media if a.kind == MediaKind.IMAGE and not a.platform_id]
+        if len(images) > 1:
+            self._upload_images_concurrently(images)
+        for asset in self.plan.media:
+            if asset.kind == MediaKind.VIDEO and asset.platform_status not in _READY_VIDEO_STATES:
+                self._upload_video(asset)
+            elif asset.kind == MediaKind.IMAGE and not asset.platform_id:
+                self._upload_image(asset)
+
+    def _upload_images_concurrently(self, images: list[MediaAsset]) -> None:
+        account_key = str(self.account.pk)
+
+        def upload(url: str) -> str:
+            # One SDK session per thread: a requests.Session is not shared across threads.
+            client = build_meta_client(
+                account_id=self.client.account_id, credentials=self._credentials
+            )
+            return upload_image(client, account_key, url)
+
+        workers = min(settings.META_MEDIA_CONCURRENCY, len(images))
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media") as pool:
+            futures = {pool.submit(upload, asset.source_url): asset for asset in images}
+            for future in as_completed(futures):
+                try:
+                    platform_id = future.result()
+                except (MetaError, MediaFetchError, Deferred) as exc:
+                    failure = failure or exc
+                    continue
+                # Recorded here, on the job's thread: each upload is a checkpoint of its own.
+                self._record_media(futures[future], platform_id)
+        if failure is not None:
+            raise failure
+
+    def reconcile(self) -> None:
+        """Adopt what lost answers may have created, before planning any create."""
+        plan = self.plan
+        campaign = plan.campaign
+        if campaign.attempted_at and not campaign.platform_id:
+            self._adopt_into(campaign, "campaign", self._list_campaigns)
+        if campaign.platform_id:
+            for ad_set in plan.ad_sets:
+                if ad_set.attempted_at and not ad_set.platform_id:
+                    self._adopt_into(
+                        ad_set, _ad_set_step(ad_set), self._list_ad_sets(campaign.platform_id)
+                    )
+        for creative in plan.creatives:
+            if creative.attempted_at and not creative.platform_id and not creative.is_existing:
+                self._adopt_into(creative, _creative_step(creative), self._list_creatives)
+        for ad in plan.ads:
+            if ad.attempted_at and not ad.platform_id and ad.ad_set.platform_id:
+                self._adopt_into(ad, _ad_step(ad), self._list_ads(ad.ad_set.platform_id))
+
+    def _adopt_into(self, row: Any, step: str, list_fn: Callable[[dict[str, Any]], Any]) -> None:
+        adopted = self._adopt(row, step, list_fn)
+        if adopted:
+            self._record(row, adopted)
+
+    def next_batch(self) -> list[_BatchOp]:
+        """The next batch from the plan's current state (IDs from earlier batches are
+        literals by now; within the batch, references)."""
+        capacity = settings.META_BATCH_MAX_OPERATIONS
+        ops: list[_BatchOp] = []
+        names: dict[Any, str] = {}
+        account = self.client.account_id
+
+        def ref(row: Any) -> str | None:
+            if row.platform_id:
+                return str(row.platform_id)
+            name = names.get(row.pk)
+            return f"{{result={name}:$.id}}" if name else None
+
+        def add(row: Any, step: str, edge: str, params: dict[str, Any]) -> None:
+            name = f"op{len(ops)}"
+            ops.append(_BatchOp(name, row, step, f"{account}/{edge}", params))
+            names[row.pk] = name
+
+        campaign = self.plan.campaign
+        if not campaign.platform_id:
+            add(campaign, "campaign", "campaigns", self.campaign_params())
+        campaign_ref = ref(campaign)
+        assert campaign_ref is not None
+
+        ads_by_set: dict[Any, list[Ad]] = {}
+        for ad in self.plan.ads:
+            ads_by_set.setdefault(ad.ad_set_id, []).append(ad)
+        ad_set_sent = False
+        for ad_set in self.plan.ad_sets:
+            if not ad_set.platform_id:
+                if ad_set_sent or len(ops) >= capacity:
+                    continue  # one ad set of the campaign per batch
+                add(
+                    ad_set, _ad_set_step(ad_set), "adsets", self.ad_set_params(ad_set, campaign_ref)
+                )
+                ad_set_sent = True
+            ad_set_ref = ref(ad_set)
+            if ad_set_ref is None:
+                continue
+            for ad in ads_by_set.get(ad_set.pk, []):
+                if ad.platform_id:
+                    continue
+                creative = ad.creative
+                needed = 1 if ref(creative) else 2
+                if len(ops) + needed > capacity:
+                    break
+                if not ref(creative):
+                    add(
+                        creative,
+                        _creative_step(creative),
+                        "adcreatives",
+                        self.creative_params(creative),
+                    )
+                creative_ref = ref(creative)
+                assert creative_ref is not None
+                add(ad, _ad_step(ad), "ads", self.ad_params(ad, ad_set_ref, creative_ref))
+        # Fill what room is left with creatives later batches need: they depend on nothing.
+        for creative in self.plan.creatives:
+            if len(ops) >= capacity:
+                break
+            if not creative.platform_id and not creative.is_existing and creative.pk not in names:
+                add(
+                    creative,
+                    _creative_step(creative),
+                    "adcreatives",
+                    self.creative_params(creative),
+                )
+        return ops
+
+    def execute_batch(self, ops: list[_BatchOp]) -> bool:
+        """Send one batch; record every created ID; raise the first failure. Returns whether
+        some operation went unanswered (to be looked up before it is sent again)."""
+        now = timezone.now()
+        by_model: dict[type, list[Any]] = {}
+        for op in ops:
+            op.row.attempted_at = now
+            by_model.setdefault(type(op.row), []).append(op.row.pk)
+        with transaction.atomic():
+            for model, pks in by_model.items():
+                model.objects.filter(pk__in=pks).update(attempted_at=now)
+
+        batch = json.dumps([op.as_request() for op in ops], separators=(",", ":"))
+        response = self.call(
+            "batch",
+            lambda: self.client.api.call(
+                "POST", (), params={"batch": batch, "include_headers": "false"}
+            ),
+        )
+        answers = response.json()
+        if not isinstance(answers, list) or len(answers) != len(ops):
+            raise MetaError(
+                message="Meta's batch answer did not match the request.",
+                kind=ErrorKind.TRANSIENT,
+                step="batch",
+                ambiguous=True,
+            )
+        created: list[Any] = []
+        first_error: MetaError | None = None
+        unanswered = False
+        for op, answer in zip(ops, answers, strict=True):
+            if answer is None:
+                unanswered = True
+                continue
+            try:
+                body = json.loads(answer.get("body") or "null")
+            except ValueError:
+                body = None
+            code = answer.get("code")
+            if code == 200 and isinstance(body, dict) and body.get("id"):
+                op.row.platform_id = str(body["id"])
+                created.append(op.row)
+            elif first_error is None:
+                first_error = self._operation_error(op, code, body)
+        with transaction.atomic():
+            for row in created:
+                type(row).objects.filter(pk=row.pk).update(platform_id=row.platform_id)
+        self.heartbeat()
+        if first_error is not None:
+            raise first_error
+        if not created:
+            raise MetaError(
+                message="Meta answered no operation of the batch.",
+                kind=ErrorKind.TRANSIENT,
+                step="batch",
+                ambiguous=True,
+            )
+        return unanswered
+
+    def _operation_error(self, op: _BatchOp, code: Any, body: Any) -> MetaError:
+        exc = FacebookRequestError(
+            "Batch operation failed",
+            request_context={"method": "POST", "path": op.relative_url},
+            http_status=code,
+            http_headers={},
+            body=json.dumps(body) if body is not None else "",
+        )
+        return from_facebook_error(exc, step=op.step, secrets=self.client.secrets)
+
+    def run(self) -> None:
+        self.upload_media()
+        self.reconcile()
+        # Each round creates at least one object, so the plan bounds the rounds.
+        for _ in range(len(self.plan.ads) + len(self.plan.creatives) + len(self.plan.ad_sets) + 2):
+            ops = self.next_batch()
+            if not ops:
+                return
+            if self.execute_batch(ops):
+                self.reconcile()
+        raise MetaError(
+            message="The plan did not complete in the expected number of batches.",
+            kind=ErrorKind.TRANSIENT,
+            step="batch",
+        )
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -499,10 +834,10 @@ def execute_meta_job(*, job: CampaignJob) -> None:
     account = job.ad_account
     run: MetaJobRun | None = None
     try:
-        client = build_meta_client(
-            account_id=account.platform_account_id, credentials=account.credentials
-        )
-        run = MetaJobRun(job, account, client)
+        credentials = account.credentials
+        client = build_meta_client(account_id=account.platform_account_id, credentials=credentials)
+        run_class = BatchMetaJobRun if settings.META_EXECUTION_MODE == "batch" else MetaJobRun
+        run = run_class(job, account, client, credentials)
         run.run()
     except LeaseLost:
         logger.warning("Job %s: lease lost mid-run; another worker owns it now", job.pk)
