@@ -389,13 +389,19 @@ class MetaJobRun:
 
     def campaign_params(self) -> dict[str, Any]:
         campaign = self.plan.campaign
-        return {
+        details = campaign.meta
+        params = {
             "name": campaign.name,
             "status": campaign.status,
             "adlabels": [{"name": self.label}],
-            **_params(campaign.meta, _CAMPAIGN_FIELDS),
-            **campaign.meta.extra_params,
+            **_params(details, _CAMPAIGN_FIELDS),
         }
+        if (details.daily_budget or details.lifetime_budget) and not details.bid_strategy:
+            # Meta's campaign reference: a campaign budget without a bid strategy means
+            # LOWEST_COST_WITH_BID_CAP, which then wants a bid amount on every ad set. Say what
+            # a client that named no strategy means: automatic bidding.
+            params["bid_strategy"] = "LOWEST_COST_WITHOUT_CAP"
+        return {**params, **details.extra_params}
 
     def ad_set_params(self, ad_set: AdSet, campaign_ref: str) -> dict[str, Any]:
         details = ad_set.meta
