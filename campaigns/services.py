@@ -259,30 +259,53 @@ def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
 _active_account = AdAccount.objects.filter(status=AdAccountStatus.ACTIVE, deleted_at__isnull=True)
 
 
+class AccountBusy(Exception):
+    """The job's ad account already runs as many jobs as it may at once."""
+
+
 def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:
     """Take a PENDING job for this worker: status, attempt and lease change in one UPDATE.
 
     Returns None when there is nothing to do: the job is already taken or finished, not due
     yet, or its account is not ACTIVE (its jobs wait, without burning attempts). A message
-    delivered twice therefore runs the job once.
+    delivered twice therefore runs the job once. Raises AccountBusy when the account already
+    runs `JOB_MAX_CONCURRENT_PER_ACCOUNT` jobs.
     """
     now = timezone.now()
-    claimed = (
-        CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        # EXISTS, not a join: with a join Django writes `WHERE id IN (SELECT ...)`, and
-        # PostgreSQL's re-check of a concurrently updated row skips the subquery's
-        # `status = PENDING`, letting every concurrent claimer win.
-        .filter(Exists(_active_account.filter(pk=OuterRef("ad_account_id"))))
-        .update(
-            status=JobStatus.PROCESSING,
-            attempts=F("attempts") + 1,
-            lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-            claimed_by=worker,
-            started_at=Coalesce(F("started_at"), now),
-            updated_at=now,
+    cap = settings.JOB_MAX_CONCURRENT_PER_ACCOUNT
+    with transaction.atomic():
+        account_id = (
+            CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
+            .values_list("ad_account_id", flat=True)
+            .first()
         )
-    )
+        if account_id is None:
+            return None
+        if cap:
+            # Lock the account's row: claims of one account queue here, so counting its
+            # running jobs and claiming one more cannot interleave across workers.
+            list(AdAccount.objects.select_for_update().filter(pk=account_id).values_list("pk"))
+            running = CampaignJob.objects.filter(
+                ad_account_id=account_id, status=JobStatus.PROCESSING, lease_expires_at__gt=now
+            ).count()
+            if running >= cap:
+                raise AccountBusy()
+        claimed = (
+            CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            # EXISTS, not a join: with a join Django writes `WHERE id IN (SELECT ...)`, and
+            # PostgreSQL's re-check of a concurrently updated row skips the subquery's
+            # `status = PENDING`, letting every concurrent claimer win.
+            .filter(Exists(_active_account.filter(pk=OuterRef("ad_account_id"))))
+            .update(
+                status=JobStatus.PROCESSING,
+                attempts=F("attempts") + 1,
+                lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
+                claimed_by=worker,
+                started_at=Coalesce(F("started_at"), now),
+                updated_at=now,
+            )
+        )
     if claimed != 1:
         return None
     return CampaignJob.objects.select_related("ad_account").get(pk=job_id)
@@ -302,7 +325,16 @@ def job_execute(*, job_id: Any) -> None:
         # Leave the job PENDING (no attempt spent) until a worker that can run it exists.
         logger.warning("No executor for %s yet; job %s stays PENDING", platform_type, job_id)
         return
-    job = job_claim(job_id=job_id)
+    try:
+        job = job_claim(job_id=job_id)
+    except AccountBusy:
+        # Not a failure: come back shortly (the sweeper would, later, if this is lost).
+        delay = settings.JOB_ACCOUNT_BUSY_RETRY_SECONDS
+        CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+            published_at=timezone.now() + timedelta(seconds=delay)
+        )
+        job_publish(job_id=job_id, countdown=delay)
+        return
     if job is None:
         logger.info("Job %s not claimable (taken, finished, not due or account inactive)", job_id)
         return

@@ -227,6 +227,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Jobs wait on Meta, not on the CPU: many jobs in flight per worker process on threads (each
+# job builds its own SDK session and uses its own database connection).
+CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=32)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
@@ -280,6 +284,10 @@ DRF_STANDARDIZED_ERRORS = {
 JOB_REPUBLISH_AFTER_SECONDS = env.int("JOB_REPUBLISH_AFTER_SECONDS", default=60)
 JOB_SWEEP_INTERVAL_SECONDS = env.float("JOB_SWEEP_INTERVAL_SECONDS", default=15.0)
 JOB_SWEEP_BATCH_SIZE = env.int("JOB_SWEEP_BATCH_SIZE", default=500)
+# Jobs of one ad account running at once, across all workers (0: no cap). Meta's rate limits
+# are per account; more parallelism there only reaches them sooner.
+JOB_MAX_CONCURRENT_PER_ACCOUNT = env.int("JOB_MAX_CONCURRENT_PER_ACCOUNT", default=8)
+JOB_ACCOUNT_BUSY_RETRY_SECONDS = env.float("JOB_ACCOUNT_BUSY_RETRY_SECONDS", default=1.0)
 # Attempts a job may spend on transient failures before it ends FAILED / PARTIAL_SUCCESS.
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 # Exponential backoff with jitter between transient failures: base * 2^(attempt-1), capped.

@@ -142,3 +142,41 @@ def test_the_sweeper_leaves_jobs_of_inactive_accounts_and_future_retries_alone(
     CampaignJobFactory(next_attempt_at=timezone.now() + timedelta(minutes=1))
     assert services.jobs_publish_unclaimed() == []
     assert broker_queue.job_ids() == []
+
+
+def test_an_account_runs_no_more_jobs_at_once_than_its_cap(settings):
+    settings.JOB_MAX_CONCURRENT_PER_ACCOUNT = 2
+    account = AdAccountFactory()
+    jobs = [CampaignJobFactory(ad_account=account) for _ in range(3)]
+    other = CampaignJobFactory()
+
+    assert services.job_claim(job_id=jobs[0].pk) is not None
+    assert services.job_claim(job_id=jobs[1].pk) is not None
+    with pytest.raises(services.AccountBusy):
+        services.job_claim(job_id=jobs[2].pk)
+    # Other accounts are not held back.
+    assert services.job_claim(job_id=other.pk) is not None
+
+    # A slot frees when a job ends (or its lease expires).
+    CampaignJob.objects.filter(pk=jobs[0].pk).update(status=JobStatus.SUCCESS)
+    assert services.job_claim(job_id=jobs[2].pk) is not None
+
+
+def test_a_busy_account_sends_the_job_back_to_the_queue_without_spending_an_attempt(
+    settings, broker_queue: BrokerQueue
+):
+    settings.JOB_MAX_CONCURRENT_PER_ACCOUNT = 1
+    account = AdAccountFactory()
+    CampaignJobFactory(
+        ad_account=account,
+        status=JobStatus.PROCESSING,
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    waiting = CampaignJobFactory(ad_account=account)
+
+    services.job_execute(job_id=waiting.pk)
+
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts) == (JobStatus.PENDING, 0)
+    assert broker_queue.job_ids() == [str(waiting.pk)]
