@@ -11,11 +11,12 @@ processes), real PostgreSQL and Redis, and the Meta sandbox on loopback.
   private addresses refused) overrides the module-scoped `worker` fixture, and the previous
   worker is stopped first, so no other worker can take its jobs.
 - Beat runs while the package runs, with a 1 s sweep interval, so the sweeper is the real one.
-- Broker and cache: the worker and this process's publisher use Redis databases of their own
-  (`E2E_REDIS_DB`, default 14, and the next one for the cache) on the tests' Redis server.
-  Sharing db 0 / db 1 with the rest of the suite would let this worker consume the messages
-  that other test modules (and other engineers' runs on the same Redis) inspect in the
-  `celery` queue, and flushing the cache would wipe theirs.
+- Broker and cache: the worker and this process's publisher use two Redis databases of their
+  own on the tests' Redis server, claimed for this run (empty, marked with SET NX) and emptied
+  at the end. Sharing db 0 / db 1 with the rest of the suite would let this worker consume the
+  messages other test modules inspect in the `celery` queue (and flushing the cache would wipe
+  theirs); sharing a fixed database with another engineer's e2e run at the same time would let
+  each worker take the other's job messages and drop them (the job is not in its database).
 - Logs of every worker and beat go to files under pytest's tmp dir; the part written during a
   failed test is attached to its report.
 """
@@ -127,18 +128,19 @@ def image_server() -> Iterator[ImageServer]:
 @pytest.fixture(scope="package")
 def e2e_redis() -> Iterator[E2ERedis]:
     server = django_settings.CELERY_BROKER_URL.rsplit("/", 1)[0]
-    broker_db = int(os.environ.get("E2E_REDIS_DB", "14"))
-    redis_ = E2ERedis(server, broker_db, broker_db + 1)
+    redis_ = E2ERedis.claim(server)
     # This process publishes job ids (after each submission's commit) to the worker's broker,
     # for the e2e package only: the rest of the suite keeps its own broker.
     previous = celery_app.conf.broker_write_url
     celery_app.conf.broker_write_url = redis_.broker_url
     forget_connection_pools()
     redis_.clean()
-    yield redis_
-    celery_app.conf.broker_write_url = previous
-    forget_connection_pools()
-    redis_.clean()
+    try:
+        yield redis_
+    finally:
+        celery_app.conf.broker_write_url = previous
+        forget_connection_pools()
+        redis_.release()
 
 
 @pytest.fixture(scope="package")

@@ -302,17 +302,46 @@ def publishing_broken() -> Iterator[None]:
 # --- Redis -------------------------------------------------------------------------------------
 
 
+OWNER_KEY = "mojito-e2e:owner"
+# Never db 0 / db 1: the rest of the suite (and `run`) use them.
+CANDIDATE_DBS = range(15, 1, -1)
+
+
+def claim_redis_db(server: str, run_id: str, exclude: Iterable[int] = ()) -> int:
+    """An empty Redis database, marked as this run's (SET NX), so that two e2e runs at once
+    (several engineers running the suite) never share a queue: each worker would take the
+    other's messages and drop them for a job missing from its own database."""
+    for db in CANDIDATE_DBS:
+        if db in exclude:
+            continue
+        client = redis.Redis.from_url(f"{server}/{db}")
+        if not client.set(OWNER_KEY, run_id, nx=True, ex=3600):
+            continue  # another run's
+        if client.dbsize() == 1:
+            return db
+        client.delete(OWNER_KEY)  # something else lives here
+    raise RuntimeError(f"no free Redis database on {server} for the e2e broker and cache")
+
+
 class E2ERedis:
-    """The broker and cache databases the worker uses (see conftest for why not db 0 / 1)."""
+    """The broker and cache databases of the e2e worker: claimed for this run only."""
 
     QUEUE = "celery"
 
-    def __init__(self, server: str, broker_db: int, cache_db: int) -> None:
+    def __init__(self, server: str, broker_db: int, cache_db: int, run_id: str) -> None:
         self.server = server  # redis://host:port
         self.broker_db = broker_db
         self.cache_db = cache_db
+        self.run_id = run_id
         self.broker = redis.Redis.from_url(self.broker_url)
         self.cache = redis.Redis.from_url(f"{server}/{cache_db}")
+
+    @classmethod
+    def claim(cls, server: str) -> E2ERedis:
+        run_id = uuid.uuid4().hex
+        broker_db = claim_redis_db(server, run_id)
+        cache_db = claim_redis_db(server, run_id, exclude=[broker_db])
+        return cls(server, broker_db, cache_db, run_id)
 
     @property
     def broker_url(self) -> str:
@@ -326,6 +355,13 @@ class E2ERedis:
         """Drop queued messages and every cached value (rate-limit pauses included)."""
         self.broker.delete(self.QUEUE)
         self.cache.flushdb()
+        self.cache.set(OWNER_KEY, self.run_id, ex=3600)
+
+    def release(self) -> None:
+        """Leave both databases empty, free for the next run."""
+        for client in (self.broker, self.cache):
+            if client.get(OWNER_KEY) == self.run_id.encode():
+                client.flushdb()
 
     def queue_length(self) -> int:
         return int(self.broker.llen(self.QUEUE))

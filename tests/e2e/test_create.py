@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import JPEG, PNG, THUMB_PNG, Harness, graph_writes, md5, tree_ids
+from campaigns.services import job_publish
+from tests.e2e.harness import (
+    JPEG,
+    PNG,
+    THUMB_PNG,
+    Harness,
+    graph_writes,
+    md5,
+    publishing_broken,
+    tree_ids,
+)
 
 
 def sandbox_ids(e2e: Harness, object_type: str) -> list[str]:
@@ -181,8 +191,6 @@ def test_idempotent_replay_runs_the_job_once(e2e: Harness) -> None:
 
 
 def test_a_job_delivered_many_times_runs_once(e2e: Harness) -> None:
-    from campaigns.services import job_publish
-
     e2e.configure(latency_ms=50)
     job_id = e2e.submit(e2e.body([("Set", [e2e.ad("Ad 1"), e2e.ad("Ad 2")])]))
     for _ in range(6):  # as if the broker redelivered it to every worker thread
@@ -230,3 +238,21 @@ def test_existing_video_without_thumbnail_uses_metas_picture(e2e: Harness) -> No
     # Meta's own thumbnail of the video (AdVideo.picture), as the client gave none.
     assert picture and video_data["image_url"] == picture
     assert tree_ids(job)["adcreative"] == [creative["id"]]
+
+
+def test_a_cancelled_job_never_reaches_meta(e2e: Harness) -> None:
+    with e2e.sweeper_paused():
+        with publishing_broken():
+            job_id = e2e.submit(e2e.body())
+        cancelled = e2e.client.post(f"/api/v1/jobs/{job_id}/cancel")
+        assert cancelled.status_code == 200
+        assert cancelled.json()["status"] == "CANCELLED"
+    job_publish(job_id=job_id)  # a late delivery of its message
+    assert e2e.procs.worker is not None
+    e2e.procs.worker.wait_for_log(rf"Job {job_id} not claimable", timeout=10)
+
+    job = e2e.job(job_id)
+    assert job["status"] == "CANCELLED" and job["attempts"] == 0
+    assert e2e.sandbox_requests() == []
+    assert e2e.client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 409
+    assert e2e.client.post(f"/api/v1/jobs/{job_id}/retry").status_code == 409
