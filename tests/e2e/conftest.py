@@ -18,7 +18,8 @@ processes), real PostgreSQL and Redis, and the Meta sandbox on loopback.
   theirs); sharing a fixed database with another engineer's e2e run at the same time would let
   each worker take the other's job messages and drop them (the job is not in its database).
 - Logs of every worker and beat go to files under pytest's tmp dir; the part written during a
-  failed test is attached to its report.
+  failed test is attached to its report. The worker runs with `-l INFO` (E2E_WORKER_LOG_LEVEL
+  to change it) and LOG_LEVEL=DEBUG.
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ class CeleryProcesses:
                 "--without-mingle",
                 "--without-heartbeat",
                 "-l",
-                "INFO",
+                os.environ.get("E2E_WORKER_LOG_LEVEL", "INFO"),
                 "-n",
                 name,
             ],
