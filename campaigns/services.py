@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +38,14 @@ from platforms.registry import (
 
 logger = logging.getLogger(__name__)
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_token() -> str:
+    """Who holds a claim: this host, process and thread, plus a nonce. Unique per claim, so a
+    run that lost its lease can never pass for the run that took the job over, even in the
+    same process (threads pool) or after a fork (prefork children share import-time state).
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:12]}"
 
 
 class IdempotencyKeyReused(Exception):
@@ -263,7 +271,7 @@ class AccountBusy(Exception):
     """The job's ad account already runs as many jobs as it may at once."""
 
 
-def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:
+def job_claim(*, job_id: Any, worker: str | None = None) -> CampaignJob | None:
     """Take a PENDING job for this worker: status, attempt and lease change in one UPDATE.
 
     Returns None when there is nothing to do: the job is already taken or finished, not due
@@ -301,7 +309,7 @@ def job_claim(*, job_id: Any, worker: str = WORKER_ID) -> CampaignJob | None:
                 status=JobStatus.PROCESSING,
                 attempts=F("attempts") + 1,
                 lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-                claimed_by=worker,
+                claimed_by=worker or claim_token(),
                 started_at=Coalesce(F("started_at"), now),
                 updated_at=now,
             )
@@ -424,6 +432,15 @@ def job_reschedule(
         job_publish(job_id=job.pk, countdown=delay)
     logger.info("Job %s rescheduled in %.1f s", job.pk, delay)
     return True
+
+
+def job_still_held(job: CampaignJob) -> Exists:
+    """A condition for writes a run makes: true only while that run still holds the job."""
+    return Exists(
+        CampaignJob.objects.filter(
+            pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
+        )
+    )
 
 
 def job_heartbeat(*, job: CampaignJob) -> bool:

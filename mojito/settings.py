@@ -88,6 +88,14 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A process frozen inside a transaction (a stalled worker) would hold its row locks and
+    # block every other worker; PostgreSQL ends such sessions after this many seconds.
+    _idle_timeout = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=60)
+    if _idle_timeout:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c idle_in_transaction_session_timeout={_idle_timeout * 1000}"
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the embedded file: wait for a lock instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -324,3 +332,11 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": env.cache("CACHE_URL", default=f"{_redis_server}/1")}
 else:
     CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+
+# A run heartbeats between Meta calls (and image downloads); if the lease were shorter than
+# one of those, the sweeper would hand a live run's job to another run while its request is
+# still on its way: two runs, one object created twice.
+if JOB_LEASE_SECONDS <= META_REQUEST_TIMEOUT + MEDIA_FETCH_TIMEOUT:
+    raise ImproperlyConfigured(
+        "JOB_LEASE_SECONDS must exceed META_REQUEST_TIMEOUT + MEDIA_FETCH_TIMEOUT."
+    )

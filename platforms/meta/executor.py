@@ -247,15 +247,29 @@ class MetaJobRun:
         if not services.job_heartbeat(job=self.job):
             raise LeaseLost()
 
+    def _write(self, model: type, pks: list[Any], **fields: Any) -> None:
+        """Update plan rows only while this run holds the job. A run that lost its lease
+        (the sweeper gave the job to another run) must not touch the checkpoints."""
+        held = services.job_still_held(self.job)
+        if model.objects.filter(pk__in=pks).filter(held).update(**fields) != len(pks):
+            raise LeaseLost()
+
     def _mark_attempted(self, row: Any) -> None:
+        # The write-ahead mark, and the last moment to find out the job was taken away:
+        # a run that lost its lease sends nothing more to Meta.
         row.attempted_at = timezone.now()
-        type(row).objects.filter(pk=row.pk).update(attempted_at=row.attempted_at)
+        self._write(type(row), [row.pk], attempted_at=row.attempted_at)
+        self.heartbeat()
 
     def _record(self, row: Any, platform_id: str) -> None:
         # Committed before the next call: this is the recovery point.
         row.platform_id = str(platform_id)
-        type(row).objects.filter(pk=row.pk).update(platform_id=row.platform_id)
+        self._write(type(row), [row.pk], platform_id=row.platform_id)
         self.heartbeat()
+
+    def _recorded_meanwhile(self, row: Any) -> str | None:
+        """The row's platform ID as the database has it now (another run may have set it)."""
+        return type(row).objects.filter(pk=row.pk).values_list("platform_id", flat=True).first()
 
     def _adopt(self, row: Any, step: str, list_fn: Callable[[dict[str, Any]], Any]) -> str | None:
         """Find an object a lost create made: same name, under the same parent, with our
@@ -279,6 +293,7 @@ class MetaJobRun:
         recorded = set(
             type(row)
             .objects.filter(platform_id__in=candidates)
+            .exclude(pk=row.pk)
             .values_list("platform_id", flat=True)
         )
         fresh = sorted((c for c in candidates if c not in recorded), key=lambda c: (len(c), c))
@@ -298,6 +313,9 @@ class MetaJobRun:
     ) -> str:
         if row.platform_id:
             return row.platform_id
+        if row.attempted_at and (recorded := self._recorded_meanwhile(row)):
+            row.platform_id = recorded
+            return recorded
         if row.attempted_at and list_fn is not None:
             adopted = self._adopt(row, step, list_fn)
             if adopted:
@@ -326,7 +344,7 @@ class MetaJobRun:
 
     def _record_media(self, asset: MediaAsset, platform_id: str) -> None:
         asset.platform_id = platform_id
-        MediaAsset.objects.filter(pk=asset.pk).update(platform_id=platform_id)
+        self._write(MediaAsset, [asset.pk], platform_id=platform_id)
         self.heartbeat()
 
     def _video_title(self, asset: MediaAsset) -> str:
@@ -339,10 +357,11 @@ class MetaJobRun:
                 adopted = self._find_video(asset)
                 if adopted:
                     asset.platform_id = adopted
-                    MediaAsset.objects.filter(pk=asset.pk).update(platform_id=adopted)
+                    self._write(MediaAsset, [asset.pk], platform_id=adopted)
             if not asset.platform_id:
                 asset.attempted_at = timezone.now()
-                MediaAsset.objects.filter(pk=asset.pk).update(attempted_at=asset.attempted_at)
+                self._write(MediaAsset, [asset.pk], attempted_at=asset.attempted_at)
+                self.heartbeat()
                 # Meta downloads the video from the URL itself, from Meta's network; still,
                 # never hand it an address inside ours.
                 check_public_http_url(asset.source_url)
@@ -353,7 +372,7 @@ class MetaJobRun:
                     ),
                 )
                 asset.platform_id = str(created["id"])
-                MediaAsset.objects.filter(pk=asset.pk).update(platform_id=asset.platform_id)
+                self._write(MediaAsset, [asset.pk], platform_id=asset.platform_id)
                 self.heartbeat()
         video = self.call(
             f"{step} status",
@@ -361,7 +380,7 @@ class MetaJobRun:
         )
         status = (video.get("status") or {}).get("video_status", "")
         asset.platform_status = status
-        MediaAsset.objects.filter(pk=asset.pk).update(platform_status=status)
+        self._write(MediaAsset, [asset.pk], platform_status=status)
         if status in _FAILED_VIDEO_STATES:
             raise MetaError(
                 message=f"Meta could not process the video (status {status}).",
@@ -488,13 +507,23 @@ class MetaJobRun:
             story["link_data"] = link_data
         return story
 
-    def _video_thumbnail(self, video_id: str) -> str | None:
+    def _video_thumbnail(self, video_id: str) -> str:
         # A video ad needs a thumbnail; when the client gave none, take Meta's own.
         video = self.call(
             "video thumbnail",
             lambda: FbAdVideo(video_id, api=self.client.api).api_get(fields=["picture"]),
         )
-        return video.get("picture")
+        picture = video.get("picture")
+        if not picture:
+            raise MetaError(
+                message=(
+                    f"Meta has no thumbnail for video {video_id}; "
+                    "send thumbnail_url or thumbnail_hash with it."
+                ),
+                kind=ErrorKind.PERMANENT,
+                step="video thumbnail",
+            )
+        return str(picture)
 
     # --- where a lost create would be found ---------------------------------------------
 
@@ -666,9 +695,14 @@ class BatchMetaJobRun(MetaJobRun):
                 self._adopt_into(ad, _ad_step(ad), self._list_ads(ad.ad_set.platform_id))
 
     def _adopt_into(self, row: Any, step: str, list_fn: Callable[[dict[str, Any]], Any]) -> None:
+        if recorded := self._recorded_meanwhile(row):
+            row.platform_id = recorded
+            return
         adopted = self._adopt(row, step, list_fn)
         if adopted:
             self._record(row, adopted)
+        else:
+            self.heartbeat()
 
     def next_batch(self) -> list[_BatchOp]:
         """The next batch from the plan's current state (IDs from earlier batches are
@@ -750,7 +784,8 @@ class BatchMetaJobRun(MetaJobRun):
             by_model.setdefault(type(op.row), []).append(op.row.pk)
         with transaction.atomic():
             for model, pks in by_model.items():
-                model.objects.filter(pk__in=pks).update(attempted_at=now)
+                self._write(model, pks, attempted_at=now)
+        self.heartbeat()
 
         batch = json.dumps([op.as_request() for op in ops], separators=(",", ":"))
         response = self.call(
@@ -786,7 +821,7 @@ class BatchMetaJobRun(MetaJobRun):
                 first_error = self._operation_error(op, code, body)
         with transaction.atomic():
             for row in created:
-                type(row).objects.filter(pk=row.pk).update(platform_id=row.platform_id)
+                self._write(type(row), [row.pk], platform_id=row.platform_id)
         self.heartbeat()
         if first_error is not None:
             raise first_error
@@ -878,6 +913,10 @@ def _handle_meta_error(
 ) -> None:
     partial = bool(run and run.plan.something_created())
     campaign_id = run.plan.campaign.platform_id if run else None
+    if error.type == "ReadTimeout":
+        # Meta may still be working on the request we gave up on: look for what it made
+        # only once it has surely finished, or the lookup misses it and we create it twice.
+        error.retry_after = max(error.retry_after or 0, settings.META_REQUEST_TIMEOUT)
     if error.kind is ErrorKind.TOKEN:
         # The token is dead: no other job of this account can succeed until new credentials.
         with transaction.atomic():
@@ -885,8 +924,9 @@ def _handle_meta_error(
                 status=AdAccountStatus.REQUIRES_REAUTH, updated_at=timezone.now()
             )
         logger.warning("Account %s requires re-authentication (Meta code 190)", account.pk)
+        # API.md: the job whose call gets 190 ends FAILED (a retry resumes what exists).
         services.job_fail(
-            job=job, error=error.as_job_error(), partial=partial, platform_campaign_id=campaign_id
+            job=job, error=error.as_job_error(), partial=False, platform_campaign_id=campaign_id
         )
         return
     if error.transient and error.is_rate_limit:

@@ -63,6 +63,9 @@ WORKER_ENV = {
     "META_USAGE_PAUSE_SECONDS": "1",
     "META_VIDEO_POLL_SECONDS": "0.3",
     "JOB_LEASE_SECONDS": "30",
+    # The lease must outlast one Meta call plus one image download (settings refuse less).
+    "META_REQUEST_TIMEOUT": "10",
+    "MEDIA_FETCH_TIMEOUT": "5",
     "JOB_SWEEP_INTERVAL_SECONDS": "1",
     # A waiting job (its account back to ACTIVE) is published again by the sweeper once its
     # last publication is this old; the default (60 s) would make the token test a minute long.

@@ -515,7 +515,7 @@ class Harness:
         response = requests.request(
             method,
             f"{self.sandbox.base_url}/v26.0/{path}",
-            params={"access_token": self.account.token},
+            params={"access_token": self.account.token, **(encoded if method == "GET" else {})},
             data=encoded if method != "GET" else None,
             timeout=10,
         )

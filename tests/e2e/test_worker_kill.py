@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.harness import EXECUTION_MODES, Harness, tree_ids, wait_until
 
-LEASE = {"JOB_LEASE_SECONDS": "3"}
+LEASE = {"JOB_LEASE_SECONDS": "3", "META_REQUEST_TIMEOUT": "1", "MEDIA_FETCH_TIMEOUT": "1"}
 KINDS = ("campaign", "adset", "adcreative", "ad")
 
 

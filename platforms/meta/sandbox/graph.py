@@ -515,6 +515,10 @@ class Graph:
             data["published"] = False
             if obj.blob is not None and origin:
                 data["source"] = f"{origin}/__sandbox__/media/videos/{obj.id}"
+            # Meta's Video node: `picture` is "the URL for the thumbnail picture of the video";
+            # Meta generates thumbnails once the video is processed.
+            if data["status"].get("video_status") == "ready" and origin:
+                data["picture"] = f"{origin}/__sandbox__/media/videos/{obj.id}/picture.jpg"
         return data
 
     def render(
