@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 
 from platforms.meta import rules
 from platforms.meta.validation import MetaAdRequestSerializer, validate_meta_ad_request
+from tests import payloads
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 DELETE = object()
@@ -23,60 +24,9 @@ DELETE = object()
 
 def api_example() -> dict[str, Any]:
     """The body of API.md, with start_time in the future relative to NOW."""
-    return {
-        "ad_account_id": "act_123",
-        "campaign": {
-            "name": "Spring sale",
-            "objective": "OUTCOME_TRAFFIC",
-            "status": "PAUSED",
-            "special_ad_categories": [],
-            "buying_type": "AUCTION",
-            "bid_strategy": None,
-            "daily_budget": None,
-            "lifetime_budget": None,
-            "spend_cap": None,
-            "is_adset_budget_sharing_enabled": False,
-            "extra_params": {},
-        },
-        "ad_sets": [
-            {
-                "name": "US 18-35",
-                "status": "PAUSED",
-                "daily_budget": 2000,
-                "lifetime_budget": None,
-                "bid_amount": None,
-                "bid_strategy": None,
-                "billing_event": "IMPRESSIONS",
-                "optimization_goal": "LINK_CLICKS",
-                "start_time": "2026-12-01T00:00:00Z",
-                "end_time": None,
-                "targeting": {"geo_locations": {"countries": ["US"]}, "age_min": 18, "age_max": 35},
-                "promoted_object": None,
-                "destination_type": "WEBSITE",
-                "dsa_beneficiary": None,
-                "dsa_payor": None,
-                "extra_params": {},
-                "ads": [
-                    {
-                        "name": "Ad 1",
-                        "status": "PAUSED",
-                        "creative": {
-                            "name": "Creative 1",
-                            "page_id": "1234567890",
-                            "instagram_user_id": None,
-                            "link": "https://example.com/sale",
-                            "message": "Primary text",
-                            "headline": "Headline",
-                            "description": "Description",
-                            "call_to_action": {"type": "SHOP_NOW", "link": None},
-                            "image_url": "https://cdn.example.com/a.jpg",
-                            "extra_params": {},
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    body = payloads.api_example()
+    body["ad_sets"][0]["start_time"] = "2026-12-01T00:00:00Z"
+    return body
 
 
 def minimal_body() -> dict[str, Any]:

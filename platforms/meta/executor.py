@@ -58,34 +58,10 @@ from platforms.meta.errors import (
     scrub,
 )
 from platforms.meta.media import MediaFetchError, check_public_http_url, fetch_image
-from platforms.meta.models import MetaCreativeDetails
+from platforms.meta.models import AD_SET_GRAPH_FIELDS, CAMPAIGN_GRAPH_FIELDS, MetaCreativeDetails
 
 logger = logging.getLogger(__name__)
 
-# Meta's fields for a campaign / ad set; None values are not sent.
-_CAMPAIGN_FIELDS = (
-    "objective",
-    "special_ad_categories",
-    "buying_type",
-    "bid_strategy",
-    "daily_budget",
-    "lifetime_budget",
-    "spend_cap",
-    "is_adset_budget_sharing_enabled",
-)
-_AD_SET_FIELDS = (
-    "daily_budget",
-    "lifetime_budget",
-    "bid_amount",
-    "bid_strategy",
-    "billing_event",
-    "optimization_goal",
-    "targeting",
-    "promoted_object",
-    "destination_type",
-    "dsa_beneficiary",
-    "dsa_payor",
-)
 _READY_VIDEO_STATES = {"ready"}
 _LOOKUP_FIELDS = ["id", "name", "adlabels"]
 
@@ -413,7 +389,7 @@ class MetaJobRun:
             "name": campaign.name,
             "status": campaign.status,
             "adlabels": [{"name": self.label}],
-            **_params(details, _CAMPAIGN_FIELDS),
+            **_params(details, CAMPAIGN_GRAPH_FIELDS),
         }
         if (details.daily_budget or details.lifetime_budget) and not details.bid_strategy:
             # Meta's campaign reference: a campaign budget without a bid strategy means
@@ -429,7 +405,7 @@ class MetaJobRun:
             "status": ad_set.status,
             "campaign_id": campaign_ref,
             "adlabels": [{"name": self.label}],
-            **_params(details, _AD_SET_FIELDS),
+            **_params(details, AD_SET_GRAPH_FIELDS),
             **({"start_time": _time(details.start_time)} if details.start_time else {}),
             **({"end_time": _time(details.end_time)} if details.end_time else {}),
             **details.extra_params,

@@ -9,6 +9,31 @@ from django.db import models
 
 from campaigns.models import Ad, AdSet, Campaign, Creative, MediaAsset
 
+# Detail fields sent to Meta under the same name (None means "not given": not sent).
+CAMPAIGN_GRAPH_FIELDS = (
+    "objective",
+    "special_ad_categories",
+    "buying_type",
+    "bid_strategy",
+    "daily_budget",
+    "lifetime_budget",
+    "spend_cap",
+    "is_adset_budget_sharing_enabled",
+)
+AD_SET_GRAPH_FIELDS = (
+    "daily_budget",
+    "lifetime_budget",
+    "bid_amount",
+    "bid_strategy",
+    "billing_event",
+    "optimization_goal",
+    "targeting",
+    "promoted_object",
+    "destination_type",
+    "dsa_beneficiary",
+    "dsa_payor",
+)
+
 
 class MetaCampaignDetails(models.Model):
     campaign = models.OneToOneField(

@@ -18,37 +18,15 @@ from campaigns.models import (
     MediaKind,
 )
 from platforms.meta.models import (
+    AD_SET_GRAPH_FIELDS,
+    CAMPAIGN_GRAPH_FIELDS,
     MetaAdDetails,
     MetaAdSetDetails,
     MetaCampaignDetails,
     MetaCreativeDetails,
 )
 
-_CAMPAIGN_DETAIL_FIELDS = (
-    "objective",
-    "special_ad_categories",
-    "buying_type",
-    "bid_strategy",
-    "daily_budget",
-    "lifetime_budget",
-    "spend_cap",
-    "is_adset_budget_sharing_enabled",
-)
-_AD_SET_DETAIL_FIELDS = (
-    "daily_budget",
-    "lifetime_budget",
-    "bid_amount",
-    "bid_strategy",
-    "billing_event",
-    "optimization_goal",
-    "start_time",
-    "end_time",
-    "targeting",
-    "promoted_object",
-    "destination_type",
-    "dsa_beneficiary",
-    "dsa_payor",
-)
+_AD_SET_DETAIL_FIELDS = (*AD_SET_GRAPH_FIELDS, "start_time", "end_time")
 _CREATIVE_DETAIL_FIELDS = (
     "page_id",
     "instagram_user_id",
@@ -96,7 +74,7 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
     campaign_details = MetaCampaignDetails(
         campaign=campaign,
         extra_params=campaign_data.get("extra_params") or {},
-        **_pick(campaign_data, _CAMPAIGN_DETAIL_FIELDS),
+        **_pick(campaign_data, CAMPAIGN_GRAPH_FIELDS),
     )
 
     media = _MediaIndex(job)
