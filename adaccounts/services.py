@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
+from adaccounts.signals import ad_account_reactivated
 from platforms.base import VerifyResult
 from platforms.registry import get_verifier
 
@@ -95,11 +96,20 @@ def ad_account_update(*, account: AdAccount, **changes: Any) -> AdAccount:
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise TypeError(f"ad_account_update() got unexpected fields: {sorted(unknown)}")
+    was = account.status
     for field, value in changes.items():
         setattr(account, field, value)
     _save_checking_duplicates(account)
     logger.info("Updated ad account %s (%s)", account.id, ", ".join(sorted(changes)) or "nothing")
+    _announce_if_reactivated(account, was)
     return account
+
+
+def _announce_if_reactivated(account: AdAccount, previous_status: str) -> None:
+    if account.status == AdAccountStatus.ACTIVE and previous_status != AdAccountStatus.ACTIVE:
+        transaction.on_commit(
+            lambda: ad_account_reactivated.send(sender=AdAccount, account_id=account.pk)
+        )
 
 
 def ad_account_delete(*, account: AdAccount) -> None:
@@ -146,7 +156,8 @@ def ad_account_verify(*, account: AdAccount) -> VerifyResult:
     ):
         new_status = AdAccountStatus.ACTIVE
     if new_status != account.status:
-        account.status = new_status
+        was, account.status = account.status, new_status
         account.save(update_fields=["status", "updated_at"])
         logger.info("Ad account %s verified: status now %s", account.id, new_status)
+        _announce_if_reactivated(account, was)
     return result

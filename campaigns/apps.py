@@ -5,3 +5,14 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = "Campaigns and jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from adaccounts.signals import ad_account_reactivated
+
+        ad_account_reactivated.connect(_publish_waiting_jobs, dispatch_uid="campaigns-reactivated")
+
+
+def _publish_waiting_jobs(sender: object, account_id: object, **kwargs: object) -> None:
+    from campaigns.services import jobs_publish_for_reactivated_account
+
+    jobs_publish_for_reactivated_account(ad_account_id=account_id)

@@ -39,7 +39,6 @@ from platforms.registry import (
 logger = logging.getLogger(__name__)
 
 
-
 def claim_token() -> str:
     """Who holds a claim: this host, process and thread, plus a nonce. Unique per claim, so a
     run that lost its lease can never pass for the run that took the job over, even in the
@@ -538,17 +537,23 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
     return requeued
 
 
-def jobs_publish_unclaimed(*, now: datetime | None = None) -> list[str]:
+def jobs_publish_unclaimed(
+    *, now: datetime | None = None, ad_account_id: Any = None, stale_after: float | None = None
+) -> list[str]:
     """Publish PENDING jobs that nobody took: never published (broker down at commit), or
     published longer ago than `JOB_REPUBLISH_AFTER_SECONDS`, or whose retry time has come.
 
     Jobs of accounts that are not ACTIVE are left alone: they wait for new credentials.
     """
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.JOB_REPUBLISH_AFTER_SECONDS)
+    if stale_after is None:
+        stale_after = settings.JOB_REPUBLISH_AFTER_SECONDS
+    stale = now - timedelta(seconds=stale_after)
+    jobs = CampaignJob.objects.filter(status=JobStatus.PENDING)
+    if ad_account_id is not None:
+        jobs = jobs.filter(ad_account_id=ad_account_id)
     due = (
-        CampaignJob.objects.filter(status=JobStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        jobs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(Q(published_at__isnull=True) | Q(published_at__lt=stale))
         .filter(ad_account__status=AdAccountStatus.ACTIVE, ad_account__deleted_at__isnull=True)
         .order_by("created_at")
@@ -559,4 +564,14 @@ def jobs_publish_unclaimed(*, now: datetime | None = None) -> list[str]:
         if not job_publish(job_id=job_id):
             break  # broker still down: try again next sweep
         published.append(str(job_id))
+    return published
+
+
+def jobs_publish_for_reactivated_account(*, ad_account_id: Any) -> list[str]:
+    """An account is ACTIVE again: publish its waiting jobs now rather than at the next sweep."""
+    published = jobs_publish_unclaimed(ad_account_id=ad_account_id, stale_after=0)
+    if published:
+        logger.info(
+            "Account %s active again: published %d waiting job(s)", ad_account_id, len(published)
+        )
     return published

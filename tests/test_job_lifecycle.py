@@ -180,3 +180,21 @@ def test_a_busy_account_sends_the_job_back_to_the_queue_without_spending_an_atte
     waiting.refresh_from_db()
     assert (waiting.status, waiting.attempts) == (JobStatus.PENDING, 0)
     assert broker_queue.job_ids() == [str(waiting.pk)]
+
+
+def test_jobs_waiting_on_an_account_are_published_as_soon_as_it_is_active_again(
+    broker_queue: BrokerQueue, django_capture_on_commit_callbacks
+):
+    from adaccounts.services import ad_account_update
+
+    account = AdAccountFactory(status=AdAccountStatus.REQUIRES_REAUTH)
+    waiting = CampaignJobFactory(ad_account=account, published_at=timezone.now())
+    CampaignJobFactory(ad_account=account, status=JobStatus.CANCELLED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ad_account_update(account=account, credentials={"access_token": "fresh"})
+    assert broker_queue.job_ids() == []  # still REQUIRES_REAUTH: nothing to run
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ad_account_update(account=account, status=AdAccountStatus.ACTIVE)
+    assert broker_queue.job_ids() == [str(waiting.pk)]

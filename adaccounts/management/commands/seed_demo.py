@@ -47,9 +47,11 @@ class Command(BaseCommand):
 
     def _seed_meta_account(self, *, team_name: str, account_id: str, token: str) -> None:
         team, _ = Team.objects.get_or_create(name=team_name)
-        account = AdAccount.objects.live().filter(
-            platform_type=PlatformType.META, platform_account_id=account_id
-        ).first()
+        account = (
+            AdAccount.objects.live()
+            .filter(platform_type=PlatformType.META, platform_account_id=account_id)
+            .first()
+        )
         if account is None:
             account = ad_account_create(
                 team=team,

@@ -1,0 +1,7 @@
+"""Events other apps react to without adaccounts knowing them (campaigns listens)."""
+
+from django.dispatch import Signal
+
+# Sent (after commit) when an ad account becomes ACTIVE again, e.g. new credentials verified:
+# its waiting jobs can run now. Arguments: account_id.
+ad_account_reactivated = Signal()
