@@ -20,4 +20,5 @@ urlpatterns = [
     re_path(r"^api/v1/ads/(?P<platform>[a-z_]+)/?$", AdSubmissionView.as_view(), name="ads-submit"),
     path("api/v1/", include(router.urls)),
     path("admin/", admin.site.urls),
+    path("", include("mojito.bench_baseline")),  # bench-only: empty unless MOJITO_BENCH_BASELINE=1
 ]
