@@ -272,3 +272,70 @@ def test_loading_a_plan_takes_the_same_queries_whatever_its_size(caller, graph, 
 
     assert len(plan.ads) == 50
     assert len(large_queries) == len(small_queries)
+
+
+@pytest.fixture
+def graph_without_batch(graph: SandboxServer) -> Iterator[str]:
+    """A Graph endpoint that refuses batch requests (as a partial fake or a proxy may) and
+    forwards every other call to the sandbox."""
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if self.command == "POST" and self.path.split("?")[0].rstrip("/") == "/v26.0":
+                refused = b'{"error": {"message": "Unsupported post request.", "code": 100}}'
+                self._answer(400, refused, "application/json")
+                return
+            upstream = requests.request(
+                self.command,
+                f"{graph.base_url}{self.path}",
+                data=body,
+                headers={"Content-Type": self.headers.get("Content-Type", "")},
+                timeout=10,
+            )
+            self._answer(
+                upstream.status_code,
+                upstream.content,
+                upstream.headers.get("Content-Type", "application/json"),
+            )
+
+        def _answer(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = _forward
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_an_endpoint_that_refuses_batches_gets_one_request_per_object(
+    caller, graph, graph_without_batch, image_server, settings, monkeypatch
+):
+    from platforms.meta import executor
+
+    monkeypatch.setattr(executor, "_batch_refused_by", None)
+    settings.META_GRAPH_URL = graph_without_batch
+    image_hash = uploaded_hash(graph, image_server)
+
+    job = run(caller, body_with(caller, ad_sets=2, ads=1, media={"image_hash": image_hash}))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    assert len(objects(graph, "campaign")) == 1
+    assert len(objects(graph, "adset")) == 2
+    assert len(objects(graph, "ad")) == 2
+    # The refusal is remembered: the next job goes straight to single requests.
+    before = len(graph_requests(graph))
+    body = body_with(caller, ad_sets=1, ads=1, media={"image_hash": image_hash})
+    body["campaign"]["name"] = "Second"
+    assert run(caller, body).status == JobStatus.SUCCESS
+    assert len(graph_requests(graph)) - before == 4

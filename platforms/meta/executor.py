@@ -90,6 +90,18 @@ class Deferred(Exception):
         self.reason = reason
 
 
+class BatchRefused(Exception):
+    """The Graph endpoint refused a batch request as a whole (not one of its operations)."""
+
+    def __init__(self, error: MetaError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+# The Graph URL that refused batch requests in this process, if one did.
+_batch_refused_by: str | None = None
+
+
 class LeaseLost(Exception):
     """The sweeper took the job back (this worker was too slow); stop touching it."""
 
@@ -559,6 +571,9 @@ class MetaJobRun:
 
     def run(self) -> None:
         self.upload_media()
+        self.create_remaining()
+
+    def create_remaining(self) -> None:
         campaign_id = self.create_campaign()
         for ad_set in self.plan.ad_sets:
             self.create_ad_set(ad_set, campaign_id)
@@ -764,12 +779,22 @@ class BatchMetaJobRun(MetaJobRun):
         self.heartbeat()
 
         batch = json.dumps([op.as_request() for op in ops], separators=(",", ":"))
-        response = self.call(
-            "batch",
-            lambda: self.client.api.call(
-                "POST", (), params={"batch": batch, "include_headers": "false"}
-            ),
-        )
+        try:
+            response = self.call(
+                "batch",
+                lambda: self.client.api.call(
+                    "POST", (), params={"batch": batch, "include_headers": "false"}
+                ),
+            )
+        except MetaError as error:
+            if error.kind is ErrorKind.PERMANENT and not error.ambiguous:
+                # The batch itself was refused (a 4xx on the whole request): none of its
+                # operations ran, so their marks go, and the caller may fall back.
+                with transaction.atomic():
+                    for model, pks in by_model.items():
+                        self._write(model, pks, attempted_at=None)
+                raise BatchRefused(error) from None
+            raise
         answers = response.json()
         if not isinstance(answers, list) or len(answers) != len(ops):
             raise MetaError(
@@ -821,14 +846,29 @@ class BatchMetaJobRun(MetaJobRun):
         return from_facebook_error(exc, step=op.step, secrets=self.client.secrets)
 
     def run(self) -> None:
+        global _batch_refused_by
         self.upload_media()
         self.reconcile()
+        if _batch_refused_by == settings.META_GRAPH_URL:
+            super().create_remaining()
+            return
         # Each round creates at least one object, so the plan bounds the rounds.
         for _ in range(len(self.plan.ads) + len(self.plan.creatives) + len(self.plan.ad_sets) + 2):
             ops = self.next_batch()
             if not ops:
                 return
-            if self.execute_batch(ops):
+            try:
+                unanswered = self.execute_batch(ops)
+            except BatchRefused as refused:
+                # A Graph endpoint without batch support (a proxy, a partial fake): finish
+                # this job, and later ones of this process, one request per object.
+                _batch_refused_by = settings.META_GRAPH_URL
+                logger.warning(
+                    "Graph batch refused (%s); using sequential requests", refused.error.message
+                )
+                super().create_remaining()
+                return
+            if unanswered:
                 self.reconcile()
         raise MetaError(
             message="The plan did not complete in the expected number of batches.",
