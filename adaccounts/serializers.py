@@ -215,6 +215,7 @@ class AdAccountVerifySerializer(serializers.Serializer):
     account_status = serializers.IntegerField(allow_null=True)
     currency = serializers.CharField(allow_null=True)
     timezone_name = serializers.CharField(allow_null=True)
+    timezone = serializers.CharField(allow_null=True, help_text="Same as timezone_name.")
     error = serializers.JSONField(allow_null=True)
     ad_account = AdAccountSerializer()
 
@@ -229,6 +230,7 @@ class AdAccountVerifySerializer(serializers.Serializer):
                 "account_status": details.get("account_status"),
                 "currency": details.get("currency"),
                 "timezone_name": details.get("timezone_name"),
+                "timezone": details.get("timezone_name"),
                 "error": result.error,
                 "ad_account": account,
             }
