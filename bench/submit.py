@@ -1,6 +1,6 @@
 """Benchmark `POST /api/v1/ads/meta` against a bench-only baseline (gunicorn, PostgreSQL, Redis).
 
-    .venv/bin/python bench/submit.py              # the full run (about 2 minutes)
+    .venv/bin/python bench/submit.py              # the full run (1.5 to 4 minutes)
     .venv/bin/python bench/submit.py --quick      # 3 s phases, for a smoke check
     .venv/bin/python bench/submit.py --sweep gthread:2x4,gthread:4x4,sync:4
                                                   # compare gunicorn configurations first
