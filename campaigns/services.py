@@ -223,9 +223,12 @@ def job_submit(
                 payload=data,
                 idempotency_key=idempotency_key or None,
                 request_hash=fingerprint,
+                # Set now rather than by an UPDATE after publishing: one statement less per
+                # request. A failed publish clears it, so the sweeper picks the job up at once.
+                published_at=timezone.now(),
             )
             get_planner(platform_type)(job=job, request=request)
-            transaction.on_commit(lambda: job_publish(job_id=job.id))
+            transaction.on_commit(lambda: job_publish(job_id=job.id, fresh=True))
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -244,7 +247,7 @@ def job_submit(
     return Submission(job=job, created=True)
 
 
-def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
+def job_publish(*, job_id: Any, countdown: float | None = None, fresh: bool = False) -> bool:
     """Hand the job id (only the id) to the broker; False when the broker is unreachable.
 
     A job that could not be published stays PENDING with no `published_at`, and the sweeper
@@ -257,8 +260,9 @@ def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
         job_run.apply_async(args=[str(job_id)], retry=False, countdown=countdown)
     except Exception:
         logger.warning("Could not publish job %s; the sweeper will retry", job_id, exc_info=True)
+        CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(published_at=None)
         return False
-    if countdown is None:
+    if countdown is None and not fresh:
         CampaignJob.objects.filter(pk=job_id).update(published_at=timezone.now())
     return True
 

@@ -44,8 +44,10 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def _job_response(job: CampaignJob, status_code: int) -> Response:
-    job = job_with_tree(CampaignJob.objects.select_related("campaign")).get(pk=job.pk)
+def _job_response(job: CampaignJob, status_code: int, *, fresh: bool = False) -> Response:
+    """The job with its tree; `fresh` jobs carry their tree in memory already."""
+    if not fresh:
+        job = job_with_tree(CampaignJob.objects.select_related("campaign")).get(pk=job.pk)
     response = Response(JobSerializer(job).data, status=status_code)
     response["Location"] = f"/api/v1/jobs/{job.pk}"
     return response
@@ -95,7 +97,7 @@ class AdSubmissionView(APIView):
             raise IdempotencyConflict() from None
         if submission is None:
             return Response({"valid": True})
-        return _job_response(submission.job, status.HTTP_202_ACCEPTED)
+        return _job_response(submission.job, status.HTTP_202_ACCEPTED, fresh=submission.created)
 
 
 class JobFilter(filters.FilterSet):

@@ -158,6 +158,13 @@ def test_a_submission_answers_202_with_the_pending_job_and_its_location(caller, 
     assert read_back.json()["id"] == job["id"]
 
 
+def test_the_202_answer_is_the_job_exactly_as_reading_it_back_shows(caller, account, post):
+    response = post(tree(account.platform_account_id, ad_sets=3, ads=2))
+
+    assert response.status_code == 202
+    assert caller.client.get(response["Location"]).json() == response.json()
+
+
 def test_the_job_body_lists_the_tree_in_request_order(account, post):
     response = post(tree(account.platform_account_id, ad_sets=3, ads=2))
 

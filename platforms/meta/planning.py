@@ -142,7 +142,8 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
             )
 
     campaign.save()
-    campaign_details.save()
+    # The details' key is the campaign's: without force_insert Django would try an UPDATE.
+    campaign_details.save(force_insert=True)
     MediaAsset.objects.bulk_create(media.assets.values())
     AdSet.objects.bulk_create(ad_sets)
     MetaAdSetDetails.objects.bulk_create(ad_set_details)
@@ -150,4 +151,14 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
     MetaCreativeDetails.objects.bulk_create(creative_details)
     Ad.objects.bulk_create(ads)
     MetaAdDetails.objects.bulk_create(ad_details)
+
+    # Hand the tree back as Django would have prefetched it, so the 202 answer is rendered
+    # from memory instead of reading back what was just written.
+    ads_by_set: dict[Any, list[Ad]] = {ad_set.pk: [] for ad_set in ad_sets}
+    for ad in ads:
+        ads_by_set[ad.ad_set_id].append(ad)
+    for ad_set in ad_sets:
+        ad_set._prefetched_objects_cache = {"ads": ads_by_set[ad_set.pk]}
+    campaign._prefetched_objects_cache = {"ad_sets": ad_sets}
+    job.campaign = campaign
     return campaign
