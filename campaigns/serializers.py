@@ -1,77 +1,64 @@
-"""Job API shapes (output only: submissions are validated by the platform's validator)."""
+"""Job API shapes (output only: submissions are validated by the platform's validator).
+
+Plain serializers with their fields spelled out, not ModelSerializers: a job answer nests four
+levels and is rendered on every submission, and ModelSerializer rebuilds its fields from the
+model's metadata each time it is instantiated.
+"""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative
+from campaigns.models import JobStatus
+from platforms.base import PlatformType
 
 
-class CreativeTreeSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Creative
-        fields = ["id", "name", "platform_id", "is_existing"]
-        read_only_fields = fields
+class CreativeTreeSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    platform_id = serializers.CharField(read_only=True, allow_null=True)
+    is_existing = serializers.BooleanField(read_only=True)
 
 
-class AdTreeSerializer(serializers.ModelSerializer):
+class _PlannedObjectSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    platform_id = serializers.CharField(read_only=True, allow_null=True)
+
+
+class AdTreeSerializer(_PlannedObjectSerializer):
     creative = CreativeTreeSerializer(read_only=True)
 
-    class Meta:
-        model = Ad
-        fields = ["id", "name", "status", "platform_id", "creative"]
-        read_only_fields = fields
 
-
-class AdSetTreeSerializer(serializers.ModelSerializer):
+class AdSetTreeSerializer(_PlannedObjectSerializer):
     ads = AdTreeSerializer(many=True, read_only=True)
 
-    class Meta:
-        model = AdSet
-        fields = ["id", "name", "status", "platform_id", "ads"]
-        read_only_fields = fields
 
-
-class CampaignTreeSerializer(serializers.ModelSerializer):
+class CampaignTreeSerializer(_PlannedObjectSerializer):
     ad_sets = AdSetTreeSerializer(many=True, read_only=True)
 
-    class Meta:
-        model = Campaign
-        fields = ["id", "name", "status", "platform_id", "ad_sets"]
-        read_only_fields = fields
+
+class CampaignSummarySerializer(_PlannedObjectSerializer):
+    pass
 
 
-class CampaignSummarySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Campaign
-        fields = ["id", "name", "status", "platform_id"]
-        read_only_fields = fields
-
-
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(serializers.Serializer):
     """A job with its whole campaign tree (detail, submission, retry, cancel)."""
 
+    id = serializers.UUIDField(read_only=True)
+    status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
+    platform_type = serializers.ChoiceField(choices=PlatformType.choices, read_only=True)
     ad_account_id = serializers.UUIDField(read_only=True)
+    attempts = serializers.IntegerField(read_only=True)
+    next_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    platform_campaign_id = serializers.CharField(read_only=True, allow_null=True)
     campaign = CampaignTreeSerializer(read_only=True)
-
-    class Meta:
-        model = CampaignJob
-        fields = [
-            "id",
-            "status",
-            "platform_type",
-            "ad_account_id",
-            "attempts",
-            "next_attempt_at",
-            "created_at",
-            "updated_at",
-            "started_at",
-            "finished_at",
-            "platform_campaign_id",
-            "campaign",
-            "error",
-        ]
-        read_only_fields = fields
+    error = serializers.JSONField(read_only=True, allow_null=True)
 
 
 class JobListSerializer(JobSerializer):
