@@ -333,10 +333,10 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 else:
     CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
-# A run heartbeats between Meta calls (and image downloads); if the lease were shorter than
-# one of those, the sweeper would hand a live run's job to another run while its request is
-# still on its way: two runs, one object created twice.
-if JOB_LEASE_SECONDS <= META_REQUEST_TIMEOUT + MEDIA_FETCH_TIMEOUT:
+# A run extends its lease between Meta calls (and image downloads), at most every tenth of
+# the lease; if the lease ran out within one call, the sweeper would hand a live run's job to
+# another run while its request is still on its way: two runs, one object created twice.
+if JOB_LEASE_SECONDS * 0.9 <= META_REQUEST_TIMEOUT + MEDIA_FETCH_TIMEOUT:
     raise ImproperlyConfigured(
         "JOB_LEASE_SECONDS must exceed META_REQUEST_TIMEOUT + MEDIA_FETCH_TIMEOUT."
     )

@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import re
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -222,6 +223,8 @@ class MetaJobRun:
         self.client = client
         # Decrypted, in memory for this run only: media threads build their own sessions.
         self._credentials = credentials
+        # The claim just set the lease.
+        self._last_heartbeat = time.monotonic()
         self.fb_account = FbAdAccount(client.account_id, api=client.api)
         self.label = job_label(job)
         self.plan = Plan.load(job)
@@ -232,8 +235,14 @@ class MetaJobRun:
         return meta_call(self.client, str(self.account.pk), step, fn)
 
     def heartbeat(self) -> None:
+        """Extend the lease, at most ten times per lease period: every checkpoint write is
+        already conditional on holding the job, so this only has to keep the lease alive."""
+        now = time.monotonic()
+        if now - self._last_heartbeat < settings.JOB_LEASE_SECONDS / 10:
+            return
         if not services.job_heartbeat(job=self.job):
             raise LeaseLost()
+        self._last_heartbeat = now
 
     def _write(self, model: type, pks: list[Any], **fields: Any) -> None:
         """Update plan rows only while this run holds the job. A run that lost its lease
