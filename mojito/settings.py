@@ -241,6 +241,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # job builds its own SDK session and uses its own database connection).
 CELERY_WORKER_POOL = env.str("CELERY_WORKER_POOL", default="threads")
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=32)
+# Reuse database connections across tasks (see mojito/celery.py); Celery's Django fixup
+# otherwise closes them around every task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
