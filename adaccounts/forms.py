@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -11,8 +10,8 @@ from django_json_widget.widgets import JSONEditorWidget
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from adaccounts.models import AdAccount
-from adaccounts.serializers import ADDITIONAL_CONFIG_MAX_BYTES
 from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
+from adaccounts.validators import validate_additional_config
 from platforms.base import PlatformType
 from platforms.registry import get_account_spec
 
@@ -97,15 +96,7 @@ class AdAccountAdminForm(forms.ModelForm):
 
     def clean_additional_config(self) -> dict[str, Any]:
         value = self.cleaned_data.get("additional_config")
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ValidationError("Must be a JSON object.", code="invalid")
-        if len(json.dumps(value)) > ADDITIONAL_CONFIG_MAX_BYTES:
-            raise ValidationError(
-                f"Must be at most {ADDITIONAL_CONFIG_MAX_BYTES} bytes as JSON.", code="max_length"
-            )
-        return value
+        return {} if value is None else validate_additional_config(value)
 
     # --- cross-field checks ----------------------------------------------------------------
 

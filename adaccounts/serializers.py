@@ -6,7 +6,6 @@ else about them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +16,9 @@ from rest_framework.exceptions import ErrorDetail
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from adaccounts.selectors import team_list_for_user, team_list_member_of
 from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
+from adaccounts.validators import validate_additional_config
 from platforms.base import PlatformType, VerifyResult
 from platforms.registry import get_account_spec
-
-ADDITIONAL_CONFIG_MAX_BYTES = 16 * 1024
 
 # Fields a client may echo back from a GET without it being an error.
 _READ_ONLY_ECHO = {"id", "has_credentials", "created_at", "updated_at"}
@@ -163,13 +161,7 @@ class AdAccountInputSerializer(serializers.Serializer):
         return user
 
     def validate_additional_config(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.", code="invalid")
-        if len(json.dumps(value)) > ADDITIONAL_CONFIG_MAX_BYTES:
-            raise serializers.ValidationError(
-                f"Must be at most {ADDITIONAL_CONFIG_MAX_BYTES} bytes as JSON.", code="max_length"
-            )
-        return value
+        return validate_additional_config(value)
 
     # --- cross-field checks ----------------------------------------------------------------
 

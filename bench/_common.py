@@ -213,6 +213,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process_group(proc: subprocess.Popen | None, timeout: float = 10) -> None:
+    """TERM a process started in its own group (and its children); KILL after `timeout`."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
 @dataclass(frozen=True)
 class GunicornConfig:
     workers: int
@@ -328,16 +342,7 @@ class GunicornServer:
 
     def stop(self, timeout: float = 10) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_process_group(proc, timeout)
 
     def __enter__(self) -> GunicornServer:
         return self.start() if self.proc is None else self

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import LOOPBACK, REPO_ROOT, machine_busy_s, redis_url
+from _common import LOOPBACK, REPO_ROOT, machine_busy_s, redis_url, stop_process_group
 
 FINISHED = ("SUCCESS", "FAILED", "PARTIAL_SUCCESS", "CANCELLED")
 OWNER_KEY = "mojito-bench-worker:owner"
@@ -190,16 +190,7 @@ class GroupProcess:
 
     def stop(self, timeout: float = 15) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        stop_process_group(proc, timeout)
 
 
 class Sandbox(GroupProcess):

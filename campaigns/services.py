@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework import serializers
@@ -68,32 +68,40 @@ def request_fingerprint(data: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _named_account(
+    accounts: QuerySet[AdAccount], *, platform_type: str, value: Any
+) -> QuerySet[AdAccount] | None:
+    """`accounts` narrowed to the one a request names, by our UUID or the platform's account
+    ID (e.g. `act_123` or bare digits for Meta); None when `value` names nothing at all."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    value = value.strip()
+    try:
+        return accounts.filter(pk=uuid.UUID(value))
+    except ValueError:
+        pass
+    try:
+        account_id = get_account_spec(platform_type).normalize_account_id(value)
+    except serializers.ValidationError:
+        return None
+    return accounts.filter(platform_account_id=account_id)
+
+
 def _resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: Any) -> AdAccount:
     """The caller's live ACTIVE account named by our UUID or the platform's account ID.
 
     One message for every failure, so that an account of another team is indistinguishable
     from one that does not exist.
     """
-    error = serializers.ValidationError(
-        "No active ad account with this ID is available to you.", code="invalid"
-    )
-    if not isinstance(value, str) or not value.strip() or len(value) > 64:
-        raise error
     accounts = ad_account_list_for_user(user=user).filter(
         platform_type=platform_type, status=AdAccountStatus.ACTIVE
     )
-    value = value.strip()
-    try:
-        match = accounts.filter(pk=uuid.UUID(value))
-    except ValueError:
-        try:
-            account_id = get_account_spec(platform_type).normalize_account_id(value)
-        except serializers.ValidationError:
-            raise error from None
-        match = accounts.filter(platform_account_id=account_id)
-    account = match.select_related("team").first()
+    match = _named_account(accounts, platform_type=platform_type, value=value)
+    account = match.select_related("team").first() if match is not None else None
     if account is None:
-        raise error
+        raise serializers.ValidationError(
+            "No active ad account with this ID is available to you.", code="invalid"
+        )
     return account
 
 
@@ -122,21 +130,14 @@ def _team_of_requested_account(
 ) -> Any | None:
     """The team of the account a request names, whatever the account's state now: a replay
     must answer as the first time even if the account was deactivated since."""
-    value = data.get("ad_account_id") if isinstance(data, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        return None
     accounts = AdAccount.objects.filter(platform_type=platform_type)
     if not getattr(user, "is_superuser", False):
         accounts = accounts.filter(team__in=team_list_for_user(user=user))
-    try:
-        accounts = accounts.filter(pk=uuid.UUID(value.strip()))
-    except ValueError:
-        try:
-            account_id = get_account_spec(platform_type).normalize_account_id(value)
-        except serializers.ValidationError:
-            return None
-        accounts = accounts.filter(platform_account_id=account_id)
-    return accounts.order_by("deleted_at").values_list("team_id", flat=True).first()
+    value = data.get("ad_account_id") if isinstance(data, dict) else None
+    match = _named_account(accounts, platform_type=platform_type, value=value)
+    if match is None:
+        return None
+    return match.order_by("deleted_at").values_list("team_id", flat=True).first()
 
 
 def _find_replay(

@@ -8,7 +8,6 @@ asserts that no connection was even attempted, i.e. that the check ran before co
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import socket
 import struct
@@ -21,10 +20,7 @@ from unittest import mock
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import requests
 import urllib3.response
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from platforms.meta import media
 from platforms.meta.media import (
@@ -34,6 +30,7 @@ from platforms.meta.media import (
     fetch_image,
     is_public_address,
 )
+from tests.fakes import FakeRedirectAdapter
 
 FAST = 2.0  # seconds: a generous total for fetches that should succeed or fail at once
 
@@ -390,28 +387,6 @@ def test_dns_rebinding_cannot_slip_between_check_and_connect(connect_guard):
 
 
 # --- Redirects -------------------------------------------------------------------------------
-
-
-class FakeRedirectAdapter(BaseAdapter):
-    """Stands in for a public host (no such host can be reached here): answers 302 to target."""
-
-    def __init__(self, target: str) -> None:
-        super().__init__()
-        self.target = target
-        self.sent: list[str] = []
-
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
-        self.sent.append(request.url)
-        response = requests.Response()
-        response.status_code = 302
-        response.headers = CaseInsensitiveDict({"Location": self.target})
-        response.raw = io.BytesIO(b"")
-        response.url = request.url
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture

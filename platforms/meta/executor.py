@@ -129,7 +129,7 @@ class Plan:
         )
         ads = list(
             Ad.objects.filter(ad_set__campaign=campaign)
-            .select_related("meta", "ad_set")
+            .select_related("meta")
             .order_by("ad_set__position", "position")
         )
         creatives = list(

@@ -11,18 +11,15 @@ job unpublished so that the worker cannot take it.
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import socket
 
 import pytest
-import requests
-from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
 
 from campaigns.services import job_execute
 from platforms.meta import media
 from tests.e2e.harness import Harness, publishing_broken
+from tests.fakes import FakeRedirectAdapter
 
 
 @pytest.fixture(scope="module")
@@ -71,28 +68,6 @@ def test_decimal_ip_spelling_of_loopback_is_refused_at_submission(e2e: Harness) 
 # --- in this process ----------------------------------------------------------------------------
 
 
-class FakePublicHost(BaseAdapter):
-    """Stands in for a public image host (none is reachable here): answers 302 to `target`."""
-
-    def __init__(self, target: str) -> None:
-        super().__init__()
-        self.target = target
-        self.sent: list[str] = []
-
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
-        self.sent.append(request.url)
-        response = requests.Response()
-        response.status_code = 302
-        response.headers = CaseInsensitiveDict({"Location": self.target})
-        response.raw = io.BytesIO(b"")
-        response.url = request.url
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     """Every connect of this process that is not to loopback is refused (and recorded)."""
@@ -137,7 +112,7 @@ def test_link_local_metadata_address_is_refused(
 def test_redirect_to_loopback_is_refused(
     e2e: Harness, refuse_private: None, loopback_only: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    public = FakePublicHost(e2e.images.url("/a.png"))
+    public = FakeRedirectAdapter(e2e.images.url("/a.png"))
     real_new_session = media._new_session
 
     def new_session(**kwargs):  # type: ignore[no-untyped-def]
