@@ -7,6 +7,8 @@ here are exactly the ones the API answers with.
 from __future__ import annotations
 
 import copy
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -1052,3 +1054,67 @@ def test_a_naive_now_is_taken_as_utc() -> None:
     naive_now = datetime(2026, 6, 1)
     body = with_changes(api_example(), {"ad_sets.0.end_time": "2026-12-31T00:00:00Z"})
     assert validate_meta_ad_request(body, now=naive_now)["ad_sets"][0]["end_time"]
+
+
+# --- One validator for every request -------------------------------------------------------------
+# The serializer tree is built once per process and shared by every request and thread.
+
+
+def test_a_request_leaves_nothing_behind_for_the_next() -> None:
+    assert attrs_of(with_changes(minimal_body(), {"campaign.name": ""})) == {"campaign.name"}
+    first = assert_valid(minimal_body())
+    # Defaults are fresh objects: changing one answer cannot change the next.
+    first["campaign"]["special_ad_categories"].append("HOUSING")
+    first["campaign"]["extra_params"]["spend_cap"] = 1
+    second = assert_valid(minimal_body())
+    assert second["campaign"]["special_ad_categories"] == []
+    assert second["campaign"]["extra_params"] == {}
+    assert attrs_of(with_changes(minimal_body(), {"ad_sets.0.name": ""})) == {"ad_sets.0.name"}
+
+
+def test_each_call_judges_times_against_its_own_now() -> None:
+    body = with_changes(api_example(), {"ad_sets.0.end_time": "2026-12-31T00:00:00Z"})
+    assert validate_meta_ad_request(body, now=NOW)["ad_sets"][0]["end_time"]
+    with pytest.raises(ValidationError):
+        validate_meta_ad_request(body, now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert validate_meta_ad_request(body, now=NOW)["ad_sets"][0]["end_time"]
+
+
+def test_the_serializer_used_directly_takes_now_from_its_context() -> None:
+    body = with_changes(minimal_body(), {"ad_sets.0.end_time": "2026-12-31T00:00:00Z"})
+    later = MetaAdRequestSerializer(data=body, context={"now": datetime(2027, 1, 1, tzinfo=UTC)})
+    assert not later.is_valid()
+    assert MetaAdRequestSerializer(data=body, context={"now": NOW}).is_valid()
+
+
+def test_requests_validated_in_parallel_threads_get_their_own_answers() -> None:
+    bodies: list[Any] = [
+        minimal_body(),
+        api_example(),
+        with_changes(minimal_body(), {"campaign.name": "", "ad_sets.0.daily_budget": "x"}),
+        with_changes(api_example(), {"ad_sets.0.ads.0.creative.image_url": "ftp://x"}),
+        with_changes(api_example(), {"ad_sets.0.end_time": "2026-12-31T00:00:00Z"}),
+        with_changes(minimal_body(), {"ad_sets.0.targeting": {}, "campaign.unknown": 1}),
+        [],
+    ]
+    nows = [NOW, datetime(2027, 1, 1, tzinfo=UTC)]
+
+    def answer(index: int) -> tuple[Any, ...]:
+        body, now = bodies[index % len(bodies)], nows[index // len(bodies) % len(nows)]
+        try:
+            return ("valid", validate_meta_ad_request(body, now=now))
+        except ValidationError as exc:
+            return ("invalid", [(e.code, e.detail, e.attr) for e in flatten_errors(exc.detail)])
+
+    cases = range(len(bodies) * len(nows) * 100)
+    expected = [answer(index) for index in cases]
+    interval = sys.getswitchinterval()
+    # Switch threads every few bytecodes rather than every 5 ms, so that validations interleave.
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(answer, cases))
+    finally:
+        sys.setswitchinterval(interval)
+    assert answers == expected
+    assert {kind for kind, _ in expected} == {"valid", "invalid"}

@@ -12,6 +12,7 @@ The tables (allowed values, objective/goal pairs, Meta's limits) live in `platfo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -929,7 +930,13 @@ class MetaAdRequestSerializer(MetaSerializer):
     def check(
         self, values: dict[str, Any], errors: Errors, data: Mapping[str, Any], facts: Any
     ) -> None:
-        now = self.context.get("now") or timezone.now()
+        # `validate_meta_ad_request` passes the time in `facts` (its tree is shared, so it has no
+        # per-request context); a serializer used directly may carry it in its context.
+        now = (
+            facts.now
+            if isinstance(facts, CampaignFacts)
+            else self.context.get("now") or timezone.now()
+        )
         raw_campaign = data.get("campaign", empty)
         campaign: dict[str, Any] = {}
         if raw_campaign is empty:
@@ -975,6 +982,43 @@ class MetaAdRequestSerializer(MetaSerializer):
             values["ad_sets"] = ad_sets
 
 
+def _bind_tree(field: serializers.Field) -> None:
+    """Evaluate every lazy attribute below `field` now, so that validation only reads the tree."""
+    field.validators  # noqa: B018 - DRF builds the list on first access
+    if isinstance(field, serializers.Serializer):
+        for child in field.fields.values():
+            _bind_tree(child)
+    child = getattr(field, "child", None)
+    if isinstance(child, serializers.Field):
+        _bind_tree(child)
+
+
+_request_tree: MetaAdRequestSerializer | None = None
+_request_tree_lock = threading.Lock()
+
+
+def _request_validator() -> MetaAdRequestSerializer:
+    """The request's serializer with its whole field tree bound, built once per process.
+
+    DRF deep-copies a serializer's declared fields into every new instance (`Serializer.fields`),
+    which for this five-level tree cost more than the validation itself on every submission.
+    The shared instance is never given data or context and is only walked through `collect()`,
+    which keeps its state in locals: DRF fields read their settings while validating and write
+    nothing, so threads (gunicorn gthread, Celery threads) may use it at once.
+    """
+    global _request_tree
+    tree = _request_tree
+    if tree is None:
+        with _request_tree_lock:
+            tree = _request_tree
+            if tree is None:
+                tree = MetaAdRequestSerializer()
+                # Bound completely before it is published to other threads.
+                _bind_tree(tree)
+                _request_tree = tree
+    return tree
+
+
 def validate_meta_ad_request(data: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """Return the cleaned payload (defaults filled: status PAUSED everywhere,
     special_ad_categories [] ...).
@@ -990,6 +1034,9 @@ def validate_meta_ad_request(data: Any, *, now: datetime | None = None) -> dict[
         now = timezone.now()
     elif timezone.is_naive(now):
         now = now.replace(tzinfo=UTC)
-    serializer = MetaAdRequestSerializer(data=data, context={"now": now})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    # What `MetaAdRequestSerializer(data=data).is_valid()` does, minus the per-instance state:
+    # the serializer declares no validators and no validate(), so collecting is all of it.
+    values, errors = _request_validator().collect(data, CampaignFacts(now=now))
+    if errors:
+        raise ValidationError(errors)
+    return values
