@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import TeamFactory, TokenFactory, UserFactory
@@ -52,3 +53,13 @@ def broker_queue():
     queue.clear()
     yield queue
     queue.clear()
+
+
+@pytest.fixture(params=["postgresql", "portable"])
+def sql_path(request, monkeypatch) -> str:
+    """Run a test on both paths of the services that write raw SQL on PostgreSQL (claims,
+    checkpoints): PostgreSQL's own statements, and the ORM's, which other databases (SQLite,
+    the embedded default) take."""
+    if request.param == "portable":
+        monkeypatch.setattr(connection, "vendor", "portable")
+    return request.param

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from adaccounts.models import AdAccountStatus
 from campaigns import services
 from campaigns.models import CampaignJob, JobStatus
+from platforms.base import PlatformType
+from platforms.registry import PlatformNotSupported
 from tests.broker import BrokerQueue, broker_down
 from tests.factories import AdAccountFactory, CampaignJobFactory
 
@@ -48,7 +52,75 @@ def test_a_job_delivered_many_times_is_claimed_once(transactional_db):
     assert job.claimed_by == winners[0].claimed_by
 
 
-def test_it_does_not_claim_a_job_before_its_next_attempt_time():
+def test_concurrent_claims_of_one_account_never_exceed_its_cap(transactional_db, settings):
+    settings.JOB_MAX_CONCURRENT_PER_ACCOUNT = 3
+    account = AdAccountFactory()
+    jobs = [CampaignJobFactory(ad_account=account) for _ in range(10)]
+    claimed: list[CampaignJob] = []
+    busy: list[str] = []
+    barrier = threading.Barrier(len(jobs))
+
+    def claim(job: CampaignJob) -> None:
+        barrier.wait()
+        try:
+            won = services.job_claim(job_id=job.pk)
+            if won is not None:
+                claimed.append(won)
+        except services.AccountBusy:
+            busy.append(str(job.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert (len(claimed), len(busy)) == (3, 7)
+    assert CampaignJob.objects.filter(status=JobStatus.PROCESSING).count() == 3
+    assert CampaignJob.objects.filter(status=JobStatus.PENDING, attempts=0).count() == 7
+
+
+def test_a_claim_hands_back_the_job_with_its_account_in_four_statements(sql_path):
+    job = CampaignJobFactory()
+    with CaptureQueriesContext(connection) as queries:
+        claimed = services.job_claim(job_id=str(job.pk), worker="w1")
+        assert claimed is not None
+        # Everything a run needs is loaded: no further query below.
+        assert (claimed.ad_account.pk, claimed.ad_account.credentials) == (
+            job.ad_account.pk,
+            job.ad_account.credentials,
+        )
+        assert (claimed.status, claimed.attempts, claimed.claimed_by) == (
+            JobStatus.PROCESSING,
+            1,
+            "w1",
+        )
+    if sql_path == "postgresql":
+        # BEGIN, the account's lock, UPDATE ... RETURNING, COMMIT.
+        assert len(queries) == 4
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.claimed_by) == (JobStatus.PROCESSING, 1, "w1")
+    assert job.started_at is not None and job.lease_expires_at > timezone.now()
+
+
+def test_a_job_of_a_platform_without_executor_stays_pending(sql_path, caplog):
+    job = CampaignJobFactory(platform_type=PlatformType.TIKTOK_ADS)
+    with pytest.raises(PlatformNotSupported):
+        services.job_claim(job_id=job.pk)
+    services.job_execute(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (JobStatus.PENDING, 0)
+    assert "No executor" in caplog.text
+
+
+def test_a_message_for_a_job_that_no_longer_exists_is_dropped(sql_path):
+    assert services.job_claim(job_id=uuid.uuid4()) is None
+    services.job_execute(job_id=str(uuid.uuid4()))
+
+
+def test_it_does_not_claim_a_job_before_its_next_attempt_time(sql_path):
     job = CampaignJobFactory(next_attempt_at=timezone.now() + timedelta(minutes=5))
     assert services.job_claim(job_id=job.pk) is None
     job.refresh_from_db()
@@ -56,7 +128,7 @@ def test_it_does_not_claim_a_job_before_its_next_attempt_time():
 
 
 @pytest.mark.parametrize("status", [AdAccountStatus.REQUIRES_REAUTH, AdAccountStatus.INACTIVE])
-def test_jobs_of_an_account_that_is_not_active_wait_without_spending_attempts(status):
+def test_jobs_of_an_account_that_is_not_active_wait_without_spending_attempts(status, sql_path):
     job = CampaignJobFactory(ad_account=AdAccountFactory(status=status))
     assert services.job_claim(job_id=job.pk) is None
     job.refresh_from_db()
@@ -68,7 +140,7 @@ def test_jobs_of_an_account_that_is_not_active_wait_without_spending_attempts(st
 
 
 @pytest.mark.parametrize("status", [s for s in JobStatus if s != JobStatus.PENDING])
-def test_only_pending_jobs_are_claimed(status):
+def test_only_pending_jobs_are_claimed(status, sql_path):
     job = CampaignJobFactory(status=status)
     assert services.job_claim(job_id=job.pk) is None
 
@@ -144,7 +216,7 @@ def test_the_sweeper_leaves_jobs_of_inactive_accounts_and_future_retries_alone(
     assert broker_queue.job_ids() == []
 
 
-def test_an_account_runs_no_more_jobs_at_once_than_its_cap(settings):
+def test_an_account_runs_no_more_jobs_at_once_than_its_cap(settings, sql_path):
     settings.JOB_MAX_CONCURRENT_PER_ACCOUNT = 2
     account = AdAccountFactory()
     jobs = [CampaignJobFactory(ad_account=account) for _ in range(3)]

@@ -17,10 +17,11 @@ import pytest
 import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from adaccounts.models import AdAccount
 from campaigns import services
-from campaigns.models import CampaignJob, JobStatus
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus
 from platforms.meta.executor import Plan, execute_meta_job
 from platforms.meta.sandbox.server import SandboxServer
 from tests.factories import AdAccountFactory
@@ -272,6 +273,69 @@ def test_loading_a_plan_takes_the_same_queries_whatever_its_size(caller, graph, 
 
     assert len(plan.ads) == 50
     assert len(large_queries) == len(small_queries)
+
+
+@pytest.mark.parametrize(("ad_sets", "ads", "statements"), [(1, 1, 9), (3, 3, 13)])
+def test_a_batch_job_costs_a_handful_of_sql_statements(
+    caller, graph, image_server, ad_sets, ads, statements
+):
+    image_hash = uploaded_hash(graph, image_server)
+    body = body_with(caller, ad_sets=ad_sets, ads=ads, media={"image_hash": image_hash})
+    job = services.job_submit(user=caller.user, platform_type="META", data=body).job
+
+    with CaptureQueriesContext(connection) as queries:
+        services.job_execute(job_id=str(job.pk))
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCESS, job.error
+    # The claim 4 (BEGIN, lock, UPDATE ... RETURNING, COMMIT), the plan 2, one write before
+    # and one after each batch (one batch per ad set), the outcome 1: however many objects.
+    assert len(queries) == statements, [q["sql"][:80] for q in queries]
+
+
+def test_checkpoints_of_several_tables_are_written_together_while_the_job_is_held(
+    caller, graph, image_server, sql_path
+):
+    body = body_with(caller, ad_sets=1, ads=2, media={"image_hash": "h"})
+    job = services.job_claim(
+        job_id=services.job_submit(user=caller.user, platform_type="META", data=body).job.pk
+    )
+    plan = Plan.load(job)
+    now = timezone.now()
+    changes = {
+        Campaign: {plan.campaign.pk: {"platform_id": "c1", "attempted_at": now}},
+        Ad: {ad.pk: {"platform_id": f"a{n}", "attempted_at": now} for n, ad in enumerate(plan.ads)},
+    }
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.job_update_rows(job, changes) is True
+    if sql_path == "postgresql":
+        assert len(queries) == 1
+
+    plan = Plan.load(job)
+    assert (plan.campaign.platform_id, plan.campaign.attempted_at) == ("c1", now)
+    assert [(ad.platform_id, ad.attempted_at) for ad in plan.ads] == [("a0", now), ("a1", now)]
+    assert plan.ad_sets[0].platform_id is None
+
+    # Taken away (the sweeper handed it to another run): this run writes nothing more.
+    CampaignJob.objects.filter(pk=job.pk).update(claimed_by="another run")
+    later = {
+        Campaign: {plan.campaign.pk: {"platform_id": "stale", "attempted_at": None}},
+        AdSet: {plan.ad_sets[0].pk: {"platform_id": "stale", "attempted_at": None}},
+    }
+    assert services.job_update_rows(job, later) is False
+    plan = Plan.load(job)
+    assert (plan.campaign.platform_id, plan.ad_sets[0].platform_id) == ("c1", None)
+
+
+def test_checkpoint_rows_of_one_table_must_change_the_same_fields(caller, graph):
+    body = body_with(caller, ad_sets=1, ads=2, media={"image_hash": "h"})
+    job = services.job_submit(user=caller.user, platform_type="META", data=body).job
+    ads = Plan.load(job).ads
+    with pytest.raises(ValueError, match="same fields"):
+        services.job_update_rows(
+            job, {Ad: {ads[0].pk: {"platform_id": "1"}, ads[1].pk: {"attempted_at": None}}}
+        )
 
 
 @pytest.fixture

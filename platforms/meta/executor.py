@@ -122,26 +122,43 @@ class Plan:
 
     @classmethod
     def load(cls, job: CampaignJob) -> Plan:
-        """The whole plan in a fixed number of queries."""
-        campaign = Campaign.objects.select_related("meta").get(job=job)
+        """The whole plan in a fixed number of queries: two, three with media.
+
+        Ad sets come with their campaign, ads with their creatives, each joined to its Meta
+        details; the joins hand out one Python object per row, so shared parents are made
+        one object again (a platform ID recorded on an ad set must be seen by its ads).
+        """
         ad_sets = list(
-            AdSet.objects.filter(campaign=campaign).select_related("meta").order_by("position")
+            AdSet.objects.filter(campaign__job=job)
+            .select_related("meta", "campaign__meta")
+            .order_by("position")
         )
+        campaign = (
+            ad_sets[0].campaign if ad_sets else Campaign.objects.select_related("meta").get(job=job)
+        )
+        for ad_set in ad_sets:
+            ad_set.campaign = campaign
+        ad_set_by_id = {s.pk: s for s in ad_sets}
         ads = list(
-            Ad.objects.filter(ad_set__campaign=campaign)
-            .select_related("meta")
+            Ad.objects.filter(ad_set__campaign__job=job)
+            .select_related("meta", "creative__meta")
             .order_by("ad_set__position", "position")
         )
-        creatives = list(
-            Creative.objects.filter(job=job).select_related("meta").order_by("created_at", "id")
-        )
-        by_id = {c.pk: c for c in creatives}
-        for ad in ads:
-            ad.creative = by_id[ad.creative_id]
-        ad_set_by_id = {s.pk: s for s in ad_sets}
+        creative_by_id: dict[Any, Creative] = {}
         for ad in ads:
             ad.ad_set = ad_set_by_id[ad.ad_set_id]
-        media = list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
+            ad.creative = creative_by_id.setdefault(ad.creative_id, ad.creative)
+        creatives = list(creative_by_id.values())
+        uses_media = any(
+            details.image_asset_id or details.video_asset_id or details.thumbnail_asset_id
+            for details in (getattr(c, "meta", None) for c in creatives)
+            if details is not None
+        )
+        media = (
+            list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
+            if uses_media
+            else []
+        )
         return cls(campaign=campaign, ad_sets=ad_sets, creatives=creatives, ads=ads, media=media)
 
     def something_created(self) -> bool:
@@ -247,8 +264,10 @@ class MetaJobRun:
     def _write(self, model: type, pks: list[Any], **fields: Any) -> None:
         """Update plan rows only while this run holds the job. A run that lost its lease
         (the sweeper gave the job to another run) must not touch the checkpoints."""
-        held = services.job_still_held(self.job)
-        if model.objects.filter(pk__in=pks).filter(held).update(**fields) != len(pks):
+        self._write_rows({model: {pk: fields for pk in pks}})
+
+    def _write_rows(self, changes: dict[type, services.RowChanges]) -> None:
+        if not services.job_update_rows(self.job, changes):
             raise LeaseLost()
 
     def _mark_attempted(self, row: Any) -> None:
@@ -778,13 +797,11 @@ class BatchMetaJobRun(MetaJobRun):
         """Send one batch; record every created ID; raise the first failure. Returns whether
         some operation went unanswered (to be looked up before it is sent again)."""
         now = timezone.now()
-        by_model: dict[type, list[Any]] = {}
+        marks: dict[type, services.RowChanges] = {}
         for op in ops:
             op.row.attempted_at = now
-            by_model.setdefault(type(op.row), []).append(op.row.pk)
-        with transaction.atomic():
-            for model, pks in by_model.items():
-                self._write(model, pks, attempted_at=now)
+            marks.setdefault(type(op.row), {})[op.row.pk] = {"attempted_at": now}
+        self._write_rows(marks)
         self.heartbeat()
 
         batch = json.dumps([op.as_request() for op in ops], separators=(",", ":"))
@@ -799,9 +816,10 @@ class BatchMetaJobRun(MetaJobRun):
             if error.kind is ErrorKind.PERMANENT and not error.ambiguous:
                 # The batch itself was refused (a 4xx on the whole request): none of its
                 # operations ran, so their marks go, and the caller may fall back.
-                with transaction.atomic():
-                    for model, pks in by_model.items():
-                        self._write(model, pks, attempted_at=None)
+                for op in ops:
+                    op.row.attempted_at = None
+                    marks[type(op.row)][op.row.pk] = {"attempted_at": None}
+                self._write_rows(marks)
                 raise BatchRefused(error) from None
             raise
         answers = response.json()
@@ -829,9 +847,10 @@ class BatchMetaJobRun(MetaJobRun):
                 created.append(op.row)
             elif first_error is None:
                 first_error = self._operation_error(op, code, body)
-        with transaction.atomic():
-            for row in created:
-                self._write(type(row), [row.pk], platform_id=row.platform_id)
+        records: dict[type, services.RowChanges] = {}
+        for row in created:
+            records.setdefault(type(row), {})[row.pk] = {"platform_id": row.platform_id}
+        self._write_rows(records)
         self.heartbeat()
         if first_error is not None:
             raise first_error
