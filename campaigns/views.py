@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from campaigns import services
 from campaigns.models import CampaignJob, JobStatus
 from campaigns.selectors import job_list_for_user, job_with_tree
-from campaigns.serializers import JobListSerializer, JobSerializer
+from campaigns.serializers import JobListSerializer, JobSerializer, job_data
 from mojito.parsers import SafeJSONParser
 from platforms.base import PlatformType
 
@@ -48,7 +48,7 @@ def _job_response(job: CampaignJob, status_code: int, *, fresh: bool = False) ->
     """The job with its tree; `fresh` jobs carry their tree in memory already."""
     if not fresh:
         job = job_with_tree(CampaignJob.objects.select_related("campaign")).get(pk=job.pk)
-    response = Response(JobSerializer(job).data, status=status_code)
+    response = Response(job_data(job), status=status_code)
     response["Location"] = f"/api/v1/jobs/{job.pk}"
     return response
 

@@ -12,7 +12,6 @@ The tables (allowed values, objective/goal pairs, Meta's limits) live in `platfo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import SkipField, empty, get_error_detail
 
+from mojito.api import shared_serializer
 from platforms.meta import rules
 
 Errors = dict[str, Any]
@@ -982,43 +982,6 @@ class MetaAdRequestSerializer(MetaSerializer):
             values["ad_sets"] = ad_sets
 
 
-def _bind_tree(field: serializers.Field) -> None:
-    """Evaluate every lazy attribute below `field` now, so that validation only reads the tree."""
-    field.validators  # noqa: B018 - DRF builds the list on first access
-    if isinstance(field, serializers.Serializer):
-        for child in field.fields.values():
-            _bind_tree(child)
-    child = getattr(field, "child", None)
-    if isinstance(child, serializers.Field):
-        _bind_tree(child)
-
-
-_request_tree: MetaAdRequestSerializer | None = None
-_request_tree_lock = threading.Lock()
-
-
-def _request_validator() -> MetaAdRequestSerializer:
-    """The request's serializer with its whole field tree bound, built once per process.
-
-    DRF deep-copies a serializer's declared fields into every new instance (`Serializer.fields`),
-    which for this five-level tree cost more than the validation itself on every submission.
-    The shared instance is never given data or context and is only walked through `collect()`,
-    which keeps its state in locals: DRF fields read their settings while validating and write
-    nothing, so threads (gunicorn gthread, Celery threads) may use it at once.
-    """
-    global _request_tree
-    tree = _request_tree
-    if tree is None:
-        with _request_tree_lock:
-            tree = _request_tree
-            if tree is None:
-                tree = MetaAdRequestSerializer()
-                # Bound completely before it is published to other threads.
-                _bind_tree(tree)
-                _request_tree = tree
-    return tree
-
-
 def validate_meta_ad_request(data: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """Return the cleaned payload (defaults filled: status PAUSED everywhere,
     special_ad_categories [] ...).
@@ -1035,8 +998,12 @@ def validate_meta_ad_request(data: Any, *, now: datetime | None = None) -> dict[
     elif timezone.is_naive(now):
         now = now.replace(tzinfo=UTC)
     # What `MetaAdRequestSerializer(data=data).is_valid()` does, minus the per-instance state:
-    # the serializer declares no validators and no validate(), so collecting is all of it.
-    values, errors = _request_validator().collect(data, CampaignFacts(now=now))
+    # the serializer declares no validators and no validate(), so collecting is all of it. One
+    # tree serves every request: building it (DRF deep-copies declared fields per instance)
+    # cost more than the validation. collect() keeps its state in locals, and the request's
+    # time travels in `facts`, not in a context.
+    validator = shared_serializer(MetaAdRequestSerializer)
+    values, errors = validator.collect(data, CampaignFacts(now=now))
     if errors:
         raise ValidationError(errors)
     return values
