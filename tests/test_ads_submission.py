@@ -895,3 +895,14 @@ def test_the_number_of_queries_does_not_grow_with_the_tree(caller, account):
     five_by_ten = queries_for(tree(account.platform_account_id, ad_sets=5, ads=10, image_url=None))
 
     assert five_by_ten == one_by_one
+
+
+def test_a_submission_never_reads_the_accounts_credentials(caller, account, post):
+    # Credentials are for the worker: decrypting them on every submission costs CPU for nothing.
+    with CaptureQueriesContext(connection) as queries:
+        response = post(api_example(account.platform_account_id))
+
+    assert response.status_code == 202, response.content
+    assert not [q["sql"] for q in queries.captured_queries if "credentials" in q["sql"]]
+    job = CampaignJob.objects.get()
+    assert (job.team, job.ad_account) == (account.team, account)
