@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import uuid
@@ -319,6 +320,78 @@ def test_the_largest_tree_api_md_allows_is_accepted_whole(account, post):
     assert Ad.objects.count() == 2500
     assert Creative.objects.count() == 2500
     assert MediaAsset.objects.count() == 1
+
+
+def plan_rows(job_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Every plan row of a job, column by column, with keys named by their place in the tree
+    (ids and timestamps differ from job to job)."""
+    job = CampaignJob.objects.get(pk=job_id)
+    campaign = Campaign.objects.get(job=job)
+    names: dict[Any, str] = {job.pk: "job", job.ad_account_id: "account", campaign.pk: "campaign"}
+    for ad_set_row in AdSet.objects.filter(campaign=campaign):
+        names[ad_set_row.pk] = f"ad set {ad_set_row.position}"
+    for ad_row in Ad.objects.filter(ad_set__campaign=campaign):
+        names[ad_row.pk] = f"ad {names[ad_row.ad_set_id]}.{ad_row.position}"
+        names[ad_row.creative_id] = f"creative of {names[ad_row.pk]}"
+    for asset in MediaAsset.objects.filter(job=job):
+        names[asset.pk] = f"{asset.kind} {asset.source_url}"
+    tables = {
+        "campaigns": Campaign.objects.filter(job=job),
+        "campaign details": MetaCampaignDetails.objects.filter(campaign__job=job),
+        "media": MediaAsset.objects.filter(job=job),
+        "ad sets": AdSet.objects.filter(campaign__job=job),
+        "ad set details": MetaAdSetDetails.objects.filter(ad_set__campaign__job=job),
+        "creatives": Creative.objects.filter(job=job),
+        "creative details": MetaCreativeDetails.objects.filter(creative__job=job),
+        "ads": Ad.objects.filter(ad_set__campaign__job=job),
+        "ad details": MetaAdDetails.objects.filter(ad__ad_set__campaign__job=job),
+    }
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for table, queryset in tables.items():
+        rows[table] = sorted(
+            (
+                {
+                    column: names.get(value, value) if isinstance(value, uuid.UUID) else value
+                    for column, value in row.items()
+                    if column not in {"created_at", "updated_at"}
+                }
+                for row in queryset.values()
+            ),
+            key=repr,
+        )
+    return rows
+
+
+def test_the_plan_is_stored_alike_in_one_statement_or_table_by_table(account, post, monkeypatch):
+    body = tree(account.platform_account_id, ad_sets=2, ads=3, image_url=None)
+    body["campaign"]["extra_params"] = {"spend_cap_note": "x"}
+    ads = body["ad_sets"][1]["ads"]
+    ads[0] = ad_with_existing_creative("Ad existing", "120210000000042")
+    ads[1]["creative"].pop("image_url")
+    ads[1]["creative"].update(
+        video_url="https://cdn.example.com/v.mp4", thumbnail_url="https://cdn.example.com/t.jpg"
+    )
+    ads[2]["creative"]["image_url"] = body["ad_sets"][0]["ads"][0]["creative"]["image_url"]
+
+    one_statement = post(body)
+    # Other databases than PostgreSQL get one bulk_create per table.
+    monkeypatch.setattr(connection, "vendor", "other")
+    table_by_table = post(body)
+
+    assert one_statement.status_code == table_by_table.status_code == 202
+    stored = plan_rows(one_statement.json()["id"])
+    assert stored == plan_rows(table_by_table.json()["id"])
+    assert {table: len(rows) for table, rows in stored.items()} == {
+        "campaigns": 1,
+        "campaign details": 1,
+        "media": 5,
+        "ad sets": 2,
+        "ad set details": 2,
+        "creatives": 6,
+        "creative details": 5,
+        "ads": 6,
+        "ad details": 6,
+    }
 
 
 # --- The broker message -----------------------------------------------------------------------
@@ -895,6 +968,29 @@ def test_the_number_of_queries_does_not_grow_with_the_tree(caller, account):
     five_by_ten = queries_for(tree(account.platform_account_id, ad_sets=5, ads=10, image_url=None))
 
     assert five_by_ten == one_by_one
+
+
+def test_a_submission_writes_the_job_then_its_whole_plan_in_one_statement(caller, account, post):
+    with CaptureQueriesContext(connection) as queries:
+        response = post(tree(account.platform_account_id, ad_sets=3, ads=3, image_url=None))
+
+    assert response.status_code == 202, response.content
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "WITH"))]
+    assert [re.findall(r'INSERT INTO "(\w+)"', sql) for sql in writes] == [
+        ["campaign_jobs"],
+        [
+            "campaigns",
+            "meta_campaign_details",
+            "media_assets",
+            "ad_sets",
+            "meta_ad_set_details",
+            "creatives",
+            "meta_creative_details",
+            "ads",
+            "meta_ad_details",
+        ],
+    ]
+    assert Ad.objects.count() == 9 and MediaAsset.objects.count() == 9
 
 
 def test_a_submission_never_reads_the_accounts_credentials(caller, account, post):
