@@ -28,6 +28,7 @@ from rest_framework import serializers
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
 from campaigns.models import RETRYABLE_STATUSES, CampaignJob, JobStatus
+from mojito.db import insert_rows
 from platforms.registry import (
     PlatformNotSupported,
     get_account_spec,
@@ -218,21 +219,23 @@ def job_submit(
         return None
     assert account is not None
 
+    job = CampaignJob(
+        team_id=account.team_id,
+        ad_account=account,
+        platform_type=platform_type,
+        created_by=user,
+        payload=data,
+        idempotency_key=idempotency_key or None,
+        request_hash=fingerprint,
+        # Set now rather than by an UPDATE after publishing: one statement less per request.
+        # A failed publish clears it, so the sweeper picks the job up at once.
+        published_at=timezone.now(),
+    )
+    plan = get_planner(platform_type)(job=job, request=request)
     try:
         with transaction.atomic():
-            job = CampaignJob.objects.create(
-                team_id=account.team_id,
-                ad_account=account,
-                platform_type=platform_type,
-                created_by=user,
-                payload=data,
-                idempotency_key=idempotency_key or None,
-                request_hash=fingerprint,
-                # Set now rather than by an UPDATE after publishing: one statement less per
-                # request. A failed publish clears it, so the sweeper picks the job up at once.
-                published_at=timezone.now(),
-            )
-            get_planner(platform_type)(job=job, request=request)
+            # The job and its whole plan: one statement on PostgreSQL.
+            insert_rows([(CampaignJob, [job]), *plan])
             transaction.on_commit(lambda: job_publish(job_id=job.id, fresh=True))
     except IntegrityError:
         if not idempotency_key:

@@ -26,7 +26,8 @@ class PlatformEntry:
     account_spec: str
     # validate(data, *, now=None) -> cleaned request; raises rest_framework ValidationError.
     request_validator: str | None = None
-    # plan(*, job, request) -> Campaign; writes the plan rows inside the caller's transaction.
+    # plan(*, job, request) -> mojito.db.Rows; the plan rows of an unsaved job, which the caller
+    # inserts with the job (sets job.campaign to the tree in memory).
     planner: str | None = None
     # execute(*, job) -> None; realises the job's plan on the platform (worker side).
     executor: str | None = None

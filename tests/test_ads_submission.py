@@ -35,8 +35,8 @@ from campaigns.models import (
     MediaAsset,
     MediaKind,
 )
+from mojito.db import Rows, insert_rows
 from platforms.base import PlatformType
-from platforms.meta import planning
 from platforms.meta.models import (
     MetaAdDetails,
     MetaAdSetDetails,
@@ -429,13 +429,15 @@ def test_a_plan_that_fails_to_save_leaves_no_row_and_no_message(
     transactional_db, caller, broker_queue: BrokerQueue, monkeypatch
 ):
     account = AdAccountFactory(team=caller.team)
-    write_plan = planning.plan_meta_job
 
-    def plan_then_fail(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
-        write_plan(job=job, request=request)
+    def insert_then_fail(tables: Rows, using: str = "default") -> None:
+        # Table by table, so that rows are really written before the failure.
+        monkeypatch.setattr(connection, "vendor", "other")
+        insert_rows(tables, using)
+        assert MetaCampaignDetails.objects.exists()
         raise RuntimeError("the database went away mid-plan")
 
-    monkeypatch.setattr(planning, "plan_meta_job", plan_then_fail)
+    monkeypatch.setattr(services, "insert_rows", insert_then_fail)
 
     with pytest.raises(RuntimeError, match="mid-plan"):
         caller.client.post(URL, api_example(account.platform_account_id), format="json")
@@ -970,15 +972,15 @@ def test_the_number_of_queries_does_not_grow_with_the_tree(caller, account):
     assert five_by_ten == one_by_one
 
 
-def test_a_submission_writes_the_job_then_its_whole_plan_in_one_statement(caller, account, post):
+def test_a_submission_writes_the_job_and_its_whole_plan_in_one_statement(caller, account, post):
     with CaptureQueriesContext(connection) as queries:
         response = post(tree(account.platform_account_id, ad_sets=3, ads=3, image_url=None))
 
     assert response.status_code == 202, response.content
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "WITH"))]
     assert [re.findall(r'INSERT INTO "(\w+)"', sql) for sql in writes] == [
-        ["campaign_jobs"],
         [
+            "campaign_jobs",
             "campaigns",
             "meta_campaign_details",
             "media_assets",

@@ -1,18 +1,13 @@
 """Turn a validated Meta ad request into plan rows: generic objects plus their Meta details.
 
-Runs inside the submission transaction. On PostgreSQL the whole plan is one INSERT statement
-(one data-modifying CTE per table), elsewhere one `bulk_create` per table: a 50 x 50 tree costs
-a fixed number of queries, not one per object.
+The planner only builds the rows; the submission stores them together with the job, in its
+transaction (`mojito.db.insert_rows`: on PostgreSQL one statement for the job and its whole
+plan), so a 50 x 50 tree costs a fixed number of queries, not one per object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
-
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model
-from django.db.models.sql import InsertQuery
 
 from campaigns.models import (
     Ad,
@@ -23,6 +18,7 @@ from campaigns.models import (
     MediaAsset,
     MediaKind,
 )
+from mojito.db import Rows
 from platforms.meta.models import (
     AD_SET_GRAPH_FIELDS,
     CAMPAIGN_GRAPH_FIELDS,
@@ -51,50 +47,6 @@ def _pick(source: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {field: source[field] for field in fields if source.get(field) is not None}
 
 
-def _insert_sql(model: type[Model], objs: Sequence[Model], using: str) -> tuple[str, list[Any]]:
-    """The INSERT `bulk_create(objs)` sends, compiled by Django's own compiler but not sent.
-
-    Django's compiler fills auto_now fields and prepares every value as `bulk_create` does. It
-    is asked for no RETURNING: every object already has its primary key (a UUID made in
-    Python, or the key of the row it details).
-    """
-    fields = [field for field in model._meta.concrete_fields if not field.generated]
-    query = InsertQuery(model)
-    query.insert_values(fields, objs)
-    [(sql, params)] = query.get_compiler(using=using).as_sql()
-    return sql, list(params)
-
-
-def _insert_rows(tables: Sequence[tuple[type[Model], Sequence[Model]]], using: str) -> None:
-    """INSERT the objects of every table; tables without rows are skipped."""
-    tables = [(model, objs) for model, objs in tables if objs]
-    if connections[using].vendor != "postgresql":
-        for model, objs in tables:
-            model._default_manager.using(using).bulk_create(objs)
-        return
-    # One statement instead of one per table: each INSERT costs a round trip, and PostgreSQL
-    # parses, plans and commits less. Foreign keys are DEFERRABLE INITIALLY DEFERRED, checked
-    # at COMMIT, so the order of the CTEs does not matter to them.
-    statements = [_insert_sql(model, objs, using) for model, objs in tables]
-    *ctes, (last_sql, _) = statements
-    sql = "".join(
-        [
-            "WITH " if ctes else "",
-            ", ".join(f"plan_{index} AS ({cte_sql})" for index, (cte_sql, _) in enumerate(ctes)),
-            " " if ctes else "",
-            last_sql,
-        ]
-    )
-    params = [param for _, statement_params in statements for param in statement_params]
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-    for _, objs in tables:
-        for obj in objs:
-            # What bulk_create does after its INSERT: the objects now stand for stored rows.
-            obj._state.adding = False
-            obj._state.db = using
-
-
 class _MediaIndex:
     """One MediaAsset per distinct (kind, URL) in a job: an image used by ten ads uploads once."""
 
@@ -111,8 +63,9 @@ class _MediaIndex:
         return self.assets[key]
 
 
-def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
-    """Write the plan of `request` (the validated body) for `job`; return its campaign."""
+def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
+    """The plan rows of `request` (the validated body) for `job`, table by table in the order
+    they are inserted; nothing is written. `job.campaign` is set to the tree in memory."""
     account = job.ad_account
     campaign_data = request["campaign"]
     campaign = Campaign(
@@ -191,20 +144,17 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
                 MetaAdDetails(ad=ads[-1], extra_params=ad_data.get("extra_params") or {})
             )
 
-    _insert_rows(
-        [
-            (Campaign, [campaign]),
-            (MetaCampaignDetails, [campaign_details]),
-            (MediaAsset, list(media.assets.values())),
-            (AdSet, ad_sets),
-            (MetaAdSetDetails, ad_set_details),
-            (Creative, creatives),
-            (MetaCreativeDetails, creative_details),
-            (Ad, ads),
-            (MetaAdDetails, ad_details),
-        ],
-        using=job._state.db or DEFAULT_DB_ALIAS,
-    )
+    rows: Rows = [
+        (Campaign, [campaign]),
+        (MetaCampaignDetails, [campaign_details]),
+        (MediaAsset, list(media.assets.values())),
+        (AdSet, ad_sets),
+        (MetaAdSetDetails, ad_set_details),
+        (Creative, creatives),
+        (MetaCreativeDetails, creative_details),
+        (Ad, ads),
+        (MetaAdDetails, ad_details),
+    ]
 
     # Hand the tree back as Django would have prefetched it, so the 202 answer is rendered
     # from memory instead of reading back what was just written.
@@ -215,4 +165,4 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Campaign:
         ad_set._prefetched_objects_cache = {"ads": ads_by_set[ad_set.pk]}
     campaign._prefetched_objects_cache = {"ad_sets": ad_sets}
     job.campaign = campaign
-    return campaign
+    return rows
