@@ -174,8 +174,11 @@ def run_batch(graph: Graph, call: Call, token: Token, version: tuple[int, int]) 
         )
         if not outcome.ok and isinstance(outcome.body, dict):
             error = outcome.body.get("error", {})
-            summary["error"] = {"code": error.get("code"), "subcode": error.get("error_subcode"),
-                                "message": error.get("message")}
+            summary["error"] = {
+                "code": error.get("code"),
+                "subcode": error.get("error_subcode"),
+                "message": error.get("message"),
+            }
         created.extend(outcome.created_ids)
         accounts.extend(outcome.account_ids)
         drop = drop or outcome.drop
@@ -298,5 +301,6 @@ def _prepare(
         files=files,
         origin=call.origin,
         batch_index=index,
+        connection=call.connection,
     )
     return sub_call, op_token, op_version

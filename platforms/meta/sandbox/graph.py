@@ -107,6 +107,8 @@ class Call:
     origin: str = "http://127.0.0.1"
     authorization: str | None = None
     batch_index: int | None = None
+    # The client's TCP connection ("address:port"), so tests can see connections reused.
+    connection: str | None = None
 
 
 @dataclass
@@ -167,8 +169,9 @@ class Graph:
                 outcome = self.error_outcome(exc)
             except Exception:
                 # A sandbox bug must still look like Graph: code 1 "An unknown error occurred".
-                logger.exception("sandbox failed on %s /%s/%s", call.method, call.version,
-                                 call.path)
+                logger.exception(
+                    "sandbox failed on %s /%s/%s", call.method, call.version, call.path
+                )
                 outcome = self.error_outcome(errors.unknown_error())
             if call.params.get("suppress_http_code") in ("1", 1, True, "true"):
                 outcome.status = 200
@@ -231,8 +234,10 @@ class Graph:
         try:
             route = self._route(call, token, version)
             account_id = route.account_id
-            cost = self.state.config.read_cost if call.method == "GET" else (
-                self.state.config.write_cost
+            cost = (
+                self.state.config.read_cost
+                if call.method == "GET"
+                else (self.state.config.write_cost)
             )
             if not self.usage.record(account_id, cost, now):
                 raise errors.ads_management_throttled({})
@@ -346,12 +351,17 @@ class Graph:
             raise errors.nonexisting_field(rest[0], NODE_NAMES["user"])
         raise errors.unknown_path("/" + "/".join(rest[1:]))
 
-    def _ctx(self, token: Token, account: Account, version: tuple[int, int], call: Call,
-             now: float) -> Ctx:
+    def _ctx(
+        self, token: Token, account: Account, version: tuple[int, int], call: Call, now: float
+    ) -> Ctx:
         return Ctx(self.state, token, account, version, call.origin, now)
 
     def _route_account(
-        self, call: Call, token: Token, version: tuple[int, int], account: Account,
+        self,
+        call: Call,
+        token: Token,
+        version: tuple[int, int],
+        account: Account,
         rest: list[str],
     ) -> Route:
         method = call.method
@@ -359,8 +369,11 @@ class Graph:
         if not rest:
             if method != "GET":
                 raise errors.unsupported_request(method, account.act_id)
-            return Route(account.id, False,
-                         lambda now: self._project(self.account_view(account), call, "account"))
+            return Route(
+                account.id,
+                False,
+                lambda now: self._project(self.account_view(account), call, "account"),
+            )
         if len(rest) > 1:
             raise errors.unknown_path("/" + "/".join(rest[1:]))
         edge = rest[0]
@@ -370,8 +383,13 @@ class Graph:
             raise errors.unsupported_request(method, account.act_id)
         object_type = EDGE_TYPES[edge]
         if method == "GET":
-            return Route(account.id, False, lambda now: self._list(
-                call, self.state.of_account(account.id, object_type), object_type, now))
+            return Route(
+                account.id,
+                False,
+                lambda now: self._list(
+                    call, self.state.of_account(account.id, object_type), object_type, now
+                ),
+            )
         if method == "POST":
             creators: dict[str, Callable[[Ctx], Created]] = {
                 "campaign": lambda ctx: create_campaign(ctx, params),
@@ -383,27 +401,47 @@ class Graph:
             }
             creator = creators[object_type]
             is_create = object_type != "advideo" or params.str("upload_phase") in (None, "start")
-            return Route(account.id, is_create,
-                         lambda now: creator(self._ctx(token, account, version, call, now)))
+            return Route(
+                account.id,
+                is_create,
+                lambda now: creator(self._ctx(token, account, version, call, now)),
+            )
         if method == "DELETE" and object_type in ("adimage", "advideo"):
-            return Route(account.id, False,
-                         lambda now: self._delete_media(account, object_type, params, now))
+            return Route(
+                account.id, False, lambda now: self._delete_media(account, object_type, params, now)
+            )
         raise errors.unsupported_request(method, account.act_id)
 
     def _route_object(
-        self, call: Call, token: Token, version: tuple[int, int], account: Account,
-        obj: GraphObject, rest: list[str],
+        self,
+        call: Call,
+        token: Token,
+        version: tuple[int, int],
+        account: Account,
+        obj: GraphObject,
+        rest: list[str],
     ) -> Route:
         method = call.method
         if not rest:
             if method == "GET":
-                return Route(account.id, False, lambda now: self.render(
-                    obj, parse_fields(call.params.get("fields")), call, now))
+                return Route(
+                    account.id,
+                    False,
+                    lambda now: self.render(
+                        obj, parse_fields(call.params.get("fields")), call, now
+                    ),
+                )
             if method == "POST":
                 params = Params(call.params)
-                return Route(account.id, False, lambda now: update_object(
-                    self._ctx(token, account, version, call, now), obj, params))
+                return Route(
+                    account.id,
+                    False,
+                    lambda now: update_object(
+                        self._ctx(token, account, version, call, now), obj, params
+                    ),
+                )
             if method == "DELETE":
+
                 def remove(now: float) -> dict[str, Any]:
                     delete_object(self.state, obj, now)
                     return {"success": True}
@@ -420,14 +458,18 @@ class Graph:
             raise errors.unsupported_request(method, obj.id)
         if method != "GET":
             raise errors.unsupported_request(method, obj.id)
-        return Route(account.id, False, lambda now: self._list(
-            call, self._edge_objects(obj, edges[edge]), edges[edge], now))
+        return Route(
+            account.id,
+            False,
+            lambda now: self._list(call, self._edge_objects(obj, edges[edge]), edges[edge], now),
+        )
 
     def _edge_objects(self, obj: GraphObject, object_type: str) -> list[GraphObject]:
         if obj.type == "campaign" and object_type == "ad":
             adset_ids = {a.id for a in self.state.children(obj.id, "adset")}
-            return [o for o in self.state.of_account(obj.account_id, "ad")
-                    if o.parent_id in adset_ids]
+            return [
+                o for o in self.state.of_account(obj.account_id, "ad") if o.parent_id in adset_ids
+            ]
         if object_type == "adcreative":
             ads = [obj] if obj.type == "ad" else self.state.children(obj.id, "ad")
             ids = {str(a.fields.get("creative", {}).get("id")) for a in ads}
@@ -522,8 +564,12 @@ class Graph:
         return data
 
     def render(
-        self, obj: GraphObject, specs: list[FieldSpec] | None, call: Call,
-        now: float | None = None, default: tuple[str, ...] = ("id",),
+        self,
+        obj: GraphObject,
+        specs: list[FieldSpec] | None,
+        call: Call,
+        now: float | None = None,
+        default: tuple[str, ...] = ("id",),
     ) -> dict[str, Any]:
         view = self.view(obj, now, call.origin)
         if specs is None:
@@ -615,13 +661,16 @@ class Graph:
                 candidates = [o for o in candidates if o.fields.get("name") == params.str("name")]
         if filters:
             candidates = [
-                o for o in candidates
+                o
+                for o in candidates
                 if all(matches(self.view(o, now, call.origin), f) for f in filters)
             ]
         candidates = candidates[::-1]  # newest first
         limit = parse_limit(params.raw("limit"))
         ids, cursors, has_next, has_previous = page(
-            [o.id for o in candidates], limit=limit, after=params.str("after"),
+            [o.id for o in candidates],
+            limit=limit,
+            after=params.str("after"),
             before=params.str("before"),
         )
         default = ("hash", "id") if object_type == "adimage" else ("id",)
@@ -629,8 +678,11 @@ class Graph:
         data = [self.render(self.state.objects[i], specs, call, now, default) for i in ids]
         paging: dict[str, Any] = {"cursors": cursors}
         base = f"{call.origin}/{call.version}/{call.path.strip('/')}"
-        query = {k: (v if isinstance(v, str) else json.dumps(v))
-                 for k, v in call.params.items() if k not in ("after", "before")}
+        query = {
+            k: (v if isinstance(v, str) else json.dumps(v))
+            for k, v in call.params.items()
+            if k not in ("after", "before")
+        }
         if has_next:
             paging["next"] = f"{base}?{urlencode({**query, 'after': cursors['after']})}"
         if has_previous:
@@ -669,11 +721,15 @@ class Graph:
             "created_ids": list(outcome.created_ids),
             "dropped": outcome.drop,
             "fault": outcome.fault,
+            "connection": call.connection,
         }
         if isinstance(outcome.body, dict) and "error" in outcome.body:
             error = outcome.body["error"]
-            entry["error"] = {"code": error.get("code"), "subcode": error.get("error_subcode"),
-                              "message": error.get("message")}
+            entry["error"] = {
+                "code": error.get("code"),
+                "subcode": error.get("error_subcode"),
+                "message": error.get("message"),
+            }
         if outcome.operations is not None:
             entry["operations"] = outcome.operations
         self.state.log_request(entry)

@@ -58,6 +58,12 @@ def seed_demo(state: SandboxState) -> None:
 # --- Graph requests -------------------------------------------------------------------------------
 
 
+def _peer(request: web.Request) -> str | None:
+    """The client's address and port: which TCP connection a request came on."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else None
+
+
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
     params: dict[str, Any] = {key: value for key, value in request.query.items()}
     files: dict[str, UploadedFile] = {}
@@ -121,10 +127,10 @@ async def graph_handler(request: web.Request) -> web.StreamResponse:
         files=files,
         origin=origin,
         authorization=request.headers.get("Authorization"),
+        connection=_peer(request),
     )
     outcome = graph.handle_http(call)
-    headers = {"facebook-api-version": version, "x-fb-trace-id": new_trace_id(),
-               **outcome.headers}
+    headers = {"facebook-api-version": version, "x-fb-trace-id": new_trace_id(), **outcome.headers}
     if outcome.drop:
         # The object exists now, but the client never hears about it: close without answering.
         if request.transport is not None:
@@ -142,11 +148,13 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "body must be JSON"}',
-                                 content_type=JSON_CONTENT_TYPE) from None
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be JSON"}', content_type=JSON_CONTENT_TYPE
+        ) from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}',
-                                 content_type=JSON_CONTENT_TYPE)
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be a JSON object"}', content_type=JSON_CONTENT_TYPE
+        )
     return body
 
 
@@ -158,8 +166,9 @@ async def control_accounts(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     body = await _json_body(request)
     token = body.get("token")
-    account_ids = body.get("account_ids") or ([body["account_id"]] if body.get("account_id")
-                                              else [])
+    account_ids = body.get("account_ids") or (
+        [body["account_id"]] if body.get("account_id") else []
+    )
     if not token or not account_ids:
         return _bad_request("token and account_id (or account_ids) are required")
     registered = []
@@ -178,8 +187,9 @@ async def control_accounts(request: web.Request) -> web.Response:
                 default_dsa_beneficiary=body.get("default_dsa_beneficiary"),
                 seed=bool(body.get("persist")),
             )
-            registered.append({"id": account.act_id, "name": account.name,
-                               "currency": account.currency})
+            registered.append(
+                {"id": account.act_id, "name": account.name, "currency": account.currency}
+            )
     except ValueError as exc:
         return _bad_request(str(exc))
     return web.json_response({"accounts": registered})
@@ -271,8 +281,14 @@ async def control_media(request: web.Request) -> web.Response:
     with state.lock:
         if kind == "images":
             image_hash = name.split(".")[0]
-            blob = next((o.blob for o in state.objects.values()
-                         if o.type == "adimage" and o.fields.get("hash") == image_hash), None)
+            blob = next(
+                (
+                    o.blob
+                    for o in state.objects.values()
+                    if o.type == "adimage" and o.fields.get("hash") == image_hash
+                ),
+                None,
+            )
             content_type = f"image/{name.rsplit('.', 1)[-1]}" if "." in name else "image/jpeg"
         else:
             video = state.objects.get(name)
@@ -363,7 +379,8 @@ class SandboxServer:
         asyncio.set_event_loop(loop)
         try:
             self._runner = web.AppRunner(
-                create_app(self.state), access_log=logger,
+                create_app(self.state),
+                access_log=logger,
                 access_log_class=RedactingAccessLogger,
             )
             loop.run_until_complete(self._runner.setup())
