@@ -22,6 +22,7 @@ from django.utils import timezone
 from adaccounts.models import AdAccount
 from campaigns import services
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus
+from platforms.meta.client import build_meta_client
 from platforms.meta.executor import Plan, execute_meta_job
 from platforms.meta.sandbox.server import SandboxServer
 from tests.factories import AdAccountFactory
@@ -148,6 +149,50 @@ def test_a_1_1_1_job_with_an_image_hash_costs_one_graph_request_in_batch_mode(
     assert [r["path"] for r in sent] == ["/v26.0"]
     assert len(objects(graph, "campaign")) == len(objects(graph, "adset")) == 1
     assert len(objects(graph, "adcreative")) == len(objects(graph, "ad")) == 1
+
+
+@pytest.mark.parametrize("mode", ["batch", "sequential"])
+def test_jobs_run_by_one_thread_reuse_one_connection_to_graph(
+    caller, graph, image_server, settings, mode
+):
+    settings.META_EXECUTION_MODE = mode
+    image_hash = uploaded_hash(graph, image_server)
+    before = len(graph_requests(graph))
+
+    for n in range(3):
+        body = body_with(caller, ad_sets=1, ads=1, media={"image_hash": image_hash})
+        body["campaign"]["name"] = f"Job {n}"
+        assert run(caller, body).status == JobStatus.SUCCESS
+
+    sent = graph_requests(graph)[before:]
+    assert len(sent) == (3 if mode == "batch" else 12)
+    # No new TCP (or, with Meta, TLS) connection per job: the thread keeps its connection.
+    assert len({r["connection"] for r in sent}) == 1, {r["connection"] for r in sent}
+
+
+def test_jobs_of_different_accounts_share_connections_but_never_a_token(graph):
+    first = build_meta_client(account_id=ACCOUNT, credentials={"access_token": "token-one"})
+    second = build_meta_client(account_id=ACCOUNT, credentials={"access_token": "token-two"})
+    first_http, second_http = first.api._session.requests, second.api._session.requests
+
+    assert first_http is not second_http
+    assert first_http.get_adapter(graph.base_url) is second_http.get_adapter(graph.base_url)
+    assert (first_http.params["access_token"], second_http.params["access_token"]) == (
+        "token-one",
+        "token-two",
+    )
+    # Another thread has its own connections.
+    adapters: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: adapters.append(
+            build_meta_client(
+                account_id=ACCOUNT, credentials={"access_token": "t"}
+            ).api._session.requests.get_adapter(graph.base_url)
+        )
+    )
+    thread.start()
+    thread.join()
+    assert adapters[0] is not first_http.get_adapter(graph.base_url)
 
 
 def test_sequential_mode_costs_one_request_per_object(caller, graph, image_server, settings):
