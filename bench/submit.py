@@ -79,16 +79,13 @@ PROFILE_FRAMES = [
     ("    services.job_submit", r"job_submit \(campaigns/services\.py"),
     ("      validate_meta_ad_request", r"validate_meta_ad_request \("),
     ("      _resolve_ad_account", r"_resolve_ad_account \("),
-    (
-        "      CampaignJob.objects.create",
-        r"job_submit \(campaigns/services\.py:\d+\);[^;]*manager_method[^;]*;QuerySet\.create \(",
-    ),
-    ("      plan_meta_job", r"plan_meta_job \("),
+    ("      plan_meta_job (builds the rows)", r"plan_meta_job \("),
+    ("      insert_rows (job + plan, one INSERT)", r"insert_rows \(mojito/db\.py"),
     ("      COMMIT + on_commit hooks", r"job_submit \([^;]*;Atomic\.__exit__ \("),
     ("        job_publish", r"job_publish \("),
     ("          Celery apply_async", r"apply_async \(celery/app/task\.py"),
     ("    views._job_response", r"_job_response \("),
-    ("      JobSerializer(job).data", r"_job_response \([^;]*;[^;]*Serializer\.data \("),
+    ("      job_data (the answer's serializer)", r"_job_response \([^;]*;job_data \("),
 ]
 PROFILE_RAW = VAR_DIR / "bench-submit-profile.txt"
 # More CPU than this outside gunicorn, the load generator and the bench database's backends
