@@ -133,8 +133,9 @@ class Sandbox:
         return response.json()["id"]
 
     def image_hash(self, width: int = 2, height: int = 3) -> str:
-        response = self.post(f"{ACT}/adimages", files={"img.png": ("img.png", png_bytes(
-            width, height), "image/png")})
+        response = self.post(
+            f"{ACT}/adimages", files={"img.png": ("img.png", png_bytes(width, height), "image/png")}
+        )
         assert response.status_code == 200, response.text
         return response.json()["images"]["img.png"]["hash"]
 
@@ -147,8 +148,9 @@ class Sandbox:
                 "image_hash": image_hash or self.image_hash(),
             },
         }
-        response = self.post(f"{ACT}/adcreatives", name="Creative",
-                             object_story_spec=spec, **overrides)
+        response = self.post(
+            f"{ACT}/adcreatives", name="Creative", object_story_spec=spec, **overrides
+        )
         assert response.status_code == 200, response.text
         return response.json()["id"]
 
@@ -183,9 +185,9 @@ def sandbox(sandbox_server: SandboxServer) -> Sandbox:
     return Sandbox(sandbox_server)
 
 
-def make_api(sandbox: Sandbox, token: str = DEMO_TOKEN, app_secret: str | None = None) -> (
-    FacebookAdsApi
-):
+def make_api(
+    sandbox: Sandbox, token: str = DEMO_TOKEN, app_secret: str | None = None
+) -> FacebookAdsApi:
     """A per-test SDK client pointed at the sandbox (never FacebookAdsApi.init)."""
     session = FacebookSession(access_token=token, app_secret=app_secret, timeout=10)
     session.GRAPH = sandbox.base_url

@@ -37,8 +37,18 @@ def free_port() -> int:
 def test_command_serves_the_demo_account_and_extra_tokens() -> None:
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - fixed arguments
-        [sys.executable, "manage.py", "run_meta_sandbox", "--port", str(port), "--seed-demo",
-         "--token", "cmd-token:act_5,act_6", "--latency-ms", "0"],
+        [
+            sys.executable,
+            "manage.py",
+            "run_meta_sandbox",
+            "--port",
+            str(port),
+            "--seed-demo",
+            "--token",
+            "cmd-token:act_5,act_6",
+            "--latency-ms",
+            "0",
+        ],
         cwd=ROOT,
         env={**os.environ, "DEBUG": "true"},
         stdout=subprocess.PIPE,
@@ -57,15 +67,22 @@ def test_command_serves_the_demo_account_and_extra_tokens() -> None:
                 time.sleep(0.1)
         demo = requests.get(
             f"{base}/{VERSION}/act_100000000000001",
-            params={"fields": "name,account_status,currency,timezone_name",
-                    "access_token": "sandbox-demo-token"},
+            params={
+                "fields": "name,account_status,currency,timezone_name",
+                "access_token": "sandbox-demo-token",
+            },
             timeout=5,
         )
-        assert demo.json() == {"name": "Sandbox Demo Account", "account_status": 1,
-                               "currency": "USD", "timezone_name": "America/Los_Angeles",
-                               "id": "act_100000000000001"}
-        extra = requests.get(f"{base}/{VERSION}/act_6", params={"access_token": "cmd-token"},
-                             timeout=5)
+        assert demo.json() == {
+            "name": "Sandbox Demo Account",
+            "account_status": 1,
+            "currency": "USD",
+            "timezone_name": "America/Los_Angeles",
+            "id": "act_100000000000001",
+        }
+        extra = requests.get(
+            f"{base}/{VERSION}/act_6", params={"access_token": "cmd-token"}, timeout=5
+        )
         assert extra.json() == {"id": "act_6"}
     finally:
         process.terminate()

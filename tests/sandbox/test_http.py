@@ -44,11 +44,13 @@ def test_ad_account_read_honours_fields(sandbox: Sandbox) -> None:
 
 
 def test_any_version_is_served(sandbox: Sandbox) -> None:
-    response = requests.get(sandbox.url(ACT, version="v24.0"),
-                            params={"access_token": DEMO_TOKEN}, timeout=5)
+    response = requests.get(
+        sandbox.url(ACT, version="v24.0"), params={"access_token": DEMO_TOKEN}, timeout=5
+    )
     assert response.status_code == 200
-    old = requests.get(sandbox.url(ACT, version="v15.0"), params={"access_token": DEMO_TOKEN},
-                       timeout=5)
+    old = requests.get(
+        sandbox.url(ACT, version="v15.0"), params={"access_token": DEMO_TOKEN}, timeout=5
+    )
     assert error_of(old)["code"] == 2635
 
 
@@ -104,8 +106,12 @@ def test_appsecret_proof_checked_when_the_sandbox_has_a_secret(sandbox: Sandbox)
 def test_authorization_header_and_json_body_are_accepted(sandbox: Sandbox) -> None:
     response = requests.post(
         sandbox.url(f"{ACT}/campaigns"),
-        json={"name": "JSON", "objective": "OUTCOME_SALES", "special_ad_categories": [],
-              "is_adset_budget_sharing_enabled": False},
+        json={
+            "name": "JSON",
+            "objective": "OUTCOME_SALES",
+            "special_ad_categories": [],
+            "is_adset_budget_sharing_enabled": False,
+        },
         headers={"Authorization": f"OAuth {DEMO_TOKEN}"},
         timeout=5,
     )
@@ -119,8 +125,10 @@ def test_authorization_header_and_json_body_are_accepted(sandbox: Sandbox) -> No
 def test_object_read_update_delete(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign(name="Before")
     assert sandbox.post(campaign_id, name="After", status="ACTIVE").json() == {"success": True}
-    read = sandbox.get(campaign_id, fields="name,status,effective_status,objective,"
-                       "special_ad_categories,created_time").json()
+    read = sandbox.get(
+        campaign_id,
+        fields="name,status,effective_status,objective,special_ad_categories,created_time",
+    ).json()
     assert read["name"] == "After"
     assert read["effective_status"] == "ACTIVE"
     assert read["special_ad_categories"] == []
@@ -158,9 +166,9 @@ def test_edges_with_field_expansion_and_parent_edges(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign(name="Parent")
     adset_id = sandbox.adset(campaign_id, name="Child")
     body = sandbox.get(f"{campaign_id}/adsets", fields="name,campaign{name}").json()
-    assert body["data"] == [{"name": "Child", "campaign": {"name": "Parent",
-                                                            "id": campaign_id},
-                             "id": adset_id}]
+    assert body["data"] == [
+        {"name": "Child", "campaign": {"name": "Parent", "id": campaign_id}, "id": adset_id}
+    ]
     nested = sandbox.get(campaign_id, fields="name,adsets{name}").json()
     assert nested["adsets"]["data"] == [{"name": "Child", "id": adset_id}]
 
@@ -180,13 +188,14 @@ def test_filtering_operators_on_name_id_status_and_labels(sandbox: Sandbox) -> N
         [first, second]
     )
     assert names({"field": "id", "operator": "IN", "value": [second]}) == [second]
-    assert names({"field": "effective_status", "operator": "IN", "value": ["ACTIVE"]}) == [
-        second
-    ]
+    assert names({"field": "effective_status", "operator": "IN", "value": ["ACTIVE"]}) == [second]
     assert names({"field": "adlabels", "operator": "ANY", "value": ["job-1"]}) == [first]
     assert names({"field": "adlabels", "operator": "CONTAIN", "value": "job-1"}) == [first]
-    bad = error_of(sandbox.get(f"{ACT}/campaigns",
-                               filtering=[{"field": "name", "operator": "LIKE", "value": "x"}]))
+    bad = error_of(
+        sandbox.get(
+            f"{ACT}/campaigns", filtering=[{"field": "name", "operator": "LIKE", "value": "x"}]
+        )
+    )
     assert bad["code"] == 100
 
 
@@ -215,25 +224,34 @@ def test_usage_headers_on_every_account_call(sandbox: Sandbox) -> None:
     buc = json.loads(response.headers["x-business-use-case-usage"])
     entry = buc[DEMO_ACCOUNT_ID][0]
     assert entry["type"] == "ads_management"
-    assert set(entry) >= {"call_count", "total_cputime", "total_time",
-                          "estimated_time_to_regain_access"}
+    assert set(entry) >= {
+        "call_count",
+        "total_cputime",
+        "total_time",
+        "estimated_time_to_regain_access",
+    }
     assert json.loads(response.headers["x-ad-account-usage"])["acc_id_util_pct"] >= 0
     assert "call_count" in json.loads(response.headers["x-app-usage"])
 
 
 def test_throttling_past_the_score(sandbox: Sandbox) -> None:
-    sandbox.configure(throttle_score=10, throttle_block_seconds=120,
-                      throttle_window_seconds=10**9)
+    sandbox.configure(throttle_score=10, throttle_block_seconds=120, throttle_window_seconds=10**9)
     for _ in range(3):
-        assert sandbox.post(f"{ACT}/campaigns", name="x", objective="OUTCOME_TRAFFIC",
-                            special_ad_categories=[],
-                            is_adset_budget_sharing_enabled=False).status_code == 200  # 3 each
+        assert (
+            sandbox.post(
+                f"{ACT}/campaigns",
+                name="x",
+                objective="OUTCOME_TRAFFIC",
+                special_ad_categories=[],
+                is_adset_budget_sharing_enabled=False,
+            ).status_code
+            == 200
+        )  # 3 each
     usage = json.loads(sandbox.get(ACT).headers["x-business-use-case-usage"])  # score 10
     assert usage[DEMO_ACCOUNT_ID][0]["call_count"] == 100
     response = sandbox.get(ACT)  # 11 > 10
     error = error_of(response)
-    assert (error["code"], error["error_subcode"], error["is_transient"]) == (80004, 2446079,
-                                                                             True)
+    assert (error["code"], error["error_subcode"], error["is_transient"]) == (80004, 2446079, True)
     usage = json.loads(response.headers["x-business-use-case-usage"])[DEMO_ACCOUNT_ID][0]
     assert usage["estimated_time_to_regain_access"] == 2
     # Blocked: even reads fail until the block ends; other accounts are not affected.
@@ -264,8 +282,13 @@ def test_batch_operations_count_one_by_one(sandbox: Sandbox) -> None:
 
 def test_scheduled_transient_fault(sandbox: Sandbox) -> None:
     sandbox.control("POST", "faults", fault="transient", path_contains="/campaigns", count=1)
-    response = sandbox.post(f"{ACT}/campaigns", name="t", objective="OUTCOME_TRAFFIC",
-                            special_ad_categories=[], is_adset_budget_sharing_enabled=False)
+    response = sandbox.post(
+        f"{ACT}/campaigns",
+        name="t",
+        objective="OUTCOME_TRAFFIC",
+        special_ad_categories=[],
+        is_adset_budget_sharing_enabled=False,
+    )
     error = error_of(response)
     assert (response.status_code, error["code"], error["is_transient"]) == (500, 2, True)
     assert sandbox.objects("campaign") == []
@@ -285,11 +308,19 @@ def test_scheduled_permanent_and_throttle_and_expired_faults(sandbox: Sandbox) -
 def test_drop_after_create_leaves_exactly_one_object(sandbox: Sandbox) -> None:
     sandbox.control("POST", "faults", fault="drop_after_create", path_contains="/campaigns")
     with pytest.raises(requests.ConnectionError):
-        sandbox.post(f"{ACT}/campaigns", name="job-7 campaign", objective="OUTCOME_TRAFFIC",
-                     special_ad_categories=[], is_adset_budget_sharing_enabled=False)
+        sandbox.post(
+            f"{ACT}/campaigns",
+            name="job-7 campaign",
+            objective="OUTCOME_TRAFFIC",
+            special_ad_categories=[],
+            is_adset_budget_sharing_enabled=False,
+        )
     assert len(sandbox.objects("campaign")) == 1
-    found = sandbox.get(f"{ACT}/campaigns", fields="name", filtering=[
-        {"field": "name", "operator": "EQUAL", "value": "job-7 campaign"}]).json()["data"]
+    found = sandbox.get(
+        f"{ACT}/campaigns",
+        fields="name",
+        filtering=[{"field": "name", "operator": "EQUAL", "value": "job-7 campaign"}],
+    ).json()["data"]
     assert [item["name"] for item in found] == ["job-7 campaign"]
     entry = sandbox.control("GET", "requests")["data"][-2]
     assert entry["dropped"] is True and entry["created_ids"] == [found[0]["id"]]
@@ -301,8 +332,12 @@ def test_drop_after_create_leaves_exactly_one_object(sandbox: Sandbox) -> None:
 )
 def test_name_markers_fire_once_per_name(sandbox: Sandbox, marker: str, code: int) -> None:
     name = f"Campaign [sandbox:{marker}]"
-    params = {"name": name, "objective": "OUTCOME_TRAFFIC", "special_ad_categories": [],
-              "is_adset_budget_sharing_enabled": False}
+    params = {
+        "name": name,
+        "objective": "OUTCOME_TRAFFIC",
+        "special_ad_categories": [],
+        "is_adset_budget_sharing_enabled": False,
+    }
     assert error_of(sandbox.post(f"{ACT}/campaigns", **params))["code"] == code
     if marker == "throttle":
         sandbox.control("POST", "reset")
@@ -335,8 +370,9 @@ def test_fault_rate_and_latency(sandbox: Sandbox) -> None:
 def test_request_log_redacts_secrets(sandbox: Sandbox) -> None:
     sandbox.configure(app_secret="s3cret")
     proof = hmac.new(b"s3cret", DEMO_TOKEN.encode(), hashlib.sha256).hexdigest()
-    sandbox.post(f"{ACT}/adimages", appsecret_proof=proof,
-                 bytes=base64.b64encode(png_bytes()).decode())
+    sandbox.post(
+        f"{ACT}/adimages", appsecret_proof=proof, bytes=base64.b64encode(png_bytes()).decode()
+    )
     text = json.dumps(sandbox.control("GET", "requests"))
     assert DEMO_TOKEN not in text and proof not in text
     entry = sandbox.control("GET", "requests")["data"][-1]
@@ -348,8 +384,15 @@ def test_request_log_redacts_secrets(sandbox: Sandbox) -> None:
 
 def test_control_register_account_and_objects(sandbox: Sandbox) -> None:
     sandbox.configure(throttle_window_seconds=10**9)  # no decay while we count
-    result = sandbox.control("POST", "accounts", token="new-token", account_id="act_300",
-                             name="Three Hundred", currency="EUR", page_ids=["777"])
+    result = sandbox.control(
+        "POST",
+        "accounts",
+        token="new-token",
+        account_id="act_300",
+        name="Three Hundred",
+        currency="EUR",
+        page_ids=["777"],
+    )
     assert result["accounts"] == [{"id": "act_300", "name": "Three Hundred", "currency": "EUR"}]
     body = sandbox.get("act_300", token="new-token", fields="name,currency").json()
     assert body == {"name": "Three Hundred", "currency": "EUR", "id": "act_300"}
@@ -361,9 +404,7 @@ def test_control_register_account_and_objects(sandbox: Sandbox) -> None:
     assert [(o["id"], o["type"], o["account_id"]) for o in listed] == [
         (campaign_id, "campaign", DEMO_ACCOUNT_ID)
     ]
-    assert {o["type"] for o in sandbox.control("GET", "objects")["data"]} == {
-        "campaign", "adimage"
-    }
+    assert {o["type"] for o in sandbox.control("GET", "objects")["data"]} == {"campaign", "adimage"}
     usage = sandbox.control("GET", "usage")
     assert (usage[ACT]["score"], usage["act_300"]["score"]) == (6, 1)  # 2 writes, 1 read
     logged = sandbox.control("GET", "requests?path_contains=/campaigns")["data"]
@@ -391,10 +432,15 @@ def test_adimages_multipart_and_bytes(sandbox: Sandbox) -> None:
     assert listed == [{"hash": image["hash"], "id": f"{DEMO_ACCOUNT_ID}:{image['hash']}"}]
 
 
-@pytest.mark.parametrize("data", [b"GIF89a" + b"\x01\x00\x01\x00" + b"\x00" * 20,
-                                  b"\xff\xd8\xff\xe0" + b"\x00" * 20,
-                                  b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 20,
-                                  b"BM" + b"\x00" * 40])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GIF89a" + b"\x01\x00\x01\x00" + b"\x00" * 20,
+        b"\xff\xd8\xff\xe0" + b"\x00" * 20,
+        b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 20,
+        b"BM" + b"\x00" * 40,
+    ],
+)
 def test_adimages_accepts_other_image_formats(sandbox: Sandbox, data: bytes) -> None:
     response = sandbox.post(f"{ACT}/adimages", bytes=base64.b64encode(data).decode())
     assert response.status_code == 200, response.text
@@ -410,8 +456,9 @@ def test_adimages_rejects_non_images(sandbox: Sandbox) -> None:
 
 def test_advideos_file_url_is_recorded_not_fetched(sandbox: Sandbox) -> None:
     sandbox.configure(video_ready_after=60)
-    response = sandbox.post(f"{ACT}/advideos", file_url="https://cdn.example.com/clip.mp4",
-                            name="Clip")
+    response = sandbox.post(
+        f"{ACT}/advideos", file_url="https://cdn.example.com/clip.mp4", name="Clip"
+    )
     video_id = response.json()["id"]
     stored = sandbox.state.get_object(video_id)
     assert stored is not None and stored.extra["file_url"] == "https://cdn.example.com/clip.mp4"
@@ -421,8 +468,9 @@ def test_advideos_file_url_is_recorded_not_fetched(sandbox: Sandbox) -> None:
     status = sandbox.get(video_id, fields="status").json()["status"]
     assert status["video_status"] == "ready"
     assert status["processing_phase"]["status"] == "complete"
-    both = sandbox.post(f"{ACT}/advideos", file_url="https://x/y.mp4", upload_phase="start",
-                        file_size=10)
+    both = sandbox.post(
+        f"{ACT}/advideos", file_url="https://x/y.mp4", upload_phase="start", file_size=10
+    )
     assert error_of(both)["code"] == 100
 
 
@@ -440,23 +488,35 @@ def test_advideos_chunked_upload(sandbox: Sandbox) -> None:
     assert (start["start_offset"], start["end_offset"]) == ("0", "1000")
     session = start["upload_session_id"]
     offsets = (int(start["start_offset"]), int(start["end_offset"]))
-    wrong = sandbox.post(f"{ACT}/advideos", upload_phase="transfer", upload_session_id=session,
-                         start_offset=500, files={"video_file_chunk": ("c", data[500:1000])})
+    wrong = sandbox.post(
+        f"{ACT}/advideos",
+        upload_phase="transfer",
+        upload_session_id=session,
+        start_offset=500,
+        files={"video_file_chunk": ("c", data[500:1000])},
+    )
     wrong_error = error_of(wrong)
     assert wrong_error["error_subcode"] == 1363037
     assert wrong_error["error_data"] == {"start_offset": 0, "end_offset": 1000}
     while offsets[0] != offsets[1]:
-        chunk = data[offsets[0]:offsets[1]]
-        answer = sandbox.post(f"{ACT}/advideos", upload_phase="transfer",
-                              upload_session_id=session, start_offset=offsets[0],
-                              files={"video_file_chunk": ("chunk", chunk)}).json()
+        chunk = data[offsets[0] : offsets[1]]
+        answer = sandbox.post(
+            f"{ACT}/advideos",
+            upload_phase="transfer",
+            upload_session_id=session,
+            start_offset=offsets[0],
+            files={"video_file_chunk": ("chunk", chunk)},
+        ).json()
         offsets = (int(answer["start_offset"]), int(answer["end_offset"]))
     assert offsets == (2500, 2500)
     video_id = start["video_id"]
-    assert sandbox.get(video_id, fields="status").json()["status"]["uploading_phase"][
-        "status"] == "in_progress"
-    finish = sandbox.post(f"{ACT}/advideos", upload_phase="finish", upload_session_id=session,
-                          title="clip.mp4")
+    assert (
+        sandbox.get(video_id, fields="status").json()["status"]["uploading_phase"]["status"]
+        == "in_progress"
+    )
+    finish = sandbox.post(
+        f"{ACT}/advideos", upload_phase="finish", upload_session_id=session, title="clip.mp4"
+    )
     assert finish.json() == {"success": True}
     assert sandbox.get(video_id, fields="status,title").json()["status"]["video_status"] == (
         "processing"
@@ -466,8 +526,9 @@ def test_advideos_chunked_upload(sandbox: Sandbox) -> None:
 
 
 def test_video_error_marker(sandbox: Sandbox) -> None:
-    video_id = sandbox.post(f"{ACT}/advideos", file_url="https://x/clip.mp4",
-                            title="broken [sandbox:video_error]").json()["id"]
+    video_id = sandbox.post(
+        f"{ACT}/advideos", file_url="https://x/clip.mp4", title="broken [sandbox:video_error]"
+    ).json()["id"]
     status = sandbox.get(video_id, fields="status").json()["status"]
     assert status["video_status"] == "error"
 
@@ -476,31 +537,63 @@ def test_video_error_marker(sandbox: Sandbox) -> None:
 
 
 def campaign_body(name: str = "Batch campaign") -> str:
-    return (f"name={name}&objective=OUTCOME_TRAFFIC&status=PAUSED&special_ad_categories=[]"
-            "&is_adset_budget_sharing_enabled=false")
+    return (
+        f"name={name}&objective=OUTCOME_TRAFFIC&status=PAUSED&special_ad_categories=[]"
+        "&is_adset_budget_sharing_enabled=false"
+    )
 
 
 def adset_body(campaign_ref: str, name: str = "Batch set") -> str:
     targeting = json.dumps({"geo_locations": {"countries": ["US"]}})
-    return (f"name={name}&campaign_id={campaign_ref}&billing_event=IMPRESSIONS"
-            f"&optimization_goal=REACH&daily_budget=2000&targeting={targeting}")
+    return (
+        f"name={name}&campaign_id={campaign_ref}&billing_event=IMPRESSIONS"
+        f"&optimization_goal=REACH&daily_budget=2000&targeting={targeting}"
+    )
 
 
 def test_batch_references_omission_and_headers(sandbox: Sandbox) -> None:
     image = base64.b64encode(png_bytes()).decode()
     batch = [
-        {"method": "POST", "name": "camp", "relative_url": f"{ACT}/campaigns",
-         "body": campaign_body()},
-        {"method": "POST", "name": "set", "relative_url": f"{VERSION}/{ACT}/adsets",
-         "body": adset_body("{result=camp:$.id}"), "omit_response_on_success": False},
-        {"method": "POST", "name": "img", "relative_url": f"{ACT}/adimages",
-         "body": "bytes=" + image.replace("+", "%2B")},
-        {"method": "POST", "name": "creative", "relative_url": f"{ACT}/adcreatives",
-         "body": "object_story_spec=" + json.dumps({"page_id": DEMO_PAGE_ID, "link_data": {
-             "link": "https://example.com", "image_hash": "{result=img:$.images.bytes.hash}"}})},
-        {"method": "POST", "relative_url": f"{ACT}/ads",
-         "body": "name=Ad&adset_id={result=set:$.id}&status=PAUSED"
-                 "&creative={\"creative_id\":\"{result=creative:$.id}\"}"},
+        {
+            "method": "POST",
+            "name": "camp",
+            "relative_url": f"{ACT}/campaigns",
+            "body": campaign_body(),
+        },
+        {
+            "method": "POST",
+            "name": "set",
+            "relative_url": f"{VERSION}/{ACT}/adsets",
+            "body": adset_body("{result=camp:$.id}"),
+            "omit_response_on_success": False,
+        },
+        {
+            "method": "POST",
+            "name": "img",
+            "relative_url": f"{ACT}/adimages",
+            "body": "bytes=" + image.replace("+", "%2B"),
+        },
+        {
+            "method": "POST",
+            "name": "creative",
+            "relative_url": f"{ACT}/adcreatives",
+            "body": "object_story_spec="
+            + json.dumps(
+                {
+                    "page_id": DEMO_PAGE_ID,
+                    "link_data": {
+                        "link": "https://example.com",
+                        "image_hash": "{result=img:$.images.bytes.hash}",
+                    },
+                }
+            ),
+        },
+        {
+            "method": "POST",
+            "relative_url": f"{ACT}/ads",
+            "body": "name=Ad&adset_id={result=set:$.id}&status=PAUSED"
+            '&creative={"creative_id":"{result=creative:$.id}"}',
+        },
     ]
     response = sandbox.post("", batch=batch)
     answers = response.json()
@@ -514,19 +607,27 @@ def test_batch_references_omission_and_headers(sandbox: Sandbox) -> None:
     assert len(sandbox.objects("ad")) == 1
     ad = sandbox.objects("ad")[0]
     assert ad["fields"]["adset_id"] == json.loads(answers[1]["body"])["id"]
-    no_headers = sandbox.post("", batch=[{"method": "GET", "relative_url": ACT}],
-                              include_headers=False).json()
+    no_headers = sandbox.post(
+        "", batch=[{"method": "GET", "relative_url": ACT}], include_headers=False
+    ).json()
     assert "headers" not in no_headers[0]
 
 
 def test_batch_url_encoded_references_from_the_sdk_style(sandbox: Sandbox) -> None:
     batch = [
-        {"method": "POST", "name": "camp", "relative_url": f"{ACT}/campaigns",
-         "body": campaign_body()},
-        {"method": "GET",
-         "relative_url": f"{ACT}/campaigns?fields=name&filtering="
-                         + quote(json.dumps([{"field": "id", "operator": "EQUAL",
-                                              "value": "{result=camp:$.id}"}]))},
+        {
+            "method": "POST",
+            "name": "camp",
+            "relative_url": f"{ACT}/campaigns",
+            "body": campaign_body(),
+        },
+        {
+            "method": "GET",
+            "relative_url": f"{ACT}/campaigns?fields=name&filtering="
+            + quote(
+                json.dumps([{"field": "id", "operator": "EQUAL", "value": "{result=camp:$.id}"}])
+            ),
+        },
     ]
     answers = sandbox.post("", batch=batch).json()
     found = json.loads(answers[1]["body"])["data"]
@@ -535,10 +636,17 @@ def test_batch_url_encoded_references_from_the_sdk_style(sandbox: Sandbox) -> No
 
 def test_batch_failed_dependency_is_not_run(sandbox: Sandbox) -> None:
     batch = [
-        {"method": "POST", "name": "camp", "relative_url": f"{ACT}/campaigns",
-         "body": "name=Bad&objective=LINK_CLICKS&special_ad_categories=[]"},
-        {"method": "POST", "relative_url": f"{ACT}/adsets",
-         "body": adset_body("{result=camp:$.id}")},
+        {
+            "method": "POST",
+            "name": "camp",
+            "relative_url": f"{ACT}/campaigns",
+            "body": "name=Bad&objective=LINK_CLICKS&special_ad_categories=[]",
+        },
+        {
+            "method": "POST",
+            "relative_url": f"{ACT}/adsets",
+            "body": adset_body("{result=camp:$.id}"),
+        },
         {"method": "GET", "relative_url": ACT, "depends_on": "camp"},
         {"method": "GET", "relative_url": ACT},
     ]

@@ -37,8 +37,11 @@ def adset_params(campaign_id: str, **overrides: object) -> dict[str, object]:
         AdSet.Field.billing_event: AdSet.BillingEvent.impressions,
         AdSet.Field.optimization_goal: AdSet.OptimizationGoal.link_clicks,
         AdSet.Field.daily_budget: 2000,
-        AdSet.Field.targeting: {"geo_locations": {"countries": ["US"]}, "age_min": 18,
-                                "age_max": 35},
+        AdSet.Field.targeting: {
+            "geo_locations": {"countries": ["US"]},
+            "age_min": 18,
+            "age_max": 35,
+        },
         AdSet.Field.start_time: "2026-12-01T00:00:00Z",
         AdSet.Field.status: AdSet.Status.paused,
         **overrides,
@@ -83,8 +86,15 @@ def test_full_one_one_one_path(sandbox: Sandbox, account: AdAccount, tmp_path: P
     )
 
     read = Ad(ad["id"], api=account.get_api()).api_get(
-        fields=["name", "adset_id", "campaign_id", "creative", "status", "effective_status",
-                "adlabels"]
+        fields=[
+            "name",
+            "adset_id",
+            "campaign_id",
+            "creative",
+            "status",
+            "effective_status",
+            "adlabels",
+        ]
     )
     assert read["adset_id"] == adset["id"]
     assert read["campaign_id"] == campaign["id"]
@@ -113,8 +123,10 @@ def test_filtered_campaign_list_and_paging(account: AdAccount) -> None:
 
     found = account.get_campaigns(
         fields=[Campaign.Field.name],
-        params={"filtering": [{"field": "name", "operator": "CONTAIN", "value": "job-42"}],
-                "limit": 2},
+        params={
+            "filtering": [{"field": "name", "operator": "CONTAIN", "value": "job-42"}],
+            "limit": 2,
+        },
     )
     names = [campaign["name"] for campaign in found]  # the cursor follows paging.next
     assert sorted(names) == [f"job-42 step {i}" for i in range(5)]
@@ -122,8 +134,9 @@ def test_filtered_campaign_list_and_paging(account: AdAccount) -> None:
 
     exact = account.get_campaigns(
         fields=["name"],
-        params={"filtering": [{"field": "name", "operator": "IN",
-                               "value": ["unrelated", "missing"]}]},
+        params={
+            "filtering": [{"field": "name", "operator": "IN", "value": ["unrelated", "missing"]}]
+        },
     )
     assert [c["name"] for c in exact] == ["unrelated"]
 
@@ -148,20 +161,30 @@ def test_sdk_batch_via_new_batch(sandbox: Sandbox, account: AdAccount) -> None:
     def ok(name: str):
         def callback(response: FacebookResponse) -> None:
             results[name] = response.json()
+
         return callback
 
     def failed(name: str):
         def callback(response: FacebookResponse) -> None:
             results[name] = response.error()
+
         return callback
 
-    account.create_ad_set(params=adset_params(campaign["id"], name="A"), batch=batch,
-                          success=ok("a"), failure=failed("a"))
-    account.create_ad_set(params=adset_params(second["id"], name="B",
-                                              targeting={"age_min": 20}),
-                          batch=batch, success=ok("b"), failure=failed("b"))
-    Campaign(campaign["id"], api=api).api_get(fields=["name"], batch=batch,
-                                              success=ok("read"), failure=failed("read"))
+    account.create_ad_set(
+        params=adset_params(campaign["id"], name="A"),
+        batch=batch,
+        success=ok("a"),
+        failure=failed("a"),
+    )
+    account.create_ad_set(
+        params=adset_params(second["id"], name="B", targeting={"age_min": 20}),
+        batch=batch,
+        success=ok("b"),
+        failure=failed("b"),
+    )
+    Campaign(campaign["id"], api=api).api_get(
+        fields=["name"], batch=batch, success=ok("read"), failure=failed("read")
+    )
     assert batch.execute() is None
 
     assert "id" in results["a"]
@@ -175,16 +198,25 @@ def test_sdk_batch_via_new_batch(sandbox: Sandbox, account: AdAccount) -> None:
     assert [len(entry.get("operations", [])) for entry in log][-1] == 3
 
 
-def test_raw_batch_with_named_operations_and_references(sandbox: Sandbox,
-                                                         api: FacebookAdsApi) -> None:
+def test_raw_batch_with_named_operations_and_references(
+    sandbox: Sandbox, api: FacebookAdsApi
+) -> None:
     targeting = json.dumps({"geo_locations": {"countries": ["US"]}})
     batch = [
-        {"method": "POST", "name": "campaign", "relative_url": f"{ACT}/campaigns",
-         "body": "name=Batch&objective=OUTCOME_TRAFFIC&status=PAUSED&special_ad_categories=[]"
-                 "&is_adset_budget_sharing_enabled=false"},
-        {"method": "POST", "name": "adset", "relative_url": f"{ACT}/adsets",
-         "body": "name=Set&campaign_id={result=campaign:$.id}&billing_event=IMPRESSIONS"
-                 f"&optimization_goal=REACH&daily_budget=2000&targeting={targeting}"},
+        {
+            "method": "POST",
+            "name": "campaign",
+            "relative_url": f"{ACT}/campaigns",
+            "body": "name=Batch&objective=OUTCOME_TRAFFIC&status=PAUSED&special_ad_categories=[]"
+            "&is_adset_budget_sharing_enabled=false",
+        },
+        {
+            "method": "POST",
+            "name": "adset",
+            "relative_url": f"{ACT}/adsets",
+            "body": "name=Set&campaign_id={result=campaign:$.id}&billing_event=IMPRESSIONS"
+            f"&optimization_goal=REACH&daily_budget=2000&targeting={targeting}",
+        },
         {"method": "GET", "relative_url": "{result=adset:$.id}?fields=name,campaign_id"},
     ]
     response = api.call("POST", (), params={"batch": batch})
@@ -226,12 +258,11 @@ def test_expired_token_through_the_sdk(sandbox: Sandbox, account: AdAccount) -> 
     assert caught.value.api_error_subcode() == 463
 
 
-def test_video_status_through_the_sdk_status_checker(sandbox: Sandbox, api: FacebookAdsApi) -> (
-    None
-):
+def test_video_status_through_the_sdk_status_checker(sandbox: Sandbox, api: FacebookAdsApi) -> None:
     sandbox.configure(video_ready_after=60)
-    response = sandbox.post(f"{ACT}/advideos", files={"source": ("clip.mp4", mp4_bytes(),
-                                                                 "video/mp4")})
+    response = sandbox.post(
+        f"{ACT}/advideos", files={"source": ("clip.mp4", mp4_bytes(), "video/mp4")}
+    )
     video_id = response.json()["id"]
     status = VideoEncodingStatusChecker.getStatus(api, video_id)
     assert status["video_status"] == "processing"

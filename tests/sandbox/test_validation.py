@@ -34,15 +34,15 @@ def without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def test_campaign_requires_special_ad_categories(sandbox: Sandbox) -> None:
-    error = error_of(sandbox.post(f"{ACT}/campaigns", **without(CAMPAIGN,
-                                                                 "special_ad_categories")))
+    error = error_of(sandbox.post(f"{ACT}/campaigns", **without(CAMPAIGN, "special_ad_categories")))
     assert error["code"] == 100
     assert error["message"] == "(#100) The parameter special_ad_categories is required"
 
 
 def test_campaign_special_ad_categories_enum(sandbox: Sandbox) -> None:
-    error = error_of(sandbox.post(f"{ACT}/campaigns", **{**CAMPAIGN,
-                                                         "special_ad_categories": ["SHOES"]}))
+    error = error_of(
+        sandbox.post(f"{ACT}/campaigns", **{**CAMPAIGN, "special_ad_categories": ["SHOES"]})
+    )
     assert error["message"].startswith("(#100) Param special_ad_categories[0] must be one of {")
 
 
@@ -55,10 +55,12 @@ def test_campaign_rejects_legacy_objectives_on_current_versions(sandbox: Sandbox
     )
     # Before v17.0 the legacy objectives were still accepted.
     sandbox.configure(min_api_version="v10.0")
-    old = requests.post(sandbox.url(f"{ACT}/campaigns", version="v16.0"),
-                        params={"access_token": "sandbox-demo-token"},
-                        data={**CAMPAIGN, "objective": "LINK_CLICKS",
-                              "special_ad_categories": "[]"}, timeout=5)
+    old = requests.post(
+        sandbox.url(f"{ACT}/campaigns", version="v16.0"),
+        params={"access_token": "sandbox-demo-token"},
+        data={**CAMPAIGN, "objective": "LINK_CLICKS", "special_ad_categories": "[]"},
+        timeout=5,
+    )
     assert old.status_code == 200, old.text
 
 
@@ -72,34 +74,53 @@ def test_campaign_without_budget_needs_budget_sharing_flag_from_v24(sandbox: San
     error = error_of(sandbox.post(f"{ACT}/campaigns", **params))
     assert (error["code"], error["error_subcode"]) == (100, 4834011)
     assert "is_adset_budget_sharing_enabled" in error["error_user_title"]
-    old = requests.post(sandbox.url(f"{ACT}/campaigns", version="v23.0"),
-                        params={"access_token": "sandbox-demo-token"},
-                        data={**params, "special_ad_categories": "[]"}, timeout=5)
+    old = requests.post(
+        sandbox.url(f"{ACT}/campaigns", version="v23.0"),
+        params={"access_token": "sandbox-demo-token"},
+        data={**params, "special_ad_categories": "[]"},
+        timeout=5,
+    )
     assert old.status_code == 200, old.text
     # With a campaign budget the flag is not needed.
-    ok = sandbox.post(f"{ACT}/campaigns", **params, daily_budget=5000,
-                      bid_strategy="LOWEST_COST_WITHOUT_CAP")
+    ok = sandbox.post(
+        f"{ACT}/campaigns", **params, daily_budget=5000, bid_strategy="LOWEST_COST_WITHOUT_CAP"
+    )
     assert ok.status_code == 200, ok.text
 
 
 def test_campaign_budget_with_budget_sharing_is_4834002(sandbox: Sandbox) -> None:
-    error = error_of(sandbox.post(f"{ACT}/campaigns", **{
-        **CAMPAIGN, "is_adset_budget_sharing_enabled": True, "daily_budget": 5000}))
+    error = error_of(
+        sandbox.post(
+            f"{ACT}/campaigns",
+            **{**CAMPAIGN, "is_adset_budget_sharing_enabled": True, "daily_budget": 5000},
+        )
+    )
     assert (error["code"], error["error_subcode"]) == (100, 4834002)
 
 
 def test_campaign_budget_is_daily_or_lifetime(sandbox: Sandbox) -> None:
-    error = error_of(sandbox.post(f"{ACT}/campaigns", **{
-        **without(CAMPAIGN, "is_adset_budget_sharing_enabled"), "daily_budget": 5000,
-        "lifetime_budget": 90000}))
+    error = error_of(
+        sandbox.post(
+            f"{ACT}/campaigns",
+            **{
+                **without(CAMPAIGN, "is_adset_budget_sharing_enabled"),
+                "daily_budget": 5000,
+                "lifetime_budget": 90000,
+            },
+        )
+    )
     assert error["code"] == 100
 
 
 def test_create_statuses_and_integers(sandbox: Sandbox) -> None:
     error = error_of(sandbox.post(f"{ACT}/campaigns", **{**CAMPAIGN, "status": "DELETED"}))
     assert error["message"] == "(#100) Param status must be one of {ACTIVE, PAUSED}"
-    error = error_of(sandbox.post(f"{ACT}/campaigns", **{
-        **without(CAMPAIGN, "is_adset_budget_sharing_enabled"), "daily_budget": "20.00"}))
+    error = error_of(
+        sandbox.post(
+            f"{ACT}/campaigns",
+            **{**without(CAMPAIGN, "is_adset_budget_sharing_enabled"), "daily_budget": "20.00"},
+        )
+    )
     assert error["message"] == "(#100) Param daily_budget must be an integer"
 
 
@@ -125,8 +146,9 @@ def adset(campaign_id: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("missing", ["name", "campaign_id", "billing_event", "optimization_goal",
-                                     "targeting"])
+@pytest.mark.parametrize(
+    "missing", ["name", "campaign_id", "billing_event", "optimization_goal", "targeting"]
+)
 def test_adset_required_parameters(sandbox: Sandbox, missing: str) -> None:
     campaign_id = sandbox.campaign()
     error = error_of(sandbox.post(f"{ACT}/adsets", **without(adset(campaign_id), missing)))
@@ -155,14 +177,16 @@ def test_adset_optimization_goal_must_fit_objective(sandbox: Sandbox) -> None:
 
 def test_adset_targeting_needs_geo_locations(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
-    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting={
-        "age_min": 18})))
+    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting={"age_min": 18})))
     assert error["error_user_title"] == "Location is required"
 
 
 def test_adset_budget_forbidden_under_campaign_budget(sandbox: Sandbox) -> None:
-    campaign_id = sandbox.campaign(is_adset_budget_sharing_enabled=None, daily_budget=10000,
-                                   bid_strategy="LOWEST_COST_WITHOUT_CAP")
+    campaign_id = sandbox.campaign(
+        is_adset_budget_sharing_enabled=None,
+        daily_budget=10000,
+        bid_strategy="LOWEST_COST_WITHOUT_CAP",
+    )
     error = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id)))
     assert (error["code"], error["error_subcode"]) == (100, 1885621)
     assert sandbox.post(f"{ACT}/adsets", **without(adset(campaign_id), "daily_budget")).ok
@@ -170,13 +194,16 @@ def test_adset_budget_forbidden_under_campaign_budget(sandbox: Sandbox) -> None:
 
 def test_adset_needs_a_budget_without_campaign_budget(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
-    error = error_of(sandbox.post(f"{ACT}/adsets", **without(adset(campaign_id),
-                                                              "daily_budget")))
+    error = error_of(sandbox.post(f"{ACT}/adsets", **without(adset(campaign_id), "daily_budget")))
     assert error["error_user_msg"] == (
         "Either daily_budget or lifetime_budget must be greater than 0."
     )
-    both = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, lifetime_budget=50000,
-                                                           end_time="2027-01-30T00:00:00Z")))
+    both = error_of(
+        sandbox.post(
+            f"{ACT}/adsets",
+            **adset(campaign_id, lifetime_budget=50000, end_time="2027-01-30T00:00:00Z"),
+        )
+    )
     assert both["code"] == 100
 
 
@@ -186,31 +213,48 @@ def test_adset_lifetime_budget_needs_end_time(sandbox: Sandbox) -> None:
     assert error_of(sandbox.post(f"{ACT}/adsets", **params))["error_user_title"] == (
         "End time required"
     )
-    ok = sandbox.post(f"{ACT}/adsets", **params, start_time="2026-12-01T00:00:00Z",
-                      end_time="2026-12-20T00:00:00-0800")
+    ok = sandbox.post(
+        f"{ACT}/adsets",
+        **params,
+        start_time="2026-12-01T00:00:00Z",
+        end_time="2026-12-20T00:00:00-0800",
+    )
     assert ok.status_code == 200, ok.text
 
 
 def test_adset_schedule_consistency(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
-    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        campaign_id, start_time="2026-12-10T00:00:00Z", end_time="2026-12-01T00:00:00Z")))
+    error = error_of(
+        sandbox.post(
+            f"{ACT}/adsets",
+            **adset(
+                campaign_id, start_time="2026-12-10T00:00:00Z", end_time="2026-12-01T00:00:00Z"
+            ),
+        )
+    )
     assert error["error_user_title"] == "Invalid schedule"
-    short = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        campaign_id, start_time="2026-12-10T00:00:00Z", end_time="2026-12-10T12:00:00Z")))
+    short = error_of(
+        sandbox.post(
+            f"{ACT}/adsets",
+            **adset(
+                campaign_id, start_time="2026-12-10T00:00:00Z", end_time="2026-12-10T12:00:00Z"
+            ),
+        )
+    )
     assert short["error_user_title"] == "Schedule too short for a daily budget"
-    bad_time = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id,
-                                                               start_time="next tuesday")))
+    bad_time = error_of(
+        sandbox.post(f"{ACT}/adsets", **adset(campaign_id, start_time="next tuesday"))
+    )
     assert bad_time["code"] == 100
 
 
 def test_adset_bid_amount_required_by_bid_strategy(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
-    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        campaign_id, bid_strategy="COST_CAP")))
+    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, bid_strategy="COST_CAP")))
     assert (error["code"], error["error_subcode"]) == (100, 1815857)
-    assert sandbox.post(f"{ACT}/adsets", **adset(campaign_id, bid_strategy="COST_CAP",
-                                                 bid_amount=150)).ok
+    assert sandbox.post(
+        f"{ACT}/adsets", **adset(campaign_id, bid_strategy="COST_CAP", bid_amount=150)
+    ).ok
     # A campaign budget without bid_strategy defaults to LOWEST_COST_WITH_BID_CAP.
     cbo = sandbox.campaign(is_adset_budget_sharing_enabled=None, daily_budget=10000)
     error = error_of(sandbox.post(f"{ACT}/adsets", **without(adset(cbo), "daily_budget")))
@@ -222,8 +266,11 @@ def test_adset_promoted_object_for_sales_conversions(sandbox: Sandbox) -> None:
     params = adset(campaign_id, optimization_goal="OFFSITE_CONVERSIONS")
     error = error_of(sandbox.post(f"{ACT}/adsets", **params))
     assert error["error_user_title"] == "Promoted object required"
-    ok = sandbox.post(f"{ACT}/adsets", **params, promoted_object={
-        "pixel_id": "1234567890", "custom_event_type": "PURCHASE"})
+    ok = sandbox.post(
+        f"{ACT}/adsets",
+        **params,
+        promoted_object={"pixel_id": "1234567890", "custom_event_type": "PURCHASE"},
+    )
     assert ok.status_code == 200, ok.text
 
 
@@ -233,22 +280,33 @@ def test_adset_eu_targeting_needs_dsa_payor_and_beneficiary(sandbox: Sandbox) ->
     payor = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting=eu)))
     assert (payor["code"], payor["error_subcode"]) == (100, 3858079)
     assert payor["error_user_title"] == "No payor provided in DSA regulated region"
-    beneficiary = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        campaign_id, targeting=eu, dsa_payor="Mojito Ltd")))
+    beneficiary = error_of(
+        sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting=eu, dsa_payor="Mojito Ltd"))
+    )
     assert beneficiary["error_subcode"] == 3858081
-    assert sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting=eu, dsa_payor="Mojito",
-                                                 dsa_beneficiary="Mojito")).ok
+    assert sandbox.post(
+        f"{ACT}/adsets",
+        **adset(campaign_id, targeting=eu, dsa_payor="Mojito", dsa_beneficiary="Mojito"),
+    ).ok
     # The ad account's defaults count too.
-    sandbox.control("POST", "accounts", token="sandbox-demo-token", account_id=ACT,
-                    default_dsa_payor="Mojito", default_dsa_beneficiary="Mojito")
+    sandbox.control(
+        "POST",
+        "accounts",
+        token="sandbox-demo-token",
+        account_id=ACT,
+        default_dsa_payor="Mojito",
+        default_dsa_beneficiary="Mojito",
+    )
     assert sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting=eu)).ok
 
 
 def test_adset_minimum_budget(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
     error = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, daily_budget=50)))
-    assert (error["error_subcode"], error["error_user_title"]) == (1885272,
-                                                                    "Your Budget Is Too Low")
+    assert (error["error_subcode"], error["error_user_title"]) == (
+        1885272,
+        "Your Budget Is Too Low",
+    )
 
 
 def test_adset_budget_changes_limited_to_four_an_hour(sandbox: Sandbox) -> None:
@@ -264,8 +322,10 @@ def test_adset_budget_changes_limited_to_four_an_hour(sandbox: Sandbox) -> None:
 
 
 def story(image_hash: str, **link_data: Any) -> dict[str, Any]:
-    return {"page_id": DEMO_PAGE_ID, "link_data": {"link": "https://example.com",
-                                                   "image_hash": image_hash, **link_data}}
+    return {
+        "page_id": DEMO_PAGE_ID,
+        "link_data": {"link": "https://example.com", "image_hash": image_hash, **link_data},
+    }
 
 
 def test_creative_needs_content(sandbox: Sandbox) -> None:
@@ -282,8 +342,10 @@ def test_creative_story_spec_needs_page_id(sandbox: Sandbox) -> None:
 
 def test_creative_page_must_be_usable_by_the_token(sandbox: Sandbox) -> None:
     spec = {**story(sandbox.image_hash()), "page_id": "999999999"}
-    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=spec))[
-        "error_user_title"] == "Invalid Page"
+    assert (
+        error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=spec))["error_user_title"]
+        == "Invalid Page"
+    )
 
 
 def test_creative_image_hash_must_be_in_the_account_library(sandbox: Sandbox) -> None:
@@ -307,9 +369,12 @@ def test_creative_link_and_call_to_action(sandbox: Sandbox) -> None:
 def test_creative_video_must_be_ready_and_have_a_thumbnail(sandbox: Sandbox) -> None:
     sandbox.configure(video_ready_after=60)
     video_id = sandbox.post(f"{ACT}/advideos", files={"source": ("v.mp4", mp4_bytes())}).json()[
-        "id"]
-    spec = {"page_id": DEMO_PAGE_ID, "video_data": {"video_id": video_id,
-                                                    "image_url": "https://x/thumb.jpg"}}
+        "id"
+    ]
+    spec = {
+        "page_id": DEMO_PAGE_ID,
+        "video_data": {"video_id": video_id, "image_url": "https://x/thumb.jpg"},
+    }
     error = error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=spec))
     assert error["error_user_title"] == "Video not ready"
     sandbox.configure(video_ready_after=0)
@@ -345,19 +410,31 @@ def test_ad_required_parameters(sandbox: Sandbox) -> None:
 
 def test_ad_creative_must_exist_and_bid_amount_is_refused(sandbox: Sandbox) -> None:
     adset_id = sandbox.adset(sandbox.campaign())
-    error = error_of(sandbox.post(f"{ACT}/ads", name="Ad", adset_id=adset_id,
-                                  creative={"creative_id": "1234"}))
+    error = error_of(
+        sandbox.post(f"{ACT}/ads", name="Ad", adset_id=adset_id, creative={"creative_id": "1234"})
+    )
     assert error["error_user_title"] == "Invalid creative"
-    error = error_of(sandbox.post(f"{ACT}/ads", name="Ad", adset_id=adset_id, bid_amount=100,
-                                  creative={"creative_id": sandbox.creative()}))
+    error = error_of(
+        sandbox.post(
+            f"{ACT}/ads",
+            name="Ad",
+            adset_id=adset_id,
+            bid_amount=100,
+            creative={"creative_id": sandbox.creative()},
+        )
+    )
     assert error["error_user_title"] == "bid_amount not allowed on ads"
 
 
 def test_ad_with_inline_creative_spec(sandbox: Sandbox) -> None:
     adset_id = sandbox.adset(sandbox.campaign())
-    response = sandbox.post(f"{ACT}/ads", name="Ad", adset_id=adset_id, status="PAUSED",
-                            creative={"name": "Inline",
-                                      "object_story_spec": story(sandbox.image_hash())})
+    response = sandbox.post(
+        f"{ACT}/ads",
+        name="Ad",
+        adset_id=adset_id,
+        status="PAUSED",
+        creative={"name": "Inline", "object_story_spec": story(sandbox.image_hash())},
+    )
     assert response.status_code == 200, response.text
     ad = sandbox.objects("ad")[0]
     assert ad["fields"]["creative"]["id"] == sandbox.objects("adcreative")[0]["id"]
@@ -367,10 +444,10 @@ def test_ad_set_holds_at_most_50_ads(sandbox: Sandbox) -> None:
     adset_id = sandbox.adset(sandbox.campaign())
     creative = {"creative_id": sandbox.creative()}
     for index in range(50):
-        assert sandbox.post(f"{ACT}/ads", name=f"Ad {index}", adset_id=adset_id,
-                            creative=creative).ok
-    error = error_of(sandbox.post(f"{ACT}/ads", name="Ad 51", adset_id=adset_id,
-                                  creative=creative))
+        assert sandbox.post(
+            f"{ACT}/ads", name=f"Ad {index}", adset_id=adset_id, creative=creative
+        ).ok
+    error = error_of(sandbox.post(f"{ACT}/ads", name="Ad 51", adset_id=adset_id, creative=creative))
     assert error["error_user_title"] == "Too many ads in ad set"
 
 
@@ -379,18 +456,31 @@ def test_ad_set_holds_at_most_50_ads(sandbox: Sandbox) -> None:
 
 def test_adset_other_promoted_object_rules(sandbox: Sandbox) -> None:
     app_campaign = sandbox.campaign(objective="OUTCOME_APP_PROMOTION")
-    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        app_campaign, optimization_goal="APP_INSTALLS")))
+    error = error_of(
+        sandbox.post(f"{ACT}/adsets", **adset(app_campaign, optimization_goal="APP_INSTALLS"))
+    )
     assert "application_id and object_store_url" in error["error_user_msg"]
     leads = sandbox.campaign(objective="OUTCOME_LEADS")
-    error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        leads, optimization_goal="LEAD_GENERATION")))
+    error = error_of(
+        sandbox.post(f"{ACT}/adsets", **adset(leads, optimization_goal="LEAD_GENERATION"))
+    )
     assert "page_id" in error["error_user_msg"]
-    assert sandbox.post(f"{ACT}/adsets", **adset(leads, optimization_goal="LEAD_GENERATION",
-                                                 promoted_object={"page_id": DEMO_PAGE_ID})).ok
-    bad_event = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-        leads, optimization_goal="LEAD_GENERATION",
-        promoted_object={"page_id": DEMO_PAGE_ID, "custom_event_type": "BUY"})))
+    assert sandbox.post(
+        f"{ACT}/adsets",
+        **adset(
+            leads, optimization_goal="LEAD_GENERATION", promoted_object={"page_id": DEMO_PAGE_ID}
+        ),
+    ).ok
+    bad_event = error_of(
+        sandbox.post(
+            f"{ACT}/adsets",
+            **adset(
+                leads,
+                optimization_goal="LEAD_GENERATION",
+                promoted_object={"page_id": DEMO_PAGE_ID, "custom_event_type": "BUY"},
+            ),
+        )
+    )
     assert bad_event["message"].startswith(
         "(#100) Param promoted_object[custom_event_type] must be one of"
     )
@@ -399,17 +489,24 @@ def test_adset_other_promoted_object_rules(sandbox: Sandbox) -> None:
 def test_adset_eu_regions_and_country_groups_count_as_eu(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
     for geo in ({"regions": [{"key": "3847", "country": "FR"}]}, {"country_groups": ["eu"]}):
-        error = error_of(sandbox.post(f"{ACT}/adsets", **adset(
-            campaign_id, targeting={"geo_locations": geo})))
+        error = error_of(
+            sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting={"geo_locations": geo}))
+        )
         assert error["error_subcode"] == 3858079
 
 
 def test_adset_targeting_values(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
-    for targeting in ({"geo_locations": {"countries": ["USA"]}},
-                      {"geo_locations": {"countries": ["US"]}, "age_min": 70}):
-        assert error_of(sandbox.post(f"{ACT}/adsets", **adset(
-            campaign_id, targeting=targeting)))["code"] == 100
+    for targeting in (
+        {"geo_locations": {"countries": ["USA"]}},
+        {"geo_locations": {"countries": ["US"]}, "age_min": 70},
+    ):
+        assert (
+            error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, targeting=targeting)))[
+                "code"
+            ]
+            == 100
+        )
 
 
 def test_adset_of_a_deleted_campaign_is_refused(sandbox: Sandbox) -> None:
@@ -425,8 +522,11 @@ def test_campaign_holds_at_most_200_adsets(sandbox: Sandbox) -> None:
     with sandbox.state.lock:  # fill the campaign directly; 200 HTTP creates would be slow
         for _ in range(200):
             adset_id = sandbox.state.new_id("adset")
-            sandbox.state.add_object(GraphObject(adset_id, "adset", DEMO_ACCOUNT_ID,
-                                                 campaign_id, {"status": "PAUSED"}, 0.0, 0.0))
+            sandbox.state.add_object(
+                GraphObject(
+                    adset_id, "adset", DEMO_ACCOUNT_ID, campaign_id, {"status": "PAUSED"}, 0.0, 0.0
+                )
+            )
     assert error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id)))["error_user_title"] == (
         "Too many ad sets"
     )
@@ -434,68 +534,112 @@ def test_campaign_holds_at_most_200_adsets(sandbox: Sandbox) -> None:
 
 def test_creative_content_kinds(sandbox: Sandbox) -> None:
     image_hash = sandbox.image_hash()
-    two_kinds = {"page_id": DEMO_PAGE_ID, "link_data": {"link": "https://x"},
-                 "photo_data": {"image_hash": image_hash}}
-    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=two_kinds))[
-        "error_user_title"] == "Invalid object story spec"
-    carousel = {"page_id": DEMO_PAGE_ID, "link_data": {"link": "https://x", "child_attachments": [
-        {"link": "https://x/1", "image_hash": image_hash},
-        {"link": "https://x/2", "image_hash": "f" * 32}]}}
-    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=carousel))[
-        "error_user_title"] == "Image not found"
+    two_kinds = {
+        "page_id": DEMO_PAGE_ID,
+        "link_data": {"link": "https://x"},
+        "photo_data": {"image_hash": image_hash},
+    }
+    assert (
+        error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=two_kinds))[
+            "error_user_title"
+        ]
+        == "Invalid object story spec"
+    )
+    carousel = {
+        "page_id": DEMO_PAGE_ID,
+        "link_data": {
+            "link": "https://x",
+            "child_attachments": [
+                {"link": "https://x/1", "image_hash": image_hash},
+                {"link": "https://x/2", "image_hash": "f" * 32},
+            ],
+        },
+    }
+    assert (
+        error_of(sandbox.post(f"{ACT}/adcreatives", object_story_spec=carousel))["error_user_title"]
+        == "Image not found"
+    )
     photo = {"page_id": DEMO_PAGE_ID, "photo_data": {"image_hash": image_hash}}
     assert sandbox.post(f"{ACT}/adcreatives", object_story_spec=photo).ok
     feed = {"images": [{"hash": "e" * 32}], "bodies": [{"text": "x"}]}
-    assert error_of(sandbox.post(f"{ACT}/adcreatives", asset_feed_spec=feed,
-                                 object_story_spec={"page_id": DEMO_PAGE_ID}))[
-        "error_user_title"] == "Image not found"
-    assert error_of(sandbox.post(f"{ACT}/adcreatives", object_story_id="12345"))[
-        "error_user_title"] == "Invalid post"
+    assert (
+        error_of(
+            sandbox.post(
+                f"{ACT}/adcreatives",
+                asset_feed_spec=feed,
+                object_story_spec={"page_id": DEMO_PAGE_ID},
+            )
+        )["error_user_title"]
+        == "Image not found"
+    )
+    assert (
+        error_of(sandbox.post(f"{ACT}/adcreatives", object_story_id="12345"))["error_user_title"]
+        == "Invalid post"
+    )
     assert sandbox.post(f"{ACT}/adcreatives", object_story_id=f"{DEMO_PAGE_ID}_987").ok
 
 
 def test_media_edge_cases(sandbox: Sandbox) -> None:
     assert error_of(sandbox.post(f"{ACT}/advideos", file_url="ftp://x/clip.mp4"))["code"] == 389
-    assert error_of(sandbox.post(f"{ACT}/advideos", upload_phase="start",
-                                 file_size=0))["code"] == 382
+    assert (
+        error_of(sandbox.post(f"{ACT}/advideos", upload_phase="start", file_size=0))["code"] == 382
+    )
     start = sandbox.post(f"{ACT}/advideos", upload_phase="start", file_size=5000).json()
-    early = sandbox.post(f"{ACT}/advideos", upload_phase="finish",
-                         upload_session_id=start["upload_session_id"])
+    early = sandbox.post(
+        f"{ACT}/advideos", upload_phase="finish", upload_session_id=start["upload_session_id"]
+    )
     assert error_of(early)["error_user_title"] == "Upload incomplete"
     image_hash = sandbox.image_hash()
-    other = sandbox.post(f"act_{OTHER_ACCOUNT_ID}/adimages", token=OTHER_TOKEN,
-                         copy_from={"source_account_id": ACT, "hash": image_hash})
+    other = sandbox.post(
+        f"act_{OTHER_ACCOUNT_ID}/adimages",
+        token=OTHER_TOKEN,
+        copy_from={"source_account_id": ACT, "hash": image_hash},
+    )
     assert error_of(other)["error_user_title"] == "Image not found"  # other token can't read it
     assert sandbox.delete(f"{ACT}/adimages?hash={image_hash}").json() == {"success": True}
     assert sandbox.get(f"{ACT}/adimages").json()["data"] == []
 
 
 def test_update_rules(sandbox: Sandbox) -> None:
-    cbo = sandbox.campaign(is_adset_budget_sharing_enabled=None, daily_budget=10000,
-                           bid_strategy="LOWEST_COST_WITHOUT_CAP")
+    cbo = sandbox.campaign(
+        is_adset_budget_sharing_enabled=None,
+        daily_budget=10000,
+        bid_strategy="LOWEST_COST_WITHOUT_CAP",
+    )
     cbo_set = sandbox.post(f"{ACT}/adsets", **without(adset(cbo), "daily_budget")).json()["id"]
     assert error_of(sandbox.post(cbo_set, daily_budget=3000))["error_subcode"] == 1885621
     plain = sandbox.campaign()
     plain_set = sandbox.adset(plain)
     assert error_of(sandbox.post(plain, daily_budget=9000))["error_subcode"] == 1885621
     assert error_of(sandbox.post(plain_set, bid_strategy="COST_CAP"))["error_subcode"] == 1815857
-    assert error_of(sandbox.post(plain_set, targeting={"age_min": 30}))[
-        "error_user_title"] == "Location is required"
-    assert error_of(sandbox.post(plain_set, optimization_goal="APP_INSTALLS"))[
-        "error_user_title"] == "Performance goal unavailable"
+    assert (
+        error_of(sandbox.post(plain_set, targeting={"age_min": 30}))["error_user_title"]
+        == "Location is required"
+    )
+    assert (
+        error_of(sandbox.post(plain_set, optimization_goal="APP_INSTALLS"))["error_user_title"]
+        == "Performance goal unavailable"
+    )
     assert sandbox.post(plain_set, status="ARCHIVED").ok
     assert error_of(sandbox.post(plain_set, daily_budget=2500))["error_user_title"] == (
         "Object archived"
     )
     creative_id = sandbox.creative()
-    assert error_of(sandbox.post(creative_id, object_story_spec={"page_id": DEMO_PAGE_ID}))[
-        "error_user_title"] == "Field can't be updated"
+    assert (
+        error_of(sandbox.post(creative_id, object_story_spec={"page_id": DEMO_PAGE_ID}))[
+            "error_user_title"
+        ]
+        == "Field can't be updated"
+    )
     assert sandbox.post(creative_id, name="Renamed").ok
     ad_set = sandbox.adset(sandbox.campaign())
-    ad_id = sandbox.post(f"{ACT}/ads", name="Ad", adset_id=ad_set,
-                         creative={"creative_id": creative_id}).json()["id"]
-    assert error_of(sandbox.post(ad_id, creative={"creative_id": "42"}))[
-        "error_user_title"] == "Invalid creative"
+    ad_id = sandbox.post(
+        f"{ACT}/ads", name="Ad", adset_id=ad_set, creative={"creative_id": creative_id}
+    ).json()["id"]
+    assert (
+        error_of(sandbox.post(ad_id, creative={"creative_id": "42"}))["error_user_title"]
+        == "Invalid creative"
+    )
     assert sandbox.post(ad_id, status="PAUSED").ok
     read = sandbox.get(ad_id, fields="status,effective_status").json()
     assert (read["status"], read["effective_status"]) == ("PAUSED", "CAMPAIGN_PAUSED")

@@ -101,8 +101,10 @@ def token_invalid() -> GraphError:
         "Invalid OAuth access token - Cannot parse access token",
         code=190,
         http_status=400,
-        headers={"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth '
-                 'access token - Cannot parse access token"'},
+        headers={
+            "WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth '
+            'access token - Cannot parse access token"'
+        },
     )
 
 
@@ -259,9 +261,7 @@ def user_request_limit() -> GraphError:
 def transient() -> GraphError:
     # Code 2 "API Service: Temporary issue due to downtime. Wait and retry the operation."
     # (error-handling guide).
-    return GraphError(
-        "Service temporarily unavailable", code=2, http_status=500, is_transient=True
-    )
+    return GraphError("Service temporarily unavailable", code=2, http_status=500, is_transient=True)
 
 
 def unknown_error() -> GraphError:

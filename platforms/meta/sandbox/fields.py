@@ -61,8 +61,11 @@ def parse_fields(text: str | list[str] | None) -> list[FieldSpec] | None:
     for part in _split_top_level(text):
         match = _FIELD_RE.match(part)
         if not match:
-            raise errors.GraphError(f"Syntax error \"Expected end of string instead of "
-                                    f"\"{part}\".\" at character 0: {text}", code=2500)
+            raise errors.GraphError(
+                f'Syntax error "Expected end of string instead of '
+                f'"{part}"." at character 0: {text}',
+                code=2500,
+            )
         name, modifiers, nested = match.groups()
         limit = None
         limit_match = re.search(r"\.limit\((\d+)\)", modifiers or "")
@@ -93,8 +96,9 @@ def parse_filtering(value: Any) -> list[dict[str, Any]]:
         operator = str(item["operator"]).upper()
         if operator not in FILTER_OPERATORS:
             raise errors.enum_param(f"filtering[{index}][operator]", FILTER_OPERATORS)
-        filters.append({"field": str(item["field"]), "operator": operator,
-                        "value": item.get("value")})
+        filters.append(
+            {"field": str(item["field"]), "operator": operator, "value": item.get("value")}
+        )
     return filters
 
 

@@ -70,8 +70,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
             index += 2
             continue
         length = struct.unpack(">H", data[index + 2 : index + 4])[0]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                      0xCF):
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
             height, width = struct.unpack(">HH", data[index + 5 : index + 9])
             return width, height
         index += 2 + length

@@ -172,8 +172,9 @@ def _positive_budget(params: Params, name: str) -> int | None:
         return None
     if value < 0:
         raise errors.invalid_parameter(
-            "Invalid budget", f"{name} must be a positive amount in the account currency's "
-            "minor unit.", blame_fields=[name]
+            "Invalid budget",
+            f"{name} must be a positive amount in the account currency's minor unit.",
+            blame_fields=[name],
         )
     return value
 
@@ -190,7 +191,8 @@ def _adlabels(ctx: Ctx, params: Params) -> list[dict[str, str]] | None:
             label = {"name": label}
         if not isinstance(label, dict) or not (label.get("name") or label.get("id")):
             raise errors.invalid_parameter(
-                "Invalid ad label", "Each ad label needs a name or an id.",
+                "Invalid ad label",
+                "Each ad label needs a name or an id.",
                 blame_fields=[f"adlabels[{index}]"],
             )
         if label.get("name"):
@@ -200,7 +202,8 @@ def _adlabels(ctx: Ctx, params: Params) -> list[dict[str, str]] | None:
             label_id = str(label["id"])
             if label_id not in by_id:
                 raise errors.invalid_parameter(
-                    "Invalid ad label", f"Ad label {label_id} does not exist in this ad account.",
+                    "Invalid ad label",
+                    f"Ad label {label_id} does not exist in this ad account.",
                     blame_fields=["adlabels"],
                 )
             result.append({"id": label_id, "name": by_id[label_id]})
@@ -398,7 +401,8 @@ def _targeting(params: Params, required: bool = True) -> dict[str, Any] | None:
     age_max = targeting.get("age_max", 65)
     if not (13 <= age_min <= 65 and 13 <= age_max <= 65 and age_min <= age_max):
         raise errors.invalid_parameter(
-            "Invalid age range", "age_min and age_max must be between 13 and 65, min <= max.",
+            "Invalid age range",
+            "age_min and age_max must be between 13 and 65, min <= max.",
             blame_fields=["targeting"],
         )
     return targeting
@@ -407,10 +411,12 @@ def _targeting(params: Params, required: bool = True) -> dict[str, Any] | None:
 def _targets_eu(targeting: dict[str, Any]) -> bool:
     geo = targeting.get("geo_locations") or {}
     countries = {str(c).upper() for c in geo.get("countries") or []}
-    regions = {str(r.get("country", "")).upper() for r in geo.get("regions") or []
-               if isinstance(r, dict)}
-    cities = {str(c.get("country", "")).upper() for c in geo.get("cities") or []
-              if isinstance(c, dict)}
+    regions = {
+        str(r.get("country", "")).upper() for r in geo.get("regions") or [] if isinstance(r, dict)
+    }
+    cities = {
+        str(c.get("country", "")).upper() for c in geo.get("cities") or [] if isinstance(c, dict)
+    }
     groups = {str(g).lower() for g in geo.get("country_groups") or []}
     return bool((countries | regions | cities) & EU_COUNTRIES or groups & EU_COUNTRY_GROUPS)
 
@@ -450,9 +456,11 @@ def _check_promoted_object(objective: str, goal: str, promoted: dict[str, Any] |
     needed: str | None = None
     if objective == "OUTCOME_APP_PROMOTION" and not app:
         needed = "application_id and object_store_url"
-    elif goal in ("OFFSITE_CONVERSIONS", "VALUE") and objective in (
-        "OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_ENGAGEMENT"
-    ) and not (pixel or app):
+    elif (
+        goal in ("OFFSITE_CONVERSIONS", "VALUE")
+        and objective in ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_ENGAGEMENT")
+        and not (pixel or app)
+    ):
         needed = "pixel_id and custom_event_type (or application_id and object_store_url)"
     elif goal in ("LEAD_GENERATION", "QUALITY_LEAD", "PAGE_LIKES") and not promoted.get("page_id"):
         needed = "page_id"
@@ -468,12 +476,17 @@ def _check_promoted_object(objective: str, goal: str, promoted: dict[str, Any] |
 
 
 def _check_schedule(
-    daily: int | None, lifetime: int | None, start: float | None, end: float | None, now: float,
+    daily: int | None,
+    lifetime: int | None,
+    start: float | None,
+    end: float | None,
+    now: float,
     campaign_lifetime: bool,
 ) -> None:
     if end is not None and start is not None and end <= start:
         raise errors.invalid_parameter(
-            "Invalid schedule", "The ad set's end_time must be after its start_time.",
+            "Invalid schedule",
+            "The ad set's end_time must be after its start_time.",
             blame_fields=["end_time"],
         )
     if (lifetime is not None or campaign_lifetime) and end is None:
@@ -495,8 +508,15 @@ def _check_schedule(
 
 
 def _check_minimum_budget(
-    account: Account, billing_event: str, strategy: str, bid_amount: int | None,
-    daily: int | None, lifetime: int | None, start: float | None, end: float | None, now: float,
+    account: Account,
+    billing_event: str,
+    strategy: str,
+    bid_amount: int | None,
+    daily: int | None,
+    lifetime: int | None,
+    start: float | None,
+    end: float | None,
+    now: float,
 ) -> None:
     """Ad Set reference, "Bid/Budget Validations" (USD accounts only)."""
     if account.currency != "USD":
@@ -550,7 +570,8 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
     live = [a for a in ctx.state.children(campaign.id, "adset") if not a.deleted]
     if len(live) >= MAX_ADSETS_PER_CAMPAIGN:
         raise errors.invalid_parameter(
-            "Too many ad sets", "You can only create 200 ad sets per campaign.",
+            "Too many ad sets",
+            "You can only create 200 ad sets per campaign.",
             blame_fields=["campaign_id"],
         )
     # billing_event and optimization_goal: the sandbox requires both (Graph refuses an ad set
@@ -604,11 +625,13 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
                 "Either daily_budget or lifetime_budget must be greater than 0.",
                 blame_fields=["daily_budget"],
             )
-    _check_schedule(daily, lifetime, start, end, ctx.now, campaign_lifetime=camp_lifetime
-                    is not None)
+    _check_schedule(
+        daily, lifetime, start, end, ctx.now, campaign_lifetime=camp_lifetime is not None
+    )
     if bid_amount is not None and bid_amount <= 0:
         raise errors.invalid_parameter(
-            "Invalid bid amount", "bid_amount must be a positive integer.",
+            "Invalid bid amount",
+            "bid_amount must be a positive integer.",
             blame_fields=["bid_amount"],
         )
     strategy = effective_bid_strategy(
@@ -626,13 +649,24 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
     promoted = params.json("promoted_object", dict)
     _check_promoted_object(objective, goal, promoted)
     _check_dsa(ctx, params, targeting)
-    _check_minimum_budget(ctx.account, billing_event, strategy, bid_amount, daily, lifetime,
-                          start, end, ctx.now)
+    _check_minimum_budget(
+        ctx.account, billing_event, strategy, bid_amount, daily, lifetime, start, end, ctx.now
+    )
     labels = _adlabels(ctx, params)
     if validate_only(params):
         return Created({"success": True}, [])
-    fields = _stored(params, skip={"status", "daily_budget", "lifetime_budget", "adlabels",
-                                   "start_time", "end_time", "bid_amount"})
+    fields = _stored(
+        params,
+        skip={
+            "status",
+            "daily_budget",
+            "lifetime_budget",
+            "adlabels",
+            "start_time",
+            "end_time",
+            "bid_amount",
+        },
+    )
     fields.update(
         {
             "account_id": ctx.account.id,
@@ -646,8 +680,13 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
             "start_time": start if start is not None else ctx.now,
         }
     )
-    for key, value in (("daily_budget", daily), ("lifetime_budget", lifetime),
-                       ("bid_amount", bid_amount), ("end_time", end), ("adlabels", labels)):
+    for key, value in (
+        ("daily_budget", daily),
+        ("lifetime_budget", lifetime),
+        ("bid_amount", bid_amount),
+        ("end_time", end),
+        ("adlabels", labels),
+    ):
         if value is not None:
             fields[key] = value
     obj = ctx.state.add_object(_new_object(ctx, "adset", campaign.id, fields))
@@ -660,7 +699,8 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
 def _check_page(ctx: Ctx, page_id: Any, where: str) -> None:
     if not str(page_id).isdigit():
         raise errors.invalid_parameter(
-            "Invalid Page", f"{where} must be the numeric id of a Facebook Page.",
+            "Invalid Page",
+            f"{where} must be the numeric id of a Facebook Page.",
             blame_fields=[where],
         )
     pages = ctx.token.page_ids
@@ -687,7 +727,8 @@ def _check_video(ctx: Ctx, video_id: Any, where: str) -> None:
     video = _owned(ctx, video_id, "advideo")
     if video is None or video.deleted:
         raise errors.invalid_parameter(
-            "Video not found", f"Video {video_id} ({where}) is not in this ad account.",
+            "Video not found",
+            f"Video {video_id} ({where}) is not in this ad account.",
             blame_fields=[where],
         )
     if video_status(ctx.state, video, ctx.now) != "ready":
@@ -712,8 +753,11 @@ def _check_story_spec(ctx: Ctx, spec: dict[str, Any]) -> None:
     if not spec.get("page_id"):
         raise errors.required_param("object_story_spec[page_id]")
     _check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
-    kinds = [k for k in ("link_data", "photo_data", "video_data", "text_data", "template_data")
-             if spec.get(k) is not None]
+    kinds = [
+        k
+        for k in ("link_data", "photo_data", "video_data", "text_data", "template_data")
+        if spec.get(k) is not None
+    ]
     if len(kinds) != 1:
         raise errors.invalid_parameter(
             "Invalid object story spec",
@@ -791,7 +835,8 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
             _check_story_spec(ctx, spec)
     if story_id is not None and "_" not in story_id:
         raise errors.invalid_parameter(
-            "Invalid post", "object_story_id must look like <page id>_<post id>.",
+            "Invalid post",
+            "object_story_id must look like <page id>_<post id>.",
             blame_fields=["object_story_id"],
         )
     for index, image in enumerate((feed or {}).get("images") or []):
@@ -807,8 +852,9 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
     # Ad Creative reference, "Creating": "If you try to add an creative that isn't unique, we do
     # not generate it and return the creative ID of the existing ad creative."
     signature = _creative_signature(params)
-    existing = ctx.state.get_object(ctx.state.creative_signatures.get(
-        (ctx.account.id, signature), ""))
+    existing = ctx.state.get_object(
+        ctx.state.creative_signatures.get((ctx.account.id, signature), "")
+    )
     if existing is not None and not existing.deleted:
         return Created({"id": existing.id}, [])
     fields = _stored(params, skip={"adlabels"})
@@ -821,8 +867,14 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
     page_id = (spec or {}).get("page_id")
     if spec is not None:
         obj.fields["actor_id"] = str(page_id)
-        content = next((spec[k] for k in ("link_data", "photo_data", "video_data")
-                        if isinstance(spec.get(k), dict)), {})
+        content = next(
+            (
+                spec[k]
+                for k in ("link_data", "photo_data", "video_data")
+                if isinstance(spec.get(k), dict)
+            ),
+            {},
+        )
         if content.get("image_hash"):
             obj.fields["image_hash"] = content["image_hash"]
         if content.get("video_id"):
@@ -847,7 +899,8 @@ def create_ad(ctx: Ctx, params: Params) -> Created:
     adset = _owned(ctx, adset_id, "adset")
     if adset is None or adset.deleted:
         raise errors.invalid_parameter(
-            "Invalid ad set", f"Ad set {adset_id} does not exist in this ad account.",
+            "Invalid ad set",
+            f"Ad set {adset_id} does not exist in this ad account.",
             blame_fields=["adset_id"],
         )
     if params.present("bid_amount"):
@@ -861,11 +914,15 @@ def create_ad(ctx: Ctx, params: Params) -> Created:
         )
     creative_spec = params.json("creative", dict, required=True)  # creative [required]
     status = _create_status(params)
-    live = [a for a in ctx.state.children(adset.id, "ad")
-            if not a.deleted and a.fields.get("status") != "ARCHIVED"]
+    live = [
+        a
+        for a in ctx.state.children(adset.id, "ad")
+        if not a.deleted and a.fields.get("status") != "ARCHIVED"
+    ]
     if len(live) >= MAX_ADS_PER_ADSET:
         raise errors.invalid_parameter(
-            "Too many ads in ad set", "An ad set can hold at most 50 non-archived ads.",
+            "Too many ads in ad set",
+            "An ad set can hold at most 50 non-archived ads.",
             blame_fields=["adset_id"],
         )
     labels = _adlabels(ctx, params)
@@ -988,7 +1045,8 @@ def create_images(ctx: Ctx, params: Params, files: dict[str, UploadedFile]) -> C
             data = base64.b64decode(encoded, validate=False)
         except (binascii.Error, ValueError):
             raise errors.invalid_parameter(
-                "Invalid image", "bytes must be the base64-encoded image file.",
+                "Invalid image",
+                "bytes must be the base64-encoded image file.",
                 blame_fields=["bytes"],
             ) from None
         image_hash = hashlib.md5(data).hexdigest()  # noqa: S324
@@ -1002,14 +1060,17 @@ def create_images(ctx: Ctx, params: Params, files: dict[str, UploadedFile]) -> C
         source = ctx.state.get_object(f"{source_account}:{copy_from.get('hash')}")
         if source is None or source_account not in ctx.token.account_ids or source.blob is None:
             raise errors.invalid_parameter(
-                "Image not found", "copy_from names an image this token can't read.",
+                "Image not found",
+                "copy_from names an image this token can't read.",
                 blame_fields=["copy_from"],
             )
-        images[str(copy_from.get("hash"))] = _store_image(ctx, str(source.fields.get("name")),
-                                                          source.blob)
+        images[str(copy_from.get("hash"))] = _store_image(
+            ctx, str(source.fields.get("name")), source.blob
+        )
     if not images:
         raise errors.invalid_parameter(
-            "No image", "Send the image as a multipart file, as base64 in bytes, or copy_from.",
+            "No image",
+            "Send the image as a multipart file, as base64 in bytes, or copy_from.",
             blame_fields=["bytes"],
         )
     return Created({"images": images}, created)
@@ -1076,7 +1137,8 @@ def upload_video(ctx: Ctx, params: Params, files: dict[str, UploadedFile]) -> Cr
         # Video reference, file_url: "Accessible URL of a video file. Cannot be used with
         # upload_phase."
         raise errors.invalid_parameter(
-            "file_url with upload_phase", "file_url cannot be used with upload_phase.",
+            "file_url with upload_phase",
+            "file_url cannot be used with upload_phase.",
             blame_fields=["file_url"],
         )
     if phase == "start":
@@ -1093,15 +1155,17 @@ def upload_video(ctx: Ctx, params: Params, files: dict[str, UploadedFile]) -> Cr
     upload = files.get("source") or next(iter(files.values()), None)
     if upload is None:
         raise errors.invalid_parameter(
-            "No video", "Send the video as source (multipart), file_url, or a chunked upload.",
+            "No video",
+            "Send the video as source (multipart), file_url, or a chunked upload.",
             blame_fields=["source"],
         )
     if not is_video(upload.content):
         raise errors.GraphError(
             "(#352) The video file you selected is in a format that we don't support.", code=352
         )
-    video = _new_video(ctx, params, processing_started=ctx.now,
-                       bytes_transferred=len(upload.content))
+    video = _new_video(
+        ctx, params, processing_started=ctx.now, bytes_transferred=len(upload.content)
+    )
     video.blob = upload.content
     ctx.state.add_object(video)
     return Created({"id": video.id}, [video.id])
@@ -1113,7 +1177,8 @@ def _chunk_start(ctx: Ctx, params: Params) -> Created:
     if size <= 0:
         raise errors.GraphError(
             "(#382) The video file you tried to upload is too small. Please try again with a "
-            "larger file.", code=382,
+            "larger file.",
+            code=382,
         )
     video = _new_video(ctx, params, bytes_transferred=0)
     ctx.state.add_object(video)
@@ -1143,7 +1208,8 @@ def _chunk_continue(
     session = ctx.state.upload_sessions.get(str(session_id))
     if session is None or session["account_id"] != ctx.account.id:
         raise errors.invalid_parameter(
-            "Invalid upload session", f"Upload session {session_id} does not exist.",
+            "Invalid upload session",
+            f"Upload session {session_id} does not exist.",
             blame_fields=["upload_session_id"],
         )
     video = ctx.state.objects[session["video_id"]]
@@ -1213,13 +1279,15 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
         # Ad Set reference, "Remarks": "A deleted ad set can only change its name."
         if changes - {"name"}:
             raise errors.invalid_parameter(
-                "Object deleted", "A deleted object can only change its name.",
+                "Object deleted",
+                "A deleted object can only change its name.",
                 blame_fields=sorted(changes - {"name"}),
             )
     elif obj.fields.get("status") == "ARCHIVED" and changes - {"name", "status"}:
         # "An archived ad set can only update two fields: name and campaign_status."
         raise errors.invalid_parameter(
-            "Object archived", "An archived object can only change its name and status.",
+            "Object archived",
+            "An archived object can only change its name and status.",
             blame_fields=sorted(changes - {"name", "status"}),
         )
     allowed = UPDATABLE.get(obj.type)
@@ -1233,8 +1301,19 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
     statuses = CREATIVE_STATUSES if obj.type == "adcreative" else STATUSES
     status = params.enum("status", statuses)
     labels = _adlabels(ctx, params)
-    new_fields = _stored(params, skip={"status", "adlabels", "daily_budget", "lifetime_budget",
-                                       "bid_amount", "start_time", "end_time", "creative"})
+    new_fields = _stored(
+        params,
+        skip={
+            "status",
+            "adlabels",
+            "daily_budget",
+            "lifetime_budget",
+            "bid_amount",
+            "start_time",
+            "end_time",
+            "creative",
+        },
+    )
     if obj.type == "campaign":
         if params.present("objective"):
             check_objective(params.str("objective"), ctx.version)
@@ -1281,7 +1360,8 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
         creative = _owned(ctx, (spec or {}).get("creative_id"), "adcreative")
         if creative is None or creative.deleted:
             raise errors.invalid_parameter(
-                "Invalid creative", "creative.creative_id must name a creative of this account.",
+                "Invalid creative",
+                "creative.creative_id must name a creative of this account.",
                 blame_fields=["creative"],
             )
         new_fields["creative"] = {"id": creative.id}
@@ -1300,7 +1380,12 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
 
 
 def _update_budgets(
-    ctx: Ctx, obj: GraphObject, params: Params, new_fields: dict[str, Any], *, adset: bool,
+    ctx: Ctx,
+    obj: GraphObject,
+    params: Params,
+    new_fields: dict[str, Any],
+    *,
+    adset: bool,
     campaign: GraphObject | None = None,
 ) -> None:
     touched = [name for name in BUDGET_FIELDS if params.present(name)]
@@ -1325,7 +1410,8 @@ def _update_budgets(
         changes.append(ctx.now)
     if not adset:
         with_budgets = [
-            a for a in ctx.state.children(obj.id, "adset")
+            a
+            for a in ctx.state.children(obj.id, "adset")
             if not a.deleted and (a.fields.get("daily_budget") or a.fields.get("lifetime_budget"))
         ]
         if with_budgets and any(values.values()):

@@ -68,8 +68,9 @@ class Params:
         if value is None:
             return None
         if value not in allowed:
-            raise errors.enum_param(name, sorted(allowed) if isinstance(allowed, frozenset)
-                                    else allowed)
+            raise errors.enum_param(
+                name, sorted(allowed) if isinstance(allowed, frozenset) else allowed
+            )
         return value
 
     def int(self, name: str, *, required: bool = False) -> int | None:

@@ -49,28 +49,53 @@ class Command(BaseCommand):
             help="Register an access token and the ad accounts it may use (repeatable).",
         )
         parser.add_argument("--app-secret", help="Require appsecret_proof for every call.")
-        parser.add_argument("--seed-demo", action="store_true",
-                            help=f"Register {DEMO_TOKEN} owning act_{DEMO_ACCOUNT_ID} "
-                                 f"and page {DEMO_PAGE_ID}.")
+        parser.add_argument(
+            "--seed-demo",
+            action="store_true",
+            help=f"Register {DEMO_TOKEN} owning act_{DEMO_ACCOUNT_ID} and page {DEMO_PAGE_ID}.",
+        )
         parser.add_argument("--latency-ms", type=float, default=defaults.latency_ms)
         parser.add_argument("--latency-jitter-ms", type=float, default=defaults.latency_jitter_ms)
-        parser.add_argument("--fault-rate", type=float, default=defaults.fault_rate,
-                            help="Share of Graph calls answered with a transient error (code 2).")
-        parser.add_argument("--drop-rate", type=float, default=defaults.drop_rate,
-                            help="Share of creates whose connection drops after the create.")
-        parser.add_argument("--expired-token-rate", type=float,
-                            default=defaults.expired_token_rate,
-                            help="Share of Graph calls answered as if the token had expired.")
+        parser.add_argument(
+            "--fault-rate",
+            type=float,
+            default=defaults.fault_rate,
+            help="Share of Graph calls answered with a transient error (code 2).",
+        )
+        parser.add_argument(
+            "--drop-rate",
+            type=float,
+            default=defaults.drop_rate,
+            help="Share of creates whose connection drops after the create.",
+        )
+        parser.add_argument(
+            "--expired-token-rate",
+            type=float,
+            default=defaults.expired_token_rate,
+            help="Share of Graph calls answered as if the token had expired.",
+        )
         parser.add_argument("--random-seed", type=int, default=None)
-        parser.add_argument("--throttle-score", type=int, default=defaults.throttle_score,
-                            help="Ad account score (read 1, write 3) that triggers 80004.")
-        parser.add_argument("--throttle-window", type=float,
-                            default=defaults.throttle_window_seconds,
-                            help="Seconds a full score takes to decay.")
-        parser.add_argument("--throttle-block-seconds", type=float,
-                            default=defaults.throttle_block_seconds)
-        parser.add_argument("--video-ready-after", type=float, default=defaults.video_ready_after,
-                            help="Seconds a new video stays 'processing'.")
+        parser.add_argument(
+            "--throttle-score",
+            type=int,
+            default=defaults.throttle_score,
+            help="Ad account score (read 1, write 3) that triggers 80004.",
+        )
+        parser.add_argument(
+            "--throttle-window",
+            type=float,
+            default=defaults.throttle_window_seconds,
+            help="Seconds a full score takes to decay.",
+        )
+        parser.add_argument(
+            "--throttle-block-seconds", type=float, default=defaults.throttle_block_seconds
+        )
+        parser.add_argument(
+            "--video-ready-after",
+            type=float,
+            default=defaults.video_ready_after,
+            help="Seconds a new video stays 'processing'.",
+        )
         parser.add_argument("--min-api-version", default=defaults.min_api_version)
 
     def handle(self, *args: Any, **options: Any) -> None:
