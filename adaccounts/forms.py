@@ -11,7 +11,12 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from adaccounts.models import AdAccount
 from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
-from adaccounts.validators import validate_additional_config
+from adaccounts.validators import (
+    OWNER_OUTSIDE_TEAM_MESSAGE,
+    live_duplicate_exists,
+    owner_outside_team,
+    validate_additional_config,
+)
 from platforms.base import PlatformType
 from platforms.registry import get_account_spec
 
@@ -139,24 +144,18 @@ class AdAccountAdminForm(forms.ModelForm):
                 self.add_error(field, _messages(errors))
 
     def _check_owner_in_team(self, cleaned: dict[str, Any]) -> None:
-        owner, team = cleaned.get("owner_user"), cleaned.get("team")
-        if owner is None or team is None or owner.is_superuser:
-            return
-        if not team.members.filter(pk=owner.pk).exists():
-            self.add_error("owner_user", "The owner must be a member of the account's team.")
+        if owner_outside_team(cleaned.get("owner_user"), cleaned.get("team")):
+            self.add_error("owner_user", OWNER_OUTSIDE_TEAM_MESSAGE)
 
     def _check_duplicate(self, cleaned: dict[str, Any]) -> None:
-        # The services catch the race this check cannot (the database constraint decides);
-        # this is what turns the common case into an error on the field.
         platform_type, account_id = self._platform_type(), cleaned.get("platform_account_id")
         if platform_type is None or account_id is None or self.instance.is_deleted:
             return  # deleted accounts may share an ID with a live one
-        clash = AdAccount.objects.live().filter(
-            platform_type=platform_type, platform_account_id=account_id
-        )
-        if not self.instance._state.adding:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
+        if live_duplicate_exists(
+            platform_type=platform_type,
+            account_id=account_id,
+            exclude_pk=None if self.instance._state.adding else self.instance.pk,
+        ):
             self.add_error(
                 "platform_account_id", ValidationError(DUPLICATE_ACCOUNT_MESSAGE, code="unique")
             )

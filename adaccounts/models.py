@@ -46,6 +46,10 @@ class AdAccountQuerySet(models.QuerySet["AdAccount"]):
         """Accounts that were not soft-deleted."""
         return self.filter(deleted_at__isnull=True)
 
+    def active(self) -> AdAccountQuerySet:
+        """Live accounts whose jobs may run: ACTIVE (the others' jobs wait)."""
+        return self.live().filter(status=AdAccountStatus.ACTIVE)
+
 
 class AdAccount(TimeStampedModel):
     """An advertiser's account on one platform, with its encrypted credentials."""

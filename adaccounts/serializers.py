@@ -7,6 +7,7 @@ else about them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,7 +17,12 @@ from rest_framework.exceptions import ErrorDetail
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from adaccounts.selectors import team_list_for_user, team_list_member_of
 from adaccounts.services import DUPLICATE_ACCOUNT_MESSAGE
-from adaccounts.validators import validate_additional_config
+from adaccounts.validators import (
+    OWNER_OUTSIDE_TEAM_MESSAGE,
+    live_duplicate_exists,
+    owner_outside_team,
+    validate_additional_config,
+)
 from platforms.base import PlatformType, VerifyResult
 from platforms.registry import get_account_spec
 
@@ -95,6 +101,7 @@ class AdAccountInputSerializer(serializers.Serializer):
         raw = data.get("platform_type", getattr(self.instance, "platform_type", None))
         return raw if raw in PlatformType.values else None
 
+    @cached_property
     def _default_team(self) -> Team | None:
         # Memberships, not reach: a superuser may use any team but belongs to few.
         teams = list(team_list_member_of(user=self._user)[:2])
@@ -111,7 +118,7 @@ class AdAccountInputSerializer(serializers.Serializer):
             key: ["Unknown field."]
             for key in sorted(set(data) - set(self.fields) - _READ_ONLY_ECHO)
         }
-        if self.instance is None and "team_id" not in data and self._default_team() is None:
+        if self.instance is None and "team_id" not in data and self._default_team is None:
             errors["team_id"] = [
                 "Required: you belong to several teams (or none), so name the team."
             ]
@@ -167,31 +174,26 @@ class AdAccountInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         team = attrs.pop("team_id", None) or (self.instance.team if self.instance else None)
-        team = team or self._default_team()
+        team = team or self._default_team
         attrs["team"] = team
         errors: dict[str, Any] = {}
 
         if "owner_user_id" in attrs:
             owner = attrs.pop("owner_user_id")
-            in_team = owner is None or team.members.filter(pk=owner.pk).exists()
-            if not in_team and not owner.is_superuser:
-                errors["owner_user_id"] = "The owner must be a member of the account's team."
+            if owner_outside_team(owner, team):
+                errors["owner_user_id"] = OWNER_OUTSIDE_TEAM_MESSAGE
             attrs["owner_user"] = owner
 
         if self.instance is not None:
             attrs.pop("platform_type", None)  # validated unchanged above
         platform_type = attrs.get("platform_type") or self.instance.platform_type
         account_id = attrs.get("platform_account_id")
-        if account_id is not None:
-            clash = AdAccount.objects.live().filter(
-                platform_type=platform_type, platform_account_id=account_id
-            )
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                errors["platform_account_id"] = ErrorDetail(
-                    DUPLICATE_ACCOUNT_MESSAGE, code="unique"
-                )
+        if account_id is not None and live_duplicate_exists(
+            platform_type=platform_type,
+            account_id=account_id,
+            exclude_pk=self.instance.pk if self.instance is not None else None,
+        ):
+            errors["platform_account_id"] = ErrorDetail(DUPLICATE_ACCOUNT_MESSAGE, code="unique")
 
         if errors:
             raise serializers.ValidationError(errors)

@@ -6,7 +6,7 @@ import json
 import uuid
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 
 from campaigns import services
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, MediaAsset
+from campaigns.selectors import job_with_tree
 
 
 def _pretty_json(value: object) -> SafeString:
@@ -111,10 +112,11 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="objects (platform IDs)")
     def object_tree(self, job: CampaignJob) -> SafeString | str:
-        campaign = Campaign.objects.filter(job=job).first()
+        tree = job_with_tree(CampaignJob.objects.select_related("campaign")).get(pk=job.pk)
+        campaign = getattr(tree, "campaign", None)
         if campaign is None:
             return "—"
-        ad_sets = AdSet.objects.filter(campaign=campaign).prefetch_related("ads__creative")
+        ad_sets = campaign.ad_sets.all()
 
         def ads_html(ad_set: AdSet) -> SafeString:
             return format_html_join(
@@ -205,9 +207,13 @@ class AdSetInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
     extra = 0
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AdSet]:
+        # Counted in the inline's own query, not once per row.
+        return super().get_queryset(request).annotate(ads_counted=Count("ads"))
+
     @admin.display(description="ads")
     def ad_count(self, ad_set: AdSet) -> int:
-        return ad_set.ads.count()
+        return ad_set.ads_counted
 
 
 @admin.register(Campaign)

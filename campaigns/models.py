@@ -26,12 +26,6 @@ class JobStatus(models.TextChoices):
     CANCELLED = "CANCELLED", "Cancelled"
 
 
-FINISHED_STATUSES = (
-    JobStatus.SUCCESS,
-    JobStatus.FAILED,
-    JobStatus.PARTIAL_SUCCESS,
-    JobStatus.CANCELLED,
-)
 RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.PARTIAL_SUCCESS)
 
 
@@ -91,10 +85,6 @@ class CampaignJob(TimeStampedModel):
     def __str__(self) -> str:
         return f"Job {self.id} ({self.status})"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
-
 
 class PlannedObject(TimeStampedModel):
     """Fields every planned platform object has."""
@@ -110,10 +100,6 @@ class PlannedObject(TimeStampedModel):
 
     class Meta:
         abstract = True
-
-    @property
-    def is_created(self) -> bool:
-        return bool(self.platform_id)
 
 
 class Campaign(PlannedObject):

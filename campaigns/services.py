@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework import serializers
@@ -132,9 +132,10 @@ def _null_character_errors(data: Any, path: str = "") -> dict[str, str]:
 
 def _team_of_requested_account(
     *, user: AbstractBaseUser, platform_type: str, data: Any
-) -> Any | None:
-    """The team of the account a request names, whatever the account's state now: a replay
-    must answer as the first time even if the account was deactivated since."""
+) -> QuerySet[AdAccount] | None:
+    """The team (a one-value subquery) of the account a request names, whatever the account's
+    state now: a replay must answer as the first time even if the account was deactivated
+    since. None when the request names no account at all."""
     accounts = AdAccount.objects.filter(platform_type=platform_type)
     if not getattr(user, "is_superuser", False):
         accounts = accounts.filter(team__in=team_list_for_user(user=user))
@@ -142,7 +143,7 @@ def _team_of_requested_account(
     match = _named_account(accounts, platform_type=platform_type, value=value)
     if match is None:
         return None
-    return match.order_by("deleted_at").values_list("team_id", flat=True).first()
+    return match.order_by("deleted_at").values("team_id")[:1]
 
 
 def _find_replay(
@@ -154,11 +155,12 @@ def _find_replay(
     fingerprint: str,
 ) -> CampaignJob | None:
     """The earlier job of this key in the team of the requested account, if any."""
-    team_id = _team_of_requested_account(user=user, platform_type=platform_type, data=data)
-    if team_id is None:
+    team = _team_of_requested_account(user=user, platform_type=platform_type, data=data)
+    if team is None:
         return None
+    # One query: when no account matches, the subquery is NULL and no job matches either.
     job = (
-        CampaignJob.objects.filter(idempotency_key=idempotency_key, team_id=team_id)
+        CampaignJob.objects.filter(idempotency_key=idempotency_key, team_id=Subquery(team))
         .order_by("created_at")
         .first()
     )
@@ -182,7 +184,8 @@ def job_submit(
     is stored and None is returned. Raises `ValidationError` (every bad field at once) or
     `IdempotencyKeyReused`.
     """
-    fingerprint = request_fingerprint(data)
+    # Only a keyed request is ever compared with a later one.
+    fingerprint = request_fingerprint(data) if idempotency_key else ""
     if idempotency_key and not validate_only:
         replay = _find_replay(
             user=user,
@@ -236,7 +239,7 @@ def job_submit(
         with transaction.atomic():
             # The job and its whole plan: one statement on PostgreSQL.
             insert_rows([(CampaignJob, [job]), *plan])
-            transaction.on_commit(lambda: job_publish(job_id=job.id, fresh=True))
+            transaction.on_commit(lambda: job_publish(job_id=job.id))
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -255,11 +258,12 @@ def job_submit(
     return Submission(job=job, created=True)
 
 
-def job_publish(*, job_id: Any, countdown: float | None = None, fresh: bool = False) -> bool:
+def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
     """Hand the job id (only the id) to the broker; False when the broker is unreachable.
 
-    A job that could not be published stays PENDING with no `published_at`, and the sweeper
-    publishes it once the broker is back.
+    Callers set `published_at` in the write that makes the job PENDING (one statement, not a
+    second one here). A job that could not be published stays PENDING with no
+    `published_at`, and the sweeper publishes it once the broker is back.
     """
     from campaigns.tasks import job_run
 
@@ -270,12 +274,7 @@ def job_publish(*, job_id: Any, countdown: float | None = None, fresh: bool = Fa
         logger.warning("Could not publish job %s; the sweeper will retry", job_id, exc_info=True)
         CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(published_at=None)
         return False
-    if countdown is None and not fresh:
-        CampaignJob.objects.filter(pk=job_id).update(published_at=timezone.now())
     return True
-
-
-_active_account = AdAccount.objects.filter(status=AdAccountStatus.ACTIVE, deleted_at__isnull=True)
 
 
 class AccountBusy(Exception):
@@ -388,7 +387,7 @@ def _claim_portable(job_id: Any, token: str, now: datetime) -> CampaignJob | Non
             # EXISTS, not a join: with a join Django writes `WHERE id IN (SELECT ...)`, and
             # PostgreSQL's re-check of a concurrently updated row skips the subquery's
             # `status = PENDING`, letting every concurrent claimer win.
-            .filter(Exists(_active_account.filter(pk=OuterRef("ad_account_id"))))
+            .filter(Exists(AdAccount.objects.active().filter(pk=OuterRef("ad_account_id"))))
             .update(
                 status=JobStatus.PROCESSING,
                 attempts=F("attempts") + 1,
@@ -427,6 +426,14 @@ def job_execute(*, job_id: Any) -> None:
     get_executor(job.platform_type)(job=job)
 
 
+def _held(job: CampaignJob) -> QuerySet[CampaignJob]:
+    """The job, as long as the run that claimed it still holds it (the claim token is per
+    claim: a run whose lease expired and was claimed again no longer matches)."""
+    return CampaignJob.objects.filter(
+        pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
+    )
+
+
 def _release(job: CampaignJob, **changes: Any) -> bool:
     """Write the outcome of a run, only if this worker still holds the job.
 
@@ -436,9 +443,7 @@ def _release(job: CampaignJob, **changes: Any) -> bool:
     now = timezone.now()
     changes.setdefault("lease_expires_at", None)
     changes.setdefault("claimed_by", "")
-    released = CampaignJob.objects.filter(
-        pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
-    ).update(updated_at=now, **changes)
+    released = _held(job).update(updated_at=now, **changes)
     if not released:
         logger.warning("Job %s was taken from this worker; its outcome is dropped", job.pk)
     return bool(released)
@@ -514,11 +519,7 @@ def job_reschedule(
 
 def job_still_held(job: CampaignJob) -> Exists:
     """A condition for writes a run makes: true only while that run still holds the job."""
-    return Exists(
-        CampaignJob.objects.filter(
-            pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
-        )
-    )
+    return Exists(_held(job))
 
 
 # Rows of one model to change: {primary key: {field name: value}}, the same fields for all.
@@ -593,9 +594,7 @@ def job_heartbeat(*, job: CampaignJob) -> bool:
     """Extend the lease of a job this worker holds; False if it was taken away meanwhile."""
     now = timezone.now()
     return bool(
-        CampaignJob.objects.filter(
-            pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
-        ).update(lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+        _held(job).update(lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS))
     )
 
 
@@ -626,7 +625,7 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
             finished_at=None,
             lease_expires_at=None,
             claimed_by="",
-            published_at=None,
+            published_at=now,
             updated_at=now,
         )
         if changed:
@@ -676,7 +675,13 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
     for job_id in stuck:
         changed = CampaignJob.objects.filter(
             pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
-        ).update(status=JobStatus.PENDING, lease_expires_at=None, claimed_by="", updated_at=now)
+        ).update(
+            status=JobStatus.PENDING,
+            lease_expires_at=None,
+            claimed_by="",
+            published_at=now,
+            updated_at=now,
+        )
         if changed:
             logger.warning("Job %s lease expired; returned to PENDING", job_id)
             job_publish(job_id=job_id)
@@ -702,7 +707,7 @@ def jobs_publish_unclaimed(
     due = (
         jobs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .filter(Q(published_at__isnull=True) | Q(published_at__lt=stale))
-        .filter(ad_account__status=AdAccountStatus.ACTIVE, ad_account__deleted_at__isnull=True)
+        .filter(ad_account__in=AdAccount.objects.active())
         .order_by("created_at")
         .values_list("pk", flat=True)[: settings.JOB_SWEEP_BATCH_SIZE]
     )
@@ -711,6 +716,8 @@ def jobs_publish_unclaimed(
         if not job_publish(job_id=job_id):
             break  # broker still down: try again next sweep
         published.append(str(job_id))
+    if published:
+        CampaignJob.objects.filter(pk__in=published).update(published_at=now)
     return published
 
 

@@ -117,7 +117,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self) -> QuerySet[CampaignJob]:
         jobs = job_list_for_user(user=self.request.user).order_by("-created_at", "id")
-        if self.action == "list":
+        if self.action != "retrieve":
+            # retry and cancel change the job, then answer with the tree read afterwards.
             return jobs
         return job_with_tree(jobs)
 

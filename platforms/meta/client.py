@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -50,7 +50,6 @@ class MetaClient:
     secrets: tuple[str, ...]
     # Usage Meta reported on the latest response (x-business-use-case-usage and friends).
     usage: Usage | None = None
-    requests_sent: int = field(default=0)
 
     @property
     def account_number(self) -> str:
@@ -84,7 +83,6 @@ def build_meta_client(*, account_id: str, credentials: dict[str, str]) -> MetaCl
     )
 
     def on_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        client.requests_sent += 1
         usage = parse_usage(response.headers, account_number=client.account_number)
         if usage is not None:
             client.usage = usage

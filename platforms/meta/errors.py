@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import requests
+from django.conf import settings
 from facebook_business.exceptions import FacebookRequestError
 
 TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613}) | frozenset(range(80000, 80015))
@@ -152,4 +153,10 @@ def from_transport_error(
         type=label,
         step=step,
         ambiguous=sent,
+        # Meta may still be working on a request we gave up waiting for: look for what it
+        # made only once it has surely finished, or the lookup misses it and we create it
+        # twice.
+        retry_after=settings.META_REQUEST_TIMEOUT
+        if isinstance(exc, requests.ReadTimeout)
+        else None,
     )

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -320,23 +321,29 @@ class MetaJobRun:
             return fresh[0]
         return None
 
+    def _adopt_into(self, row: Any, step: str, list_fn: Callable[[dict[str, Any]], Any]) -> None:
+        """After a lost answer: take the ID another run recorded meanwhile, or adopt the
+        object the lost create made."""
+        if recorded := self._recorded_meanwhile(row):
+            row.platform_id = recorded
+            return
+        adopted = self._adopt(row, step, list_fn)
+        if adopted:
+            self._record(row, adopted)
+        else:
+            self.heartbeat()
+
     def create(
         self,
         row: Any,
         step: str,
         create_fn: Callable[[], Any],
-        list_fn: Callable[[dict[str, Any]], Any] | None,
+        list_fn: Callable[[dict[str, Any]], Any],
     ) -> str:
+        if row.attempted_at and not row.platform_id:
+            self._adopt_into(row, step, list_fn)
         if row.platform_id:
             return row.platform_id
-        if row.attempted_at and (recorded := self._recorded_meanwhile(row)):
-            row.platform_id = recorded
-            return recorded
-        if row.attempted_at and list_fn is not None:
-            adopted = self._adopt(row, step, list_fn)
-            if adopted:
-                self._record(row, adopted)
-                return adopted
         self._mark_attempted(row)
         created = self.call(step, create_fn)
         self._record(row, created["id"])
@@ -356,12 +363,7 @@ class MetaJobRun:
                 self._upload_video(asset)
 
     def _upload_image(self, asset: MediaAsset) -> None:
-        self._record_media(asset, upload_image(self.client, str(self.account.pk), asset.source_url))
-
-    def _record_media(self, asset: MediaAsset, platform_id: str) -> None:
-        asset.platform_id = platform_id
-        self._write(MediaAsset, [asset.pk], platform_id=platform_id)
-        self.heartbeat()
+        self._record(asset, upload_image(self.client, str(self.account.pk), asset.source_url))
 
     def _video_title(self, asset: MediaAsset) -> str:
         return f"{self.label}-{asset.pk}"
@@ -372,12 +374,9 @@ class MetaJobRun:
             if asset.attempted_at:
                 adopted = self._find_video(asset)
                 if adopted:
-                    asset.platform_id = adopted
-                    self._write(MediaAsset, [asset.pk], platform_id=adopted)
+                    self._record(asset, adopted)
             if not asset.platform_id:
-                asset.attempted_at = timezone.now()
-                self._write(MediaAsset, [asset.pk], attempted_at=asset.attempted_at)
-                self.heartbeat()
+                self._mark_attempted(asset)
                 # Meta downloads the video from the URL itself, from Meta's network; still,
                 # never hand it an address inside ours.
                 check_public_http_url(asset.source_url)
@@ -387,9 +386,7 @@ class MetaJobRun:
                         params={"file_url": asset.source_url, "title": self._video_title(asset)}
                     ),
                 )
-                asset.platform_id = str(created["id"])
-                self._write(MediaAsset, [asset.pk], platform_id=asset.platform_id)
-                self.heartbeat()
+                self._record(asset, created["id"])
         video = self.call(
             f"{step} status",
             lambda: FbAdVideo(asset.platform_id, api=self.client.api).api_get(fields=["status"]),
@@ -469,12 +466,14 @@ class MetaJobRun:
             **ad.meta.extra_params,
         }
 
+    @cached_property
     def _media_by_id(self) -> dict[Any, MediaAsset]:
+        # The plan's assets themselves (updated in place as they upload), so never stale.
         return {m.pk: m for m in self.plan.media}
 
     def creative_spec(self, creative: Creative) -> dict[str, Any]:
         details: MetaCreativeDetails = creative.meta
-        media = self._media_by_id()
+        media = self._media_by_id
         image_hash = details.image_hash or (
             media[details.image_asset_id].platform_id if details.image_asset_id else None
         )
@@ -578,7 +577,8 @@ class MetaJobRun:
         )
 
     def create_creative(self, creative: Creative) -> str:
-        if creative.is_existing:
+        if creative.is_existing or creative.platform_id:
+            # Its spec may cost a Graph call (a video's thumbnail): not for nothing.
             return creative.platform_id or ""
         params = self.creative_params(creative)
         return self.create(
@@ -663,11 +663,8 @@ class BatchMetaJobRun(MetaJobRun):
         images = [a for a in self.plan.media if a.kind == MediaKind.IMAGE and not a.platform_id]
         if len(images) > 1:
             self._upload_images_concurrently(images)
-        for asset in self.plan.media:
-            if asset.kind == MediaKind.VIDEO and asset.platform_status not in _READY_VIDEO_STATES:
-                self._upload_video(asset)
-            elif asset.kind == MediaKind.IMAGE and not asset.platform_id:
-                self._upload_image(asset)
+        # Then videos (and a single image) as in sequential mode; uploaded images are skipped.
+        super().upload_media()
 
     def _upload_images_concurrently(self, images: list[MediaAsset]) -> None:
         account_key = str(self.account.pk)
@@ -690,7 +687,7 @@ class BatchMetaJobRun(MetaJobRun):
                     failure = failure or exc
                     continue
                 # Recorded here, on the job's thread: each upload is a checkpoint of its own.
-                self._record_media(futures[future], platform_id)
+                self._record(futures[future], platform_id)
         if failure is not None:
             raise failure
 
@@ -712,16 +709,6 @@ class BatchMetaJobRun(MetaJobRun):
         for ad in plan.ads:
             if ad.attempted_at and not ad.platform_id and ad.ad_set.platform_id:
                 self._adopt_into(ad, _ad_step(ad), self._list_ads(ad.ad_set.platform_id))
-
-    def _adopt_into(self, row: Any, step: str, list_fn: Callable[[dict[str, Any]], Any]) -> None:
-        if recorded := self._recorded_meanwhile(row):
-            row.platform_id = recorded
-            return
-        adopted = self._adopt(row, step, list_fn)
-        if adopted:
-            self._record(row, adopted)
-        else:
-            self.heartbeat()
 
     def next_batch(self) -> list[_BatchOp]:
         """The next batch from the plan's current state (IDs from earlier batches are
@@ -957,10 +944,6 @@ def _handle_meta_error(
 ) -> None:
     partial = bool(run and run.plan.something_created())
     campaign_id = run.plan.campaign.platform_id if run else None
-    if error.type == "ReadTimeout":
-        # Meta may still be working on the request we gave up on: look for what it made
-        # only once it has surely finished, or the lookup misses it and we create it twice.
-        error.retry_after = max(error.retry_after or 0, settings.META_REQUEST_TIMEOUT)
     if error.kind is ErrorKind.TOKEN:
         # The token is dead: no other job of this account can succeed until new credentials.
         with transaction.atomic():
