@@ -1,10 +1,13 @@
 """Shared helpers for the benchmarks in bench/ (not part of the test run).
 
 - machine facts for reports (`machine_info`),
-- a throw-away PostgreSQL database (`PgDatabase`) and Redis database (`redis_flush`),
+- a throw-away PostgreSQL database (`PgDatabase`) and Redis database (`redis_client`,
+  `redis_flush`),
 - the environment a benchmarked process runs with (`service_env`), `manage.py` calls and an
-  API fixture (user, team, ACTIVE Meta ad account),
-- gunicorn in its own process group (`GunicornConfig`, `GunicornServer`),
+  API fixture (user, team, ACTIVE Meta ad accounts),
+- gunicorn in its own process group (`GunicornConfig`, `GunicornServer`), log tails,
+- processes and CPU time from /proc (`proc_table`, `machine_busy_s`, `CpuMeter`), py-spy
+  (`PySpy`),
 - a bounded asyncio load generator on aiohttp that runs in a separate process (`Phase`,
   `LoadGenerator`): closed loop at a fixed concurrency, or open loop at a fixed arrival rate,
   always for a fixed time and only against 127.0.0.1,
@@ -124,16 +127,19 @@ def redis_url(db: int) -> str:
     return f"{REDIS_SERVER_URL}/{db}"
 
 
-def redis_flush(db: int) -> None:
+def redis_client(db: int) -> Any:
+    """A client of one database of the bench Redis server."""
     import redis
 
-    redis.Redis.from_url(redis_url(db), socket_connect_timeout=5).flushdb()
+    return redis.Redis.from_url(redis_url(db), socket_connect_timeout=5)
+
+
+def redis_flush(db: int) -> None:
+    redis_client(db).flushdb()
 
 
 def redis_llen(db: int, key: str) -> int:
-    import redis
-
-    return int(redis.Redis.from_url(redis_url(db), socket_connect_timeout=5).llen(key))
+    return int(redis_client(db).llen(key))
 
 
 # --- the service's processes ----------------------------------------------------------------
@@ -185,12 +191,14 @@ _FIXTURE_CODE = """
 import json
 from adaccounts.services import ad_account_create, api_user_create
 user, team, token = api_user_create(username={username!r}, team_name={team!r})
-account = ad_account_create(
-    team=team, platform_type="META", platform_account_id={account!r}, name="Bench account",
-    credentials={{"access_token": "bench-token"}},
-)
-print(json.dumps({{"token": token.key, "ad_account_id": str(account.id),
-                  "platform_account_id": account.platform_account_id}}))
+accounts = []
+for act_id, access_token, name in {accounts!r}:
+    account = ad_account_create(
+        team=team, platform_type="META", platform_account_id=act_id, name=name,
+        credentials={{"access_token": access_token}},
+    )
+    accounts.append(str(account.id))
+print(json.dumps({{"token": token.key, "accounts": accounts}}))
 """
 
 
@@ -199,10 +207,11 @@ def create_api_fixture(
     *,
     username: str = "bench",
     team: str = "bench",
-    platform_account_id: str = "act_100200300",
-) -> dict[str, str]:
-    """An API user in a team with an ACTIVE Meta ad account: {token, ad_account_id, ...}."""
-    code = _FIXTURE_CODE.format(username=username, team=team, account=platform_account_id)
+    accounts: Sequence[tuple[str, str, str]] = (("act_100200300", "bench-token", "Bench account"),),
+) -> dict[str, Any]:
+    """An API user in a team with ACTIVE Meta ad accounts, one per (act_id, access token,
+    name): {token, accounts: [the ad accounts' ids, in that order]}."""
+    code = _FIXTURE_CODE.format(username=username, team=team, accounts=list(accounts))
     out = manage(env, "shell", "--no-imports", "-c", code)
     return json.loads(out.strip().splitlines()[-1])
 
@@ -211,6 +220,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a log file ("" when it cannot be read)."""
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
 
 
 def stop_process_group(proc: subprocess.Popen | None, timeout: float = 10) -> None:
@@ -326,13 +342,8 @@ class GunicornServer:
         self.stop()
         raise RuntimeError(
             f"gunicorn ({self.config.label}) did not come up; last lines of {self.log_path}:\n"
-            + self.log_tail()
+            + log_tail(self.log_path, 30)
         )
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
 
     def pids(self) -> list[int]:
         """The arbiter and its workers (its process group), e.g. for profilers."""
@@ -358,15 +369,18 @@ class GunicornServer:
 class ProcInfo:
     pid: int
     pgrp: int
-    cmdline: str
-    cpu_s: float  # user + system, seconds
+    cmdline: str  # arguments joined by spaces, stripped
+    cpu_s: float  # user + system of the process itself, seconds
+    children_cpu_s: float  # user + system of its children that ended and were reaped
+    system_s: float  # system (kernel) time of the process itself
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def proc_table() -> list[ProcInfo]:
-    """Every process readable in /proc, with its process group and CPU time (Linux)."""
+    """Every process readable in /proc, with its process group, its own CPU time and that of
+    its reaped children (Linux)."""
     table = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -381,8 +395,10 @@ def proc_table() -> list[ProcInfo]:
             ProcInfo(
                 pid=int(entry),
                 pgrp=int(fields[2]),
-                cmdline=cmdline.decode(errors="replace"),
+                cmdline=cmdline.decode(errors="replace").strip(),
                 cpu_s=(int(fields[11]) + int(fields[12])) / _CLOCK_TICKS,
+                children_cpu_s=(int(fields[13]) + int(fields[14])) / _CLOCK_TICKS,
+                system_s=int(fields[12]) / _CLOCK_TICKS,
             )
         )
     return table
@@ -445,6 +461,70 @@ class CpuMeter:
             "machine_busy_cores": round(spent["machine"] / seconds, 2),
             "other_cores": round(spent["other"] / seconds, 2),
         }
+
+
+# --- py-spy -----------------------------------------------------------------------------------
+
+
+def find_py_spy() -> str | None:
+    """py-spy next to this interpreter (the venv), else on PATH."""
+    import shutil
+
+    return shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+
+
+class PySpy:
+    """`py-spy record` attached to one process (and with `subprocesses`, its descendants) for a
+    bounded time, raw (collapsed) output; in its own process group."""
+
+    def __init__(
+        self,
+        pid: int,
+        output: Path,
+        *,
+        seconds: int,
+        rate: int = 100,
+        gil: bool = True,
+        subprocesses: bool = False,
+    ) -> None:
+        exe = find_py_spy()
+        if exe is None:
+            raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
+        self.output = output
+        command = [
+            exe, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(seconds),
+            "--format", "raw", "--output", str(output), "--nonblocking",
+        ]  # fmt: skip
+        if gil:
+            command.append("--gil")
+        if subprocesses:
+            command.append("--subprocesses")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(  # noqa: S603 - py-spy from the venv
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.seconds = seconds
+
+    def stop(self) -> None:
+        """Stop py-spy if it still runs (its process group)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(5)
+
+    def finish(self) -> None:
+        """Wait for py-spy to write its output; RuntimeError if it failed."""
+        try:
+            _, err = self.proc.communicate(timeout=self.seconds + 30)
+        finally:
+            self.stop()
+        if self.proc.returncode != 0 or not self.output.exists():
+            raise RuntimeError(
+                f"py-spy failed ({self.proc.returncode}): {(err or '').strip()[-500:]}"
+            )
 
 
 # --- statistics -------------------------------------------------------------------------------

@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import LOOPBACK, REPO_ROOT, machine_busy_s, redis_url, stop_process_group
+from _common import (
+    LOOPBACK,
+    REPO_ROOT,
+    log_tail,
+    machine_busy_s,
+    proc_table,
+    redis_client,
+    stop_process_group,
+)
 
 FINISHED = ("SUCCESS", "FAILED", "PARTIAL_SUCCESS", "CANCELLED")
 OWNER_KEY = "mojito-bench-worker:owner"
@@ -90,12 +98,6 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -
     raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-def tail(path: Path, lines: int = 40) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
 # --- Redis ------------------------------------------------------------------------------------
 
 
@@ -111,14 +113,9 @@ class RedisDbs:
         self.token = f"{os.getpid()}-{time.time():.0f}"
         self.claimed: list[int] = []
 
-    def _client(self, db: int) -> Any:
-        import redis
-
-        return redis.Redis.from_url(redis_url(db), socket_connect_timeout=5)
-
     def claim(self) -> None:
         for db in (self.broker_db, self.cache_db):
-            client = self._client(db)
+            client = redis_client(db)
             owner = client.get(OWNER_KEY)
             if client.exists(E2E_OWNER_KEY) or (client.dbsize() and owner is None):
                 raise RuntimeError(
@@ -131,7 +128,7 @@ class RedisDbs:
 
     def release(self) -> None:
         for db in self.claimed:
-            client = self._client(db)
+            client = redis_client(db)
             owner = client.get(OWNER_KEY)
             if owner is None or owner.decode() == self.token:
                 client.flushdb()
@@ -180,13 +177,13 @@ class GroupProcess:
             code = self.proc.returncode if self.proc else None
             raise RuntimeError(
                 f"{self.name} exited ({code}); last lines of {self.log_path}:\n"
-                + tail(self.log_path)
+                + log_tail(self.log_path, 40)
             )
 
     def group_pids(self) -> list[int]:
         if self.proc is None:
             return []
-        return [p.pid for p in processes() if p.pgrp == self.proc.pid]
+        return [p.pid for p in proc_table() if p.pgrp == self.proc.pid]
 
     def stop(self, timeout: float = 15) -> None:
         proc, self.proc = self.proc, None
@@ -355,44 +352,6 @@ class WorkerGroup:
 # --- CPU by part ------------------------------------------------------------------------------
 
 
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class Proc:
-    pid: int
-    pgrp: int
-    cmdline: str
-    cpu_s: float  # user + system of the process itself
-    children_cpu_s: float  # user + system of its children that ended and were reaped
-    system_s: float  # system (kernel) time of the process itself
-
-
-def processes() -> list[Proc]:
-    """Every readable process, with its own CPU time and that of its reaped children."""
-    table = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        table.append(
-            Proc(
-                pid=int(entry),
-                pgrp=int(fields[2]),
-                cmdline=cmdline.decode(errors="replace").strip(),
-                cpu_s=(int(fields[11]) + int(fields[12])) / _CLOCK_TICKS,
-                children_cpu_s=(int(fields[13]) + int(fields[14])) / _CLOCK_TICKS,
-                system_s=int(fields[12]) / _CLOCK_TICKS,
-            )
-        )
-    return table
-
-
 def _is_postgres(cmdline: str) -> bool:
     return cmdline.startswith("postgres:") or cmdline.split(" ", 1)[0].endswith("/bin/postgres")
 
@@ -418,7 +377,7 @@ class CpuParts:
         parts: dict[str, dict[int, float]] = {name: {} for name in names}
         by_group = {pgrp: name for name, pgrps in self.groups.items() for pgrp in pgrps}
         kernel: dict[str, float] = {}  # system time of each group (in the part's figure too)
-        for proc in processes():
+        for proc in proc_table():
             cpu = proc.cpu_s + proc.children_cpu_s
             if proc.pgrp in by_group:
                 parts[by_group[proc.pgrp]][proc.pid] = cpu
@@ -516,9 +475,8 @@ class Sampler:
 
     def _run(self) -> None:
         import psycopg
-        import redis
 
-        broker = redis.Redis.from_url(redis_url(self.broker_db), socket_connect_timeout=5)
+        broker = redis_client(self.broker_db)
         with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
             while not self._stop.wait(self.interval):
                 rss, _ = self.worker.rss_kib()
@@ -670,48 +628,7 @@ class JobsDb:
             self.conn.close()
 
 
-# --- py-spy -----------------------------------------------------------------------------------
-
-
-def find_py_spy() -> str | None:
-    import shutil
-
-    return shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
-
-
-class PySpy:
-    """`py-spy record` attached to one process for a bounded time, raw (collapsed) output."""
-
-    def __init__(self, pid: int, output: Path, *, seconds: int, rate: int = 100, gil: bool = True):
-        exe = find_py_spy()
-        if exe is None:
-            raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
-        self.output = output
-        command = [
-            exe, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(seconds),
-            "--format", "raw", "--output", str(output), "--nonblocking",
-        ]  # fmt: skip
-        if gil:
-            command.append("--gil")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(  # noqa: S603 - py-spy from the venv
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.seconds = seconds
-
-    def finish(self) -> None:
-        try:
-            _, err = self.proc.communicate(timeout=self.seconds + 30)
-        finally:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(5)
-        if self.proc.returncode != 0 or not self.output.exists():
-            raise RuntimeError(f"py-spy failed ({self.proc.returncode}): {(err or '')[-500:]}")
+# --- py-spy profiles (the launcher, PySpy, is in _common) -------------------------------------
 
 
 # Inclusive shares of these frames in the worker's GIL-holding samples: where its CPU goes.

@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +45,7 @@ from _common import (
     PgDatabase,
     Phase,
     PhaseResult,
+    PySpy,
     create_api_fixture,
     format_table,
     machine_info,
@@ -109,17 +108,12 @@ def submission_bodies(ad_account_id: str) -> dict[str, bytes]:
     }
 
 
-def baseline_body(ad_account_id: str) -> bytes:
-    """The same bytes as the 1 x 1 submission: both endpoints parse and store one body."""
-    return submission_bodies(ad_account_id)["1x1"]
-
-
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.db = PgDatabase(args.db_name)
         self.env: dict[str, str] = {}
-        self.fixture: dict[str, str] = {}
+        self.fixture: dict[str, Any] = {}
         self.results: list[tuple[Phase, PhaseResult]] = []
         self.problems: list[str] = []
 
@@ -161,7 +155,7 @@ class Bench:
 
     def phase(self, server: GunicornServer, name: str, **kwargs: Any) -> Phase:
         is_baseline = name.startswith("baseline")
-        bodies = submission_bodies(self.fixture["ad_account_id"])
+        bodies = submission_bodies(self.fixture["accounts"][0])
         defaults: dict[str, Any] = {
             "url": server.base_url + (BASELINE_PATH if is_baseline else SUBMIT_PATH),
             "body": bodies["3x3"] if "3x3" in name else bodies["1x1"],
@@ -339,32 +333,23 @@ class Bench:
     def profile(self, server: GunicornServer, loadgen: LoadGenerator) -> dict[str, Any]:
         """An extra closed-loop submission phase (after the measured ones, as sampling costs
         CPU) with py-spy attached to every gunicorn worker."""
-        py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which(
-            "py-spy"
-        )
-        if py_spy is None:
-            self.problems.append("--profile needs py-spy: .venv/bin/pip install py-spy")
-            return {}
         assert server.proc is not None
         phase = self.phase(server, "submit 1x1 [profiled]", concurrency=self.args.concurrency)
         seconds = int(phase.warmup + phase.duration)
-        command = [
-            py_spy, "record", "--subprocesses", "--nonblocking", "--gil", "--rate", "200",
-            "--pid", str(server.proc.pid), "--duration", str(seconds),
-            "--format", "raw", "--output", str(PROFILE_RAW),
-        ]  # fmt: skip
-        spy = subprocess.Popen(  # noqa: S603 - py-spy from the venv
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        try:
+            spy = PySpy(server.proc.pid, PROFILE_RAW, seconds=seconds, rate=200, subprocesses=True)
+        except RuntimeError as exc:  # no py-spy
+            self.problems.append(str(exc))
+            return {}
         try:
             self.run_once(loadgen, phase)
-            _, err = spy.communicate(timeout=seconds + 30)
-        finally:
-            if spy.poll() is None:
-                spy.terminate()
-                spy.wait(5)
-        if spy.returncode != 0 or not PROFILE_RAW.exists():
-            self.problems.append(f"py-spy failed ({spy.returncode}): {err.strip()[-500:]}")
+        except BaseException:
+            spy.stop()
+            raise
+        try:
+            spy.finish()
+        except RuntimeError as exc:
+            self.problems.append(str(exc))
             return {}
         return summarize_profile(PROFILE_RAW)
 

@@ -58,6 +58,8 @@ from _common import (
     GunicornConfig,
     GunicornServer,
     PgDatabase,
+    PySpy,
+    create_api_fixture,
     format_table,
     free_port,
     machine_info,
@@ -72,7 +74,6 @@ from _worker_support import (
     CeleryWorker,
     CpuParts,
     JobsDb,
-    PySpy,
     RedisDbs,
     Sampler,
     Sandbox,
@@ -120,21 +121,6 @@ def job_body(account_id: str, image_hash: str, *, ad_sets: int, ads: int, name: 
     return json.dumps(body).encode()
 
 
-_FIXTURE_CODE = """
-import json
-from adaccounts.services import ad_account_create, api_user_create
-user, team, token = api_user_create(username="bench-worker", team_name="bench-worker")
-accounts = []
-for act_id, access_token in {accounts!r}:
-    account = ad_account_create(
-        team=team, platform_type="META", platform_account_id=act_id, name="Bench " + act_id,
-        credentials={{"access_token": access_token}},
-    )
-    accounts.append(str(account.id))
-print(json.dumps({{"token": token.key, "accounts": accounts}}))
-"""
-
-
 # --- the benchmark ----------------------------------------------------------------------------
 
 
@@ -176,10 +162,12 @@ class Bench:
         manage(self.env, "migrate", "--noinput")
         base = 700_000_000_001
         accounts = [(f"act_{base + i}", f"bench-worker-token-{i}") for i in range(a.accounts)]
-        out = manage(
-            self.env, "shell", "--no-imports", "-c", _FIXTURE_CODE.format(accounts=accounts)
+        fixture = create_api_fixture(
+            self.env,
+            username="bench-worker",
+            team="bench-worker",
+            accounts=[(act_id, token, "Bench " + act_id) for act_id, token in accounts],
         )
-        fixture = json.loads(out.strip().splitlines()[-1])
         self.token = fixture["token"]
         print(f"==> Meta sandbox on port {sandbox_port}, latency {a.latency_ms:g} ms")
         self.sandbox = Sandbox(
