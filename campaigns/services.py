@@ -143,7 +143,9 @@ def _team_of_requested_account(
     match = _named_account(accounts, platform_type=platform_type, value=value)
     if match is None:
         return None
-    return match.order_by("deleted_at").values("team_id")[:1]
+    # The live account first (the one a new submission would use), on every database:
+    # PostgreSQL sorts NULLs last by default, SQLite first.
+    return match.order_by(F("deleted_at").asc(nulls_first=True)).values("team_id")[:1]
 
 
 def _find_replay(

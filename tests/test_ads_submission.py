@@ -21,6 +21,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from adaccounts.models import AdAccountStatus
@@ -590,6 +591,24 @@ def test_a_key_is_scoped_to_the_team_of_the_account_for_a_user_in_two_teams(call
     assert response.status_code == 202, response.content
     assert response.json()["id"] != first.json()["id"]
     assert response.json()["ad_account_id"] == str(second_team_account.pk)
+
+
+def test_a_key_follows_the_live_account_when_a_deleted_one_had_the_same_id(
+    caller, account, post
+):
+    """The platform ID moved to another of the caller's teams after the first account was
+    deleted: the key is looked up in the live account's team, on every database."""
+    first = post(api_example(account.platform_account_id), key="moved")
+    account.deleted_at = timezone.now()
+    account.save()
+    live = AdAccountFactory(platform_account_id=account.platform_account_id)
+    live.team.members.add(caller.user)
+
+    response = post(api_example(account.platform_account_id), key="moved")
+
+    assert response.status_code == 202, response.content
+    assert response.json()["id"] != first.json()["id"]
+    assert response.json()["ad_account_id"] == str(live.pk)
 
 
 def test_a_key_of_255_characters_is_accepted_and_256_answers_400(
