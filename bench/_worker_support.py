@@ -15,14 +15,12 @@ import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,29 +37,14 @@ from _common import (
     stop_process_group,
 )
 
+from tests.images import make_png  # noqa: F401 (bench/worker.py imports it from here)
+
 FINISHED = ("SUCCESS", "FAILED", "PARTIAL_SUCCESS", "CANCELLED")
 OWNER_KEY = "mojito-bench-worker:owner"
 E2E_OWNER_KEY = "mojito-e2e:owner"
 
 
 # --- small things -----------------------------------------------------------------------------
-
-
-def make_png(width: int, height: int, rgb: bytes) -> bytes:
-    """A valid PNG built by hand (no Pillow): the image uploaded once per ad account."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = b"".join(b"\x00" + rgb * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def http_json(

@@ -116,15 +116,10 @@ class HurlItem(pytest.Function):
 @pytest.fixture
 def hurl_variables(live_server: Any, transactional_db: None) -> dict[str, str]:
     """The variables every `*.hurl` file gets (see the module docstring)."""
-    from tests.factories import TeamFactory, TokenFactory, UserFactory
-
-    def api_token() -> str:
-        user = UserFactory()
-        TeamFactory(members=[user])
-        return TokenFactory(user=user).key
+    from tests.factories import make_caller
 
     return {
         "base_url": live_server.url.rstrip("/"),
-        "token": api_token(),
-        "other_token": api_token(),
+        "token": make_caller().token,
+        "other_token": make_caller().token,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import redis
 from django.conf import settings
@@ -40,23 +40,40 @@ class BrokerQueue:
         return b"".join(self.redis.lrange(QUEUE, 0, -1))
 
 
+UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # a port where nothing listens
+
+
 @contextmanager
-def broker_down() -> Iterator[None]:
-    """Point the Celery app at a port where nothing listens, as if Redis had died."""
-    # Publishing and /readyz connect through broker_write_url, which falls back to broker_url
-    # when unset (None): that is what it is put back to.
-    celery_app.conf.broker_write_url = "redis://127.0.0.1:1/0"
-    _forget_connection_pools()
+def broker_write_url(url: str | None) -> Iterator[None]:
+    """This process publishes to ``url``; the previous setting and fresh pools on exit.
+
+    Publishing and /readyz connect through ``conf.broker_write_url``, which takes the
+    CELERY_BROKER_WRITE_URL environment variable if set, else the ``broker_write_url`` setting,
+    else ``broker_url`` (when the setting is None).
+    """
+    previous = celery_app.conf.get("broker_write_url")
+    celery_app.conf.broker_write_url = url
+    forget_connection_pools()
     try:
         yield
     finally:
-        celery_app.conf.broker_write_url = None
-        _forget_connection_pools()
+        celery_app.conf.broker_write_url = previous
+        forget_connection_pools()
 
 
-def _forget_connection_pools() -> None:
-    # The app caches its connection and producer pools; drop the references (as Celery does
-    # after a fork) so the next publish builds them for the current broker_url. Closing them
-    # instead would poison kombu's global registry, which hands the closed pool back.
+def broker_down() -> AbstractContextManager[None]:
+    """Point the Celery app at a port where nothing listens, as if Redis had died."""
+    return broker_write_url(UNREACHABLE_BROKER)
+
+
+def forget_connection_pools() -> None:
+    """Drop the app's cached connection and producer pools, as Celery does after a fork, so
+    that the next publish builds them for the current broker URL.
+
+    Closing them instead would poison kombu's global registry, which would hand the closed
+    pool back (for the real broker, later).
+    """
     celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    amqp = celery_app.__dict__.get("amqp")  # a cached property: not built only to reset it
+    if amqp is not None:
+        amqp._producer_pool = None

@@ -1,31 +1,9 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
-from tests.factories import TeamFactory, TokenFactory, UserFactory
-
-
-@dataclass
-class ApiCaller:
-    """A user of one team, with an API client already carrying their token."""
-
-    user: object
-    team: object
-    token: str
-    client: APIClient
-
-
-def make_caller(team_name: str | None = None) -> ApiCaller:
-    user = UserFactory()
-    team = TeamFactory(**({"name": team_name} if team_name else {}), members=[user])
-    token = TokenFactory(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return ApiCaller(user=user, team=team, token=token.key, client=client)
+from tests.factories import ApiCaller, make_caller
 
 
 @pytest.fixture

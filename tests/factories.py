@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import factory
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from platforms.base import PlatformType
@@ -64,3 +67,25 @@ class CampaignJobFactory(factory.django.DjangoModelFactory):
     platform_type = factory.SelfAttribute("ad_account.platform_type")
     payload = factory.LazyFunction(dict)
     status = "PENDING"
+
+
+@dataclass
+class ApiCaller:
+    """A user of one team, with an API client already carrying their token."""
+
+    user: object
+    team: object
+    token: str
+    client: APIClient
+
+
+def make_caller(
+    team_name: str | None = None, *, client_class: type[APIClient] = APIClient
+) -> ApiCaller:
+    """A new user, the only member of a new team, with a token (and a client that sends it)."""
+    user = UserFactory()
+    team = TeamFactory(**({"name": team_name} if team_name else {}), members=[user])
+    token = TokenFactory(user=user)
+    client = client_class()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return ApiCaller(user=user, team=team, token=token.key, client=client)

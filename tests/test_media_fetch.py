@@ -13,9 +13,8 @@ import socket
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from unittest import mock
 from urllib.parse import unquote, urlsplit
 
@@ -31,42 +30,12 @@ from platforms.meta.media import (
     is_public_address,
 )
 from tests.fakes import FakeRedirectAdapter
+from tests.images import LoopbackServer, make_jpeg, make_png
 
 FAST = 2.0  # seconds: a generous total for fetches that should succeed or fail at once
 
 
-# --- Test images, built by hand (no Pillow) --------------------------------------------------
-
-
-def make_png(width: int = 1, height: int = 1) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def make_jpeg() -> bytes:
-    """JPEG framing (SOI, JFIF APP0, COM, EOI): the fetcher judges the signature only."""
-    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    comment = b"mojito test"
-    return (
-        b"\xff\xd8"
-        + b"\xff\xe0"
-        + struct.pack(">H", len(app0) + 2)
-        + app0
-        + b"\xff\xfe"
-        + struct.pack(">H", len(comment) + 2)
-        + comment
-        + b"\xff\xd9"
-    )
+# --- Test images -----------------------------------------------------------------------------
 
 
 GIF_1X1 = (
@@ -78,13 +47,13 @@ BMP_HEAD = b"BM" + struct.pack("<IHHI", 58, 0, 0, 54) + struct.pack("<I", 40) + 
 TIFF_LE = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 8
 TIFF_BE = b"MM\x00*\x00\x00\x00\x08" + b"\x00" * 8
 PNG = make_png()
-JPEG = make_jpeg()
+JPEG = make_jpeg(b"mojito test")
 
 
 # --- The local server ------------------------------------------------------------------------
 
 
-class LocalServer:
+class LocalServer(LoopbackServer):
     """ThreadingHTTPServer on 127.0.0.1; handlers write raw HTTP so that tests control it all."""
 
     def __init__(self) -> None:
@@ -112,21 +81,11 @@ class LocalServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        super().__init__(Handler)
 
     def close(self) -> None:
         self.stop.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().close()
 
 
 def respond(

@@ -26,8 +26,8 @@ from platforms.meta.client import build_meta_client
 from platforms.meta.executor import Plan, execute_meta_job
 from platforms.meta.sandbox.server import SandboxServer
 from tests.factories import AdAccountFactory
+from tests.images import LoopbackServer, make_png
 from tests.payloads import api_example
-from tests.test_media_fetch import make_png
 
 pytestmark = pytest.mark.django_db
 
@@ -58,10 +58,9 @@ def image_server() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    server = LoopbackServer(Handler)
+    yield server.url()
+    server.close()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from io import StringIO
 from typing import Any
 
@@ -14,48 +15,35 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from mojito.celery import app as celery_app
+from tests.broker import UNREACHABLE_BROKER, broker_write_url
 
 pytestmark = pytest.mark.django_db
-
-UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"
-
-
-def _drop_broker_pools() -> None:
-    # The app caches its producer connection pools for the URL it first used. Drop the
-    # references, as Celery does after a fork, so the next use builds them from the current
-    # conf. (Closing them instead would leave a closed pool in kombu's global registry, which
-    # would hand it back for the real broker later.)
-    celery_app._pool = None
-    amqp = celery_app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
 
 
 @pytest.fixture
 def unreachable_broker(monkeypatch) -> Iterator[Callable[[], None]]:
     """Point the Celery app at a port where nothing listens; yields a function that undoes it."""
-    # The app read its settings at import. Producers and /readyz connect to
-    # `conf.broker_write_url`, which prefers the CELERY_BROKER_WRITE_URL and CELERY_BROKER_URL
-    # environment variables (pytest-env sets the latter), then `broker_write_url`, then
-    # `broker_url`: override every level.
-    previous = {key: celery_app.conf.get(key) for key in ("broker_url", "broker_write_url")}
+    # The app read its settings at import. broker_write_url() overrides the setting producers
+    # and /readyz connect through (see tests/broker.py); override every level around it too:
+    # the CELERY_BROKER_WRITE_URL and CELERY_BROKER_URL environment variables (pytest-env sets
+    # the latter) and `broker_url`.
+    previous_broker_url = celery_app.conf.get("broker_url")
+    with ExitStack() as undo:
 
-    def restore() -> None:
-        monkeypatch.undo()
-        for key, value in previous.items():
-            celery_app.conf[key] = value
-        _drop_broker_pools()
+        def restore() -> None:
+            monkeypatch.undo()
+            celery_app.conf["broker_url"] = previous_broker_url
+            undo.close()  # broker_write_url back, and fresh pools
 
-    _drop_broker_pools()
-    for name in ("CELERY_BROKER_URL", "CELERY_BROKER_WRITE_URL"):
-        monkeypatch.setenv(name, UNREACHABLE_BROKER)
-    for key in previous:
-        celery_app.conf[key] = UNREACHABLE_BROKER
-    assert celery_app.conf.broker_write_url == UNREACHABLE_BROKER
-    try:
-        yield restore
-    finally:
-        restore()
+        for name in ("CELERY_BROKER_URL", "CELERY_BROKER_WRITE_URL"):
+            monkeypatch.setenv(name, UNREACHABLE_BROKER)
+        celery_app.conf["broker_url"] = UNREACHABLE_BROKER
+        undo.enter_context(broker_write_url(UNREACHABLE_BROKER))
+        assert celery_app.conf.broker_write_url == UNREACHABLE_BROKER
+        try:
+            yield restore
+        finally:
+            restore()
 
 
 def get_schema(client: APIClient) -> dict[str, Any]:

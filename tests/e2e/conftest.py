@@ -35,8 +35,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from campaigns.models import CampaignJob
-from mojito.celery import app as celery_app
 from platforms.meta.sandbox import SandboxConfig, SandboxServer
+from tests.broker import broker_write_url
 from tests.e2e.harness import (
     CeleryProcesses,
     E2ERedis,
@@ -45,10 +45,9 @@ from tests.e2e.harness import (
     MetaAccount,
     RecordingAPIClient,
     database_url,
-    forget_connection_pools,
     tail,
 )
-from tests.factories import TeamFactory, TokenFactory, UserFactory
+from tests.factories import make_caller
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -135,15 +134,11 @@ def e2e_redis() -> Iterator[E2ERedis]:
     redis_ = E2ERedis.claim(server)
     # This process publishes job ids (after each submission's commit) to the worker's broker,
     # for the e2e package only: the rest of the suite keeps its own broker.
-    previous = celery_app.conf.broker_write_url
-    celery_app.conf.broker_write_url = redis_.broker_url
-    forget_connection_pools()
-    redis_.clean()
     try:
-        yield redis_
+        with broker_write_url(redis_.broker_url):
+            redis_.clean()
+            yield redis_
     finally:
-        celery_app.conf.broker_write_url = previous
-        forget_connection_pools()
         redis_.release()
 
 
@@ -219,14 +214,6 @@ def new_meta_account(
     return account
 
 
-def api_client_for_new_team() -> RecordingAPIClient:
-    user = UserFactory()
-    TeamFactory(members=[user])
-    client = RecordingAPIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
-    return client
-
-
 def create_ad_account(client: RecordingAPIClient, account: MetaAccount, name: str) -> str:
     response = client.post(
         "/api/v1/ad_accounts",
@@ -264,7 +251,7 @@ def e2e(
     request.node.stash[OFFSETS_KEY] = offsets
 
     account = new_meta_account(sandbox_server)
-    client = api_client_for_new_team()
+    client = make_caller(client_class=RecordingAPIClient).client
     create_ad_account(client, account, "E2E account")
     harness = Harness(
         client=client,

@@ -17,16 +17,13 @@ import json
 import os
 import re
 import signal
-import struct
 import subprocess
-import threading
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -35,9 +32,10 @@ import redis
 import requests
 from rest_framework.test import APIClient
 
-from mojito.celery import app as celery_app
 from platforms.meta.sandbox import SandboxServer
 from tests import payloads
+from tests.broker import broker_down
+from tests.images import LoopbackServer, make_jpeg, make_png
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY_BIN = REPO / ".venv" / "bin" / "celery"
@@ -48,49 +46,19 @@ FINISHED = {"SUCCESS", "FAILED", "PARTIAL_SUCCESS", "CANCELLED"}
 SUBMIT_URL = payloads.META_SUBMIT_URL
 
 
-# --- Images, built by hand (no Pillow) ------------------------------------------------------
-
-
-def make_png(width: int = 1, height: int = 1, rgb: bytes = b"\xff\x00\x00") -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    rows = b"".join(b"\x00" + rgb * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def make_jpeg(comment: bytes = b"mojito e2e") -> bytes:
-    """JPEG framing (SOI, JFIF APP0, COM, EOI): enough for the fetcher's and Meta's sniffing."""
-    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return (
-        b"\xff\xd8"
-        + b"\xff\xe0"
-        + struct.pack(">H", len(app0) + 2)
-        + app0
-        + b"\xff\xfe"
-        + struct.pack(">H", len(comment) + 2)
-        + comment
-        + b"\xff\xd9"
-    )
+# --- Images ----------------------------------------------------------------------------------
 
 
 PNG = make_png(2, 3)
 THUMB_PNG = make_png(4, 4, rgb=b"\x00\x80\xff")
-JPEG = make_jpeg()
+JPEG = make_jpeg(b"mojito e2e")
 
 
 def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324 (Meta's image hash is the MD5)
 
 
-class ImageServer:
+class ImageServer(LoopbackServer):
     """http.server on 127.0.0.1 in a thread: /a.png, /b.jpg, /thumb.png, and a redirect."""
 
     def __init__(self) -> None:
@@ -122,20 +90,7 @@ class ImageServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 # --- Celery worker and beat subprocesses -----------------------------------------------------
@@ -279,24 +234,8 @@ class CeleryProcesses:
         return [p.log_path for p in self.all]
 
 
-def forget_connection_pools() -> None:
-    # As tests/broker.py: the app caches its pools; drop them so the next publish connects to
-    # the current broker_write_url.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@contextmanager
-def publishing_broken() -> Iterator[None]:
-    """This process cannot publish (as when Redis is down at commit): jobs stay unpublished."""
-    previous = celery_app.conf.broker_write_url
-    celery_app.conf.broker_write_url = "redis://127.0.0.1:1/0"
-    forget_connection_pools()
-    try:
-        yield
-    finally:
-        celery_app.conf.broker_write_url = previous
-        forget_connection_pools()
+# This process cannot publish (as when Redis is down at commit): jobs stay unpublished.
+publishing_broken = broker_down
 
 
 # --- Redis -------------------------------------------------------------------------------------
