@@ -593,9 +593,7 @@ def test_a_key_is_scoped_to_the_team_of_the_account_for_a_user_in_two_teams(call
     assert response.json()["ad_account_id"] == str(second_team_account.pk)
 
 
-def test_a_key_follows_the_live_account_when_a_deleted_one_had_the_same_id(
-    caller, account, post
-):
+def test_a_key_follows_the_live_account_when_a_deleted_one_had_the_same_id(caller, account, post):
     """The platform ID moved to another of the caller's teams after the first account was
     deleted: the key is looked up in the live account's team, on every database."""
     first = post(api_example(account.platform_account_id), key="moved")
