@@ -23,7 +23,7 @@ from adaccounts.models import AdAccount
 from campaigns import services
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus
 from platforms.meta.client import build_meta_client
-from platforms.meta.executor import Plan, execute_meta_job
+from platforms.meta.executor import BatchMetaJobRun, LeaseLost, Plan, execute_meta_job
 from platforms.meta.sandbox.server import SandboxServer
 from tests.factories import AdAccountFactory
 from tests.images import LoopbackServer, make_png
@@ -192,6 +192,28 @@ def test_jobs_of_different_accounts_share_connections_but_never_a_token(graph):
     thread.start()
     thread.join()
     assert adapters[0] is not first_http.get_adapter(graph.base_url)
+
+
+def test_a_run_that_stalled_and_lost_its_job_sends_nothing_more_to_graph(
+    caller, graph, image_server, settings
+):
+    body = body_with(caller, ad_sets=1, ads=1, media={"image_hash": "h"})
+    job = services.job_claim(
+        job_id=services.job_submit(user=caller.user, platform_type="META", data=body).job.pk
+    )
+    credentials = job.ad_account.credentials
+    client = build_meta_client(account_id=ACCOUNT, credentials=credentials)
+    run = BatchMetaJobRun(job, job.ad_account, client, credentials)
+    # The worker froze after its last check; meanwhile the sweeper gave the job to another run.
+    run._last_heartbeat -= settings.JOB_LEASE_SECONDS
+    CampaignJob.objects.filter(pk=job.pk).update(claimed_by="another run")
+    before = len(graph_requests(graph))
+
+    with pytest.raises(LeaseLost):
+        run.call("campaign", lambda: run.fb_account.create_campaign(params=run.campaign_params()))
+
+    assert len(graph_requests(graph)) == before
+    assert objects(graph, "campaign") == []
 
 
 def test_sequential_mode_costs_one_request_per_object(caller, graph, image_server, settings):

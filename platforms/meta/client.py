@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +43,32 @@ def _graph_adapter() -> HTTPAdapter:
     return adapter
 
 
+class GraphHTTP(requests.Session):
+    """The SDK session's HTTP session, with a last check before each request goes out.
+
+    A run sets `before_send` to its lease check: a worker that stalled (a long pause, a
+    frozen VM) after its last checkpoint and lost the job meanwhile must not send the request
+    it was about to send, or Meta would get the object twice (the run that took over has
+    created it already). Checked here, the gap between the check and the request leaving is
+    as small as it can be.
+    """
+
+    before_send: Callable[[], None] | None = None
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if self.before_send is not None:
+            self.before_send()
+        return super().send(request, **kwargs)
+
+
 @dataclass
 class MetaClient:
     api: FacebookAdsApi
     account_id: str  # act_<digits>
     # Values to scrub from anything stored or logged.
     secrets: tuple[str, ...]
+    # The HTTP session under the SDK's (the run sets its `before_send`).
+    http: GraphHTTP
     # Usage Meta reported on the latest response (x-business-use-case-usage and friends).
     usage: Usage | None = None
 
@@ -67,19 +88,25 @@ def build_meta_client(*, account_id: str, credentials: dict[str, str]) -> MetaCl
         access_token=access_token, app_secret=app_secret, timeout=settings.META_REQUEST_TIMEOUT
     )
     session.GRAPH = settings.META_GRAPH_URL
+    http = GraphHTTP()
+    # What the SDK set on its own session: its CA bundle, and the token as a parameter.
+    http.verify = session.requests.verify
+    http.params.update(session.requests.params)
+    session.requests = http
     adapter = _graph_adapter()
-    session.requests.mount("https://", adapter)
-    session.requests.mount("http://", adapter)
+    http.mount("https://", adapter)
+    http.mount("http://", adapter)
     if settings.META_GRAPH_URL != _META_GRAPH:
         # The SDK pins verification to Meta's CA bundle; another Graph host (a proxy, a
         # sandbox behind TLS) is verified against the system's trust store instead.
-        session.requests.verify = True
+        http.verify = True
     client = MetaClient(
         api=FacebookAdsApi(session, api_version=settings.META_API_VERSION or None),
         account_id=account_id,
         secrets=tuple(
             s for s in (access_token, app_secret, getattr(session, "appsecret_proof", None)) if s
         ),
+        http=http,
     )
 
     def on_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -87,5 +114,5 @@ def build_meta_client(*, account_id: str, credentials: dict[str, str]) -> MetaCl
         if usage is not None:
             client.usage = usage
 
-    session.requests.hooks["response"].append(on_response)
+    http.hooks["response"].append(on_response)
     return client

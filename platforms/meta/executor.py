@@ -246,6 +246,9 @@ class MetaJobRun:
         self.fb_account = FbAdAccount(client.account_id, api=client.api)
         self.label = job_label(job)
         self.plan = Plan.load(job)
+        # Before every request to Meta: a run that stalled long enough to lose the job stops
+        # there (the checkpoint writes alone leave a gap between their check and the send).
+        client.http.before_send = self.heartbeat
 
     # --- plumbing ------------------------------------------------------------------------
 
