@@ -19,6 +19,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from . import errors
+from .ads import create_ad
+from .adsets import create_adset, effective_bid_strategy
+from .campaigns import create_campaign
+from .creatives import create_creative
 from .enums import (
     AD_FIELDS,
     ADACCOUNT_FIELDS,
@@ -30,23 +34,13 @@ from .enums import (
 )
 from .errors import GraphError
 from .fields import FieldSpec, matches, page, parse_fields, parse_filtering, parse_limit
-from .objects import (
-    Created,
-    Ctx,
-    create_ad,
-    create_adset,
-    create_campaign,
-    create_creative,
-    create_images,
-    delete_object,
-    effective_bid_strategy,
-    update_object,
-    upload_video,
-    video_status_field,
-)
+from .images import create_images
 from .params import Params, UploadedFile, format_time, parse_version
 from .state import Account, GraphObject, SandboxState, Token
+from .updates import delete_object, update_object
 from .usage import UsageTracker
+from .videos import upload_video, video_status_field
+from .writes import Created, Ctx
 
 logger = logging.getLogger("platforms.meta.sandbox")
 

@@ -1,0 +1,223 @@
+"""Creating ad creatives, with the checks Meta documents for each field.
+
+Each rule names its source. Pages are on developers.facebook.com/docs/marketing-api/ unless a
+full URL is given:
+- Ad creative: reference/ad-creative; reference/ad-account/adcreatives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from . import errors
+from .enums import CALL_TO_ACTION_TYPES
+from .params import Params
+from .videos import video_status
+from .writes import (
+    CONTROL_PARAMS,
+    JSON_LIST_PARAMS,
+    JSON_OBJECT_PARAMS,
+    Created,
+    Ctx,
+    adlabels,
+    new_object,
+    owned,
+    stored,
+    validate_only,
+)
+
+
+def _check_page(ctx: Ctx, page_id: Any, where: str) -> None:
+    if not str(page_id).isdigit():
+        raise errors.invalid_parameter(
+            "Invalid Page",
+            f"{where} must be the numeric id of a Facebook Page.",
+            blame_fields=[where],
+        )
+    pages = ctx.token.page_ids
+    if pages and str(page_id) not in pages:
+        raise errors.invalid_parameter(
+            "Invalid Page",
+            f"Page {page_id} can't be used: the access token has no ADVERTISE task on it.",
+            blame_fields=[where],
+        )
+
+
+def _check_image_hash(ctx: Ctx, image_hash: Any, where: str) -> None:
+    image = ctx.state.get_object(f"{ctx.account.id}:{image_hash}")
+    if image is None or image.deleted:
+        raise errors.invalid_parameter(
+            "Image not found",
+            f"Image hash {image_hash} ({where}) is not in this ad account's image library. "
+            "Upload it to /adimages first.",
+            blame_fields=[where],
+        )
+
+
+def _check_video(ctx: Ctx, video_id: Any, where: str) -> None:
+    video = owned(ctx, video_id, "advideo")
+    if video is None or video.deleted:
+        raise errors.invalid_parameter(
+            "Video not found",
+            f"Video {video_id} ({where}) is not in this ad account.",
+            blame_fields=[where],
+        )
+    if video_status(ctx.state, video, ctx.now) != "ready":
+        raise errors.invalid_parameter(
+            "Video not ready",
+            f"Video {video_id} is still being processed. Wait until its status is ready.",
+            blame_fields=[where],
+        )
+
+
+def _check_call_to_action(cta: Any, where: str) -> None:
+    if cta is None:
+        return
+    if not isinstance(cta, dict) or cta.get("type") not in CALL_TO_ACTION_TYPES:
+        raise errors.enum_param(f"{where}[type]", sorted(CALL_TO_ACTION_TYPES))
+
+
+def _check_story_spec(ctx: Ctx, spec: dict[str, Any]) -> None:
+    # Ad Creative reference, object_story_spec: "The Page ID and the content to create a new
+    # unpublished page post. Specify link_data, photo_data, video_data, text_data or
+    # template_data with the content."
+    if not spec.get("page_id"):
+        raise errors.required_param("object_story_spec[page_id]")
+    _check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
+    kinds = [
+        k
+        for k in ("link_data", "photo_data", "video_data", "text_data", "template_data")
+        if spec.get(k) is not None
+    ]
+    if len(kinds) != 1:
+        raise errors.invalid_parameter(
+            "Invalid object story spec",
+            "object_story_spec needs exactly one of link_data, photo_data, video_data, "
+            "text_data or template_data.",
+            blame_fields=["object_story_spec"],
+        )
+    kind = kinds[0]
+    data = spec[kind]
+    if not isinstance(data, dict):
+        raise errors.not_json(f"object_story_spec[{kind}]", "object")
+    where = f"object_story_spec[{kind}]"
+    if kind == "link_data":
+        if not data.get("link") and not data.get("child_attachments"):
+            raise errors.required_param(f"{where}[link]")
+        if data.get("image_hash"):
+            _check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
+        for index, child in enumerate(data.get("child_attachments") or []):
+            child_where = f"{where}[child_attachments][{index}]"
+            if not isinstance(child, dict) or not child.get("link"):
+                raise errors.required_param(f"{child_where}[link]")
+            if child.get("image_hash"):
+                _check_image_hash(ctx, child["image_hash"], f"{child_where}[image_hash]")
+            if child.get("video_id"):
+                _check_video(ctx, child["video_id"], f"{child_where}[video_id]")
+        _check_call_to_action(data.get("call_to_action"), f"{where}[call_to_action]")
+    elif kind == "photo_data":
+        if data.get("image_hash"):
+            _check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
+        elif not data.get("url"):
+            raise errors.required_param(f"{where}[image_hash]")
+    elif kind == "video_data":
+        if not data.get("video_id"):
+            raise errors.required_param(f"{where}[video_id]")
+        _check_video(ctx, data["video_id"], f"{where}[video_id]")
+        # A video creative needs a thumbnail (video_data.image_url or image_hash; see the
+        # "Video Page Like ad" example in the Ad Creative reference).
+        if data.get("image_hash"):
+            _check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
+        elif not data.get("image_url"):
+            raise errors.invalid_parameter(
+                "Video thumbnail required",
+                "video_data needs a thumbnail: image_url or image_hash.",
+                blame_fields=[where, "image_url"],
+            )
+        _check_call_to_action(data.get("call_to_action"), f"{where}[call_to_action]")
+
+
+def _creative_signature(params: Params) -> str:
+    content = {k: v for k, v in params.values.items() if k not in CONTROL_PARAMS}
+    for key, value in list(content.items()):
+        if isinstance(value, str) and (key in JSON_OBJECT_PARAMS or key in JSON_LIST_PARAMS):
+            with contextlib.suppress(ValueError):
+                content[key] = json.loads(value)
+    return json.dumps(content, sort_keys=True, default=str)
+
+
+def create_creative(ctx: Ctx, params: Params) -> Created:
+    spec = params.json("object_story_spec", dict)
+    story_id = params.str("object_story_id")
+    feed = params.json("asset_feed_spec", dict)
+    if spec is None and story_id is None and feed is None:
+        raise errors.invalid_parameter(
+            "Creative content required",
+            "An ad creative needs object_story_spec, object_story_id or asset_feed_spec.",
+            blame_fields=["object_story_spec"],
+        )
+    if spec is not None:
+        if feed is not None:
+            # With asset_feed_spec, object_story_spec only names the page (and identity).
+            if not spec.get("page_id"):
+                raise errors.required_param("object_story_spec[page_id]")
+            _check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
+        else:
+            _check_story_spec(ctx, spec)
+    if story_id is not None and "_" not in story_id:
+        raise errors.invalid_parameter(
+            "Invalid post",
+            "object_story_id must look like <page id>_<post id>.",
+            blame_fields=["object_story_id"],
+        )
+    for index, image in enumerate((feed or {}).get("images") or []):
+        if isinstance(image, dict) and image.get("hash"):
+            _check_image_hash(ctx, image["hash"], f"asset_feed_spec[images][{index}][hash]")
+    for index, video in enumerate((feed or {}).get("videos") or []):
+        if isinstance(video, dict) and video.get("video_id"):
+            _check_video(ctx, video["video_id"], f"asset_feed_spec[videos][{index}][video_id]")
+    params.enum("call_to_action_type", tuple(sorted(CALL_TO_ACTION_TYPES)))
+    labels = adlabels(ctx, params)
+    if validate_only(params):
+        return Created({"success": True}, [])
+    # Ad Creative reference, "Creating": "If you try to add an creative that isn't unique, we do
+    # not generate it and return the creative ID of the existing ad creative."
+    signature = _creative_signature(params)
+    existing = ctx.state.get_object(
+        ctx.state.creative_signatures.get((ctx.account.id, signature), "")
+    )
+    if existing is not None and not existing.deleted:
+        return Created({"id": existing.id}, [])
+    fields = stored(params, skip={"adlabels"})
+    fields.update({"account_id": ctx.account.id, "status": "ACTIVE"})
+    if params.str("name") is not None:
+        fields["name"] = params.str("name")
+    if labels is not None:
+        fields["adlabels"] = labels
+    obj = new_object(ctx, "adcreative", None, fields)
+    page_id = (spec or {}).get("page_id")
+    if spec is not None:
+        obj.fields["actor_id"] = str(page_id)
+        content = next(
+            (
+                spec[k]
+                for k in ("link_data", "photo_data", "video_data")
+                if isinstance(spec.get(k), dict)
+            ),
+            {},
+        )
+        if content.get("image_hash"):
+            obj.fields["image_hash"] = content["image_hash"]
+        if content.get("video_id"):
+            obj.fields["video_id"] = str(content["video_id"])
+        cta = content.get("call_to_action")
+        if isinstance(cta, dict) and cta.get("type"):
+            obj.fields["call_to_action_type"] = cta["type"]
+        obj.fields["effective_object_story_id"] = f"{page_id}_{obj.id[-9:]}"
+    elif story_id is not None:
+        obj.fields["effective_object_story_id"] = story_id
+    ctx.state.creative_signatures[(ctx.account.id, signature)] = obj.id
+    ctx.state.add_object(obj)
+    return Created({"id": obj.id}, [obj.id])
