@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
@@ -50,7 +49,7 @@ from campaigns.models import (
     MediaAsset,
     MediaKind,
 )
-from platforms.meta import ratelimit
+from platforms.meta import params, ratelimit
 from platforms.meta.client import MetaClient, build_meta_client
 from platforms.meta.errors import (
     ErrorKind,
@@ -60,7 +59,7 @@ from platforms.meta.errors import (
     scrub,
 )
 from platforms.meta.media import MediaFetchError, check_public_http_url, fetch_image
-from platforms.meta.models import AD_SET_GRAPH_FIELDS, CAMPAIGN_GRAPH_FIELDS, MetaCreativeDetails
+from platforms.meta.models import CreativeFormat, MetaCreativeCard
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +122,8 @@ class Plan:
 
     @classmethod
     def load(cls, job: CampaignJob) -> Plan:
-        """The whole plan in a fixed number of queries: two, three with media.
+        """The whole plan in a fixed number of queries: two, one more with media, one more
+        with carousels.
 
         Ad sets come with their campaign, ads with their creatives, each joined to its Meta
         details; the joins hand out one Python object per row, so shared parents are made
@@ -150,10 +150,23 @@ class Plan:
             ad.ad_set = ad_set_by_id[ad.ad_set_id]
             ad.creative = creative_by_id.setdefault(ad.creative_id, ad.creative)
         creatives = list(creative_by_id.values())
+        carousels = {
+            c.pk: c
+            for c in creatives
+            if getattr(c, "meta", None) is not None and c.meta.format == CreativeFormat.CAROUSEL
+        }
+        for creative in creatives:
+            creative.cards = []
+        if carousels:
+            for card in MetaCreativeCard.objects.filter(creative_id__in=carousels).order_by(
+                "creative_id", "position"
+            ):
+                carousels[card.creative_id].cards.append(card)
         uses_media = any(
-            details.image_asset_id or details.video_asset_id or details.thumbnail_asset_id
-            for details in (getattr(c, "meta", None) for c in creatives)
-            if details is not None
+            media.image_asset_id or media.video_asset_id or media.thumbnail_asset_id
+            for c in creatives
+            if getattr(c, "meta", None) is not None
+            for media in (c.meta, *c.cards)
         )
         media = (
             list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
@@ -166,14 +179,6 @@ class Plan:
         rows: list[Any] = [self.campaign, *self.ad_sets, *self.ads]
         rows += [c for c in self.creatives if not c.is_existing]
         return any(row.platform_id for row in rows)
-
-
-def _params(details: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: getattr(details, f) for f in fields if getattr(details, f) is not None}
-
-
-def _time(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def meta_call(client: MetaClient, account_key: str, step: str, fn: Callable[[], Any]) -> Any:
@@ -423,107 +428,21 @@ class MetaJobRun:
     # --- what Meta is sent (shared by sequential and batch runs) --------------------------
 
     def campaign_params(self) -> dict[str, Any]:
-        campaign = self.plan.campaign
-        details = campaign.meta
-        params = {
-            "name": campaign.name,
-            "status": campaign.status,
-            "adlabels": [{"name": self.label}],
-            **_params(details, CAMPAIGN_GRAPH_FIELDS),
-        }
-        if (details.daily_budget or details.lifetime_budget) and not details.bid_strategy:
-            # Meta's campaign reference: a campaign budget without a bid strategy means
-            # LOWEST_COST_WITH_BID_CAP, which then wants a bid amount on every ad set. Say what
-            # a client that named no strategy means: automatic bidding.
-            params["bid_strategy"] = "LOWEST_COST_WITHOUT_CAP"
-        return {**params, **details.extra_params}
+        return params.campaign_params(self.plan.campaign, self.label)
 
     def ad_set_params(self, ad_set: AdSet, campaign_ref: str) -> dict[str, Any]:
-        details = ad_set.meta
-        return {
-            "name": ad_set.name,
-            "status": ad_set.status,
-            "campaign_id": campaign_ref,
-            "adlabels": [{"name": self.label}],
-            **_params(details, AD_SET_GRAPH_FIELDS),
-            **({"start_time": _time(details.start_time)} if details.start_time else {}),
-            **({"end_time": _time(details.end_time)} if details.end_time else {}),
-            **details.extra_params,
-        }
+        return params.ad_set_params(ad_set, campaign_ref, self.label)
 
     def creative_params(self, creative: Creative) -> dict[str, Any]:
-        return {
-            "name": creative.name,
-            "object_story_spec": self.creative_spec(creative),
-            "adlabels": [{"name": self.label}],
-            **creative.meta.extra_params,
-        }
+        return self._creative_params(creative, self.label)
 
     def ad_params(self, ad: Ad, ad_set_ref: str, creative_ref: str) -> dict[str, Any]:
-        return {
-            "name": ad.name,
-            "status": ad.status,
-            "adset_id": ad_set_ref,
-            "creative": {"creative_id": creative_ref},
-            "adlabels": [{"name": self.label}],
-            **ad.meta.extra_params,
-        }
+        return params.ad_params(ad, ad_set_ref, creative_ref, self.label)
 
     @cached_property
-    def _media_by_id(self) -> dict[Any, MediaAsset]:
+    def _creative_params(self) -> params.CreativeParams:
         # The plan's assets themselves (updated in place as they upload), so never stale.
-        return {m.pk: m for m in self.plan.media}
-
-    def creative_spec(self, creative: Creative) -> dict[str, Any]:
-        details: MetaCreativeDetails = creative.meta
-        media = self._media_by_id
-        image_hash = details.image_hash or (
-            media[details.image_asset_id].platform_id if details.image_asset_id else None
-        )
-        video_id = details.video_id or (
-            media[details.video_asset_id].platform_id if details.video_asset_id else None
-        )
-        thumbnail_hash = details.thumbnail_hash or (
-            media[details.thumbnail_asset_id].platform_id if details.thumbnail_asset_id else None
-        )
-        cta = details.call_to_action or None
-        cta_spec = None
-        if cta:
-            cta_spec = {"type": cta["type"]}
-            cta_link = cta.get("link") or details.link
-            if cta_link:
-                cta_spec["value"] = {"link": cta_link}
-        story: dict[str, Any] = {"page_id": details.page_id}
-        if details.instagram_user_id:
-            story["instagram_user_id"] = details.instagram_user_id
-        if video_id:
-            video_data: dict[str, Any] = {"video_id": video_id}
-            if thumbnail_hash:
-                video_data["image_hash"] = thumbnail_hash
-            else:
-                video_data["image_url"] = self._video_thumbnail(video_id)
-            for key, value in (
-                ("message", details.message),
-                ("title", details.headline),
-                ("link_description", details.description),
-                ("call_to_action", cta_spec),
-            ):
-                if value:
-                    video_data[key] = value
-            story["video_data"] = video_data
-        else:
-            link_data: dict[str, Any] = {"image_hash": image_hash}
-            for key, value in (
-                ("link", details.link),
-                ("message", details.message),
-                ("name", details.headline),
-                ("description", details.description),
-                ("call_to_action", cta_spec),
-            ):
-                if value:
-                    link_data[key] = value
-            story["link_data"] = link_data
-        return story
+        return params.CreativeParams({m.pk: m for m in self.plan.media}, self._video_thumbnail)
 
     def _video_thumbnail(self, video_id: str) -> str:
         # A video ad needs a thumbnail; when the client gave none, take Meta's own.

@@ -5,6 +5,8 @@ Field names follow the Graph API's, so the executor can send them as they are.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from campaigns.models import Ad, AdSet, Campaign, Creative, MediaAsset
@@ -83,9 +85,22 @@ class MetaAdSetDetails(models.Model):
         return f"Meta details of {self.ad_set}"
 
 
+class CreativeFormat(models.TextChoices):
+    """What a creative shows, which decides what mojito sends for it."""
+
+    IMAGE = "IMAGE", "Single image"
+    VIDEO = "VIDEO", "Single video"
+    CAROUSEL = "CAROUSEL", "Carousel"
+    FACEBOOK_POST = "FACEBOOK_POST", "Existing Facebook post"
+    INSTAGRAM_POST = "INSTAGRAM_POST", "Existing Instagram post"
+
+
 class MetaCreativeDetails(models.Model):
     creative = models.OneToOneField(
         Creative, on_delete=models.CASCADE, primary_key=True, related_name="meta"
+    )
+    format = models.CharField(
+        max_length=20, choices=CreativeFormat.choices, default=CreativeFormat.IMAGE
     )
     page_id = models.CharField(max_length=64, blank=True, default="")
     instagram_user_id = models.CharField(max_length=64, null=True, blank=True)
@@ -107,6 +122,13 @@ class MetaCreativeDetails(models.Model):
     thumbnail_asset = models.ForeignKey(
         MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # An existing post to promote: "<page id>_<post id>", or an Instagram media id.
+    object_story_id = models.CharField(max_length=64, null=True, blank=True)
+    source_instagram_media_id = models.CharField(max_length=64, null=True, blank=True)
+    # Carousel only: whether Meta may reorder the cards (link_data.multi_share_optimized).
+    multi_share_optimized = models.BooleanField(null=True, blank=True)
+    # Every Advantage+ creative feature mojito knows, as sent: {"<feature>": "OPT_IN" | "OPT_OUT"}.
+    creative_features = models.JSONField(default=dict, blank=True)
     extra_params = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -125,3 +147,38 @@ class MetaAdDetails(models.Model):
 
     def __str__(self) -> str:
         return f"Meta details of {self.ad}"
+
+
+class MetaCreativeCard(models.Model):
+    """One card of a carousel creative (`link_data.child_attachments`), in order."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    creative = models.ForeignKey(Creative, on_delete=models.CASCADE, related_name="meta_cards")
+    position = models.PositiveSmallIntegerField()
+    link = models.URLField(max_length=2048)
+    headline = models.CharField(max_length=255, null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    call_to_action = models.JSONField(null=True, blank=True)
+    image_hash = models.CharField(max_length=128, null=True, blank=True)
+    video_id = models.CharField(max_length=64, null=True, blank=True)
+    thumbnail_hash = models.CharField(max_length=128, null=True, blank=True)
+    # Media the card needs uploaded first, as for a single-media creative.
+    image_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    video_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    thumbnail_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "meta_creative_cards"
+        ordering = ["creative", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["creative", "position"], name="uniq_card_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"Card {self.position} of {self.creative}"

@@ -25,6 +25,7 @@ from platforms.meta.models import (
     MetaAdDetails,
     MetaAdSetDetails,
     MetaCampaignDetails,
+    MetaCreativeCard,
     MetaCreativeDetails,
 )
 
@@ -34,6 +35,20 @@ _CREATIVE_DETAIL_FIELDS = (
     "instagram_user_id",
     "link",
     "message",
+    "headline",
+    "description",
+    "call_to_action",
+    "image_hash",
+    "video_id",
+    "thumbnail_hash",
+    "format",
+    "object_story_id",
+    "source_instagram_media_id",
+    "multi_share_optimized",
+    "creative_features",
+)
+_CARD_FIELDS = (
+    "link",
     "headline",
     "description",
     "call_to_action",
@@ -62,6 +77,14 @@ class _MediaIndex:
             self.assets[key] = MediaAsset(job=self.job, kind=kind, source_url=url)
         return self.assets[key]
 
+    def of(self, media: dict[str, Any]) -> dict[str, MediaAsset | None]:
+        """The assets a creative's or a card's media fields (`*_url`) need uploaded."""
+        return {
+            "image_asset": self.get(MediaKind.IMAGE, media.get("image_url")),
+            "video_asset": self.get(MediaKind.VIDEO, media.get("video_url")),
+            "thumbnail_asset": self.get(MediaKind.IMAGE, media.get("thumbnail_url")),
+        }
+
 
 def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
     """The plan rows of `request` (the validated body) for `job`, table by table in the order
@@ -85,6 +108,7 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
     ad_set_details: list[MetaAdSetDetails] = []
     creatives: list[Creative] = []
     creative_details: list[MetaCreativeDetails] = []
+    cards: list[MetaCreativeCard] = []
     ads: list[Ad] = []
     ad_details: list[MetaAdDetails] = []
 
@@ -121,14 +145,19 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
                 creative_details.append(
                     MetaCreativeDetails(
                         creative=creative,
-                        image_asset=media.get(MediaKind.IMAGE, creative_data.get("image_url")),
-                        video_asset=media.get(MediaKind.VIDEO, creative_data.get("video_url")),
-                        thumbnail_asset=media.get(
-                            MediaKind.IMAGE, creative_data.get("thumbnail_url")
-                        ),
+                        **media.of(creative_data),
                         extra_params=creative_data.get("extra_params") or {},
                         **_pick(creative_data, _CREATIVE_DETAIL_FIELDS),
                     )
+                )
+                cards.extend(
+                    MetaCreativeCard(
+                        creative=creative,
+                        position=position,
+                        **media.of(card_data),
+                        **_pick(card_data, _CARD_FIELDS),
+                    )
+                    for position, card_data in enumerate(creative_data.get("cards") or ())
                 )
             creatives.append(creative)
             ads.append(
@@ -152,6 +181,7 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
         (MetaAdSetDetails, ad_set_details),
         (Creative, creatives),
         (MetaCreativeDetails, creative_details),
+        (MetaCreativeCard, cards),
         (Ad, ads),
         (MetaAdDetails, ad_details),
     ]

@@ -289,3 +289,55 @@ KM_PER_MILE: Final = 1.609344
 CALL_TO_ACTION_TYPES: Final = sdk_values(AdCreativeLinkDataCallToAction.Type)
 MEDIA_FIELDS: Final = ("image_url", "image_hash", "video_url", "video_id")
 THUMBNAIL_FIELDS: Final = ("thumbnail_url", "thumbnail_hash")
+
+# Formats, named by what the creative shows (platforms.meta.models.CreativeFormat).
+FORMAT_IMAGE: Final = "IMAGE"
+FORMAT_VIDEO: Final = "VIDEO"
+FORMAT_CAROUSEL: Final = "CAROUSEL"
+FORMAT_FACEBOOK_POST: Final = "FACEBOOK_POST"
+FORMAT_INSTAGRAM_POST: Final = "INSTAGRAM_POST"
+# The field that names a creative's content decides its format; exactly one per creative.
+CREATIVE_SOURCE_BY_FORMAT: Final[Mapping[str, str]] = {
+    FORMAT_CAROUSEL: "cards",
+    FORMAT_FACEBOOK_POST: "object_story_id",
+    FORMAT_INSTAGRAM_POST: "source_instagram_media_id",
+}
+CREATIVE_SOURCE_FIELDS: Final = (*MEDIA_FIELDS, *CREATIVE_SOURCE_BY_FORMAT.values())
+
+
+def creative_format(source: str) -> str:
+    """The format of a creative whose content is given by the field `source`."""
+    if source in ("image_url", "image_hash"):
+        return FORMAT_IMAGE
+    if source in ("video_url", "video_id"):
+        return FORMAT_VIDEO
+    return next(fmt for fmt, field in CREATIVE_SOURCE_BY_FORMAT.items() if field == source)
+
+
+# Carousel: "2-10 images, videos or both" (marketing-api/creative/carousel-ads;
+# reference/ad-creative-link-data: child_attachments "a minimum of 2 and a maximum of 10").
+CAROUSEL_MIN_CARDS: Final = 2
+CAROUSEL_MAX_CARDS: Final = 10
+
+# Advantage+ creative (degrees_of_freedom_spec.creative_features_spec), one feature at a time
+# since v22.0 removed the standard_enhancements bundle. Source: marketing-api/creative/
+# advantage-creative (features and enroll_status values).
+CREATIVE_FEATURE_OPT_IN: Final = "OPT_IN"
+CREATIVE_FEATURE_OPT_OUT: Final = "OPT_OUT"
+CREATIVE_FEATURE_STATUSES: Final = (CREATIVE_FEATURE_OPT_IN, CREATIVE_FEATURE_OPT_OUT)
+CREATIVE_FEATURES: Final = frozenset(
+    {
+        "image_touchups",
+        "image_brightness_and_contrast",
+        "image_templates",
+        "image_uncrop",
+        "text_optimizations",
+        "inline_comment",
+        "video_auto_crop",
+        "adapt_to_placement",
+        "add_text_overlay",
+        "enhance_cta",
+        "description_automation",
+        "reveal_details_over_time",
+    }
+)

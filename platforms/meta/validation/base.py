@@ -30,6 +30,9 @@ class CampaignFacts:
     has_lifetime_budget: bool = False
     bid_strategy: str | None = None
     restricted_targeting: bool = False
+    # The ad account's additional_config (its defaults); None when the account is unknown, and
+    # the rules that need it are then skipped.
+    account_config: Mapping[str, Any] | None = None
 
 
 class MetaSerializer(serializers.Serializer):
@@ -98,6 +101,7 @@ def collect_list(
     facts: CampaignFacts | None,
     *,
     max_items: int,
+    min_items: int = 1,
 ) -> tuple[list[dict[str, Any]] | None, Any]:
     """Validate the list `data[name]` item by item: (items, None) or (partial items, errors)."""
     raw = data.get(name, empty)
@@ -107,8 +111,11 @@ def collect_list(
         return None, [detail("This field may not be null.", "null")]
     if not isinstance(raw, list):
         return None, [detail("Expected a list.", "not_a_list")]
-    if not raw:
-        return None, [detail("At least one item is required.", "min_length")]
+    if len(raw) < min_items:
+        message = (
+            "At least one item is required." if min_items == 1 else f"At least {min_items} items."
+        )
+        return None, [detail(message, "min_length")]
     if len(raw) > max_items:
         return None, [detail(f"At most {max_items} items are allowed.", "max_length")]
     items: list[dict[str, Any]] = []
