@@ -102,7 +102,11 @@ def _resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: An
     # A submission needs only the keys: loading the whole row would decrypt the credentials on
     # every request. At most one row matches (a UUID, or the live platform ID, which is
     # unique), so no ORDER BY either.
-    account = next(iter(match.only("id", "team_id")[:1]), None) if match is not None else None
+    account = (
+        next(iter(match.only("id", "team_id", "additional_config")[:1]), None)
+        if match is not None
+        else None
+    )
     if account is None:
         raise serializers.ValidationError(
             "No active ad account with this ID is available to you.", code="invalid"
@@ -203,13 +207,6 @@ def job_submit(
     null_characters = _null_character_errors(data)
     if null_characters:
         raise serializers.ValidationError(null_characters)
-    request: dict[str, Any] = {}
-    try:
-        request = get_request_validator(platform_type)(data)
-    except serializers.ValidationError as exc:
-        errors.update(
-            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        )
     account = None
     if isinstance(data, dict):
         try:
@@ -218,6 +215,17 @@ def job_submit(
             )
         except serializers.ValidationError as exc:
             errors["ad_account_id"] = exc.detail
+    request: dict[str, Any] = {}
+    try:
+        # The account's defaults (e.g. Meta's DSA payor) fill what the request leaves out;
+        # with no account known, the rules that need them are skipped.
+        request = get_request_validator(platform_type)(
+            data, account_config=account.additional_config if account else None
+        )
+    except serializers.ValidationError as exc:
+        errors.update(
+            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        )
     if errors:
         raise serializers.ValidationError(errors)
     if validate_only:

@@ -24,7 +24,8 @@ class PlatformNotSupported(LookupError):
 @dataclass(frozen=True)
 class PlatformEntry:
     account_spec: str
-    # validate(data, *, now=None) -> cleaned request; raises rest_framework ValidationError.
+    # validate(data, *, now=None, account_config=None) -> cleaned request (account_config: the
+    # ad account's additional_config, None when unknown); raises rest_framework ValidationError.
     request_validator: str | None = None
     # plan(*, job, request) -> mojito.db.Rows; the plan rows of an unsaved job, which the caller
     # inserts with the job (sets job.campaign to the tree in memory).

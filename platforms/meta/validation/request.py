@@ -37,11 +37,11 @@ class MetaAdRequestSerializer(MetaSerializer):
     ) -> None:
         # `validate_meta_ad_request` passes the time in `facts` (its tree is shared, so it has no
         # per-request context); a serializer used directly may carry it in its context.
-        now = (
-            facts.now
-            if isinstance(facts, CampaignFacts)
-            else self.context.get("now") or timezone.now()
-        )
+        if isinstance(facts, CampaignFacts):
+            now, account_config = facts.now, facts.account_config
+        else:
+            now = self.context.get("now") or timezone.now()
+            account_config = self.context.get("account_config")
         raw_campaign = data.get("campaign", empty)
         campaign: dict[str, Any] = {}
         if raw_campaign is empty:
@@ -73,6 +73,7 @@ class MetaAdRequestSerializer(MetaSerializer):
                 set(campaign.get("special_ad_categories") or ())
                 & rules.TARGETING_RESTRICTED_CATEGORIES
             ),
+            account_config=account_config,
         )
         ad_sets, ad_set_errors = collect_list(
             data,
@@ -87,9 +88,14 @@ class MetaAdRequestSerializer(MetaSerializer):
             values["ad_sets"] = ad_sets
 
 
-def validate_meta_ad_request(data: Any, *, now: datetime | None = None) -> dict[str, Any]:
+def validate_meta_ad_request(
+    data: Any,
+    *,
+    now: datetime | None = None,
+    account_config: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Return the cleaned payload (defaults filled: status PAUSED everywhere,
-    special_ad_categories [] ...).
+    special_ad_categories [] ..., the ad account's defaults from `account_config`).
 
     Raise `rest_framework.exceptions.ValidationError` whose `.detail` is a nested dict/list
     structure, so that drf-standardized-errors renders attrs like
@@ -108,7 +114,7 @@ def validate_meta_ad_request(data: Any, *, now: datetime | None = None) -> dict[
     # cost more than the validation. collect() keeps its state in locals, and the request's
     # time travels in `facts`, not in a context.
     validator = shared_serializer(MetaAdRequestSerializer)
-    values, errors = validator.collect(data, CampaignFacts(now=now))
+    values, errors = validator.collect(data, CampaignFacts(now=now, account_config=account_config))
     if errors:
         raise ValidationError(errors)
     return values
