@@ -5,6 +5,8 @@ filesystem broker under `var/`), which is what `bin/run` uses on a fresh machine
 docker-compose and production set `DATABASE_URL` and `CELERY_BROKER_URL` to PostgreSQL and Redis.
 """
 
+import re
+from importlib.metadata import version as _package_version
 from pathlib import Path
 
 import environ
@@ -251,7 +253,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Meta -------------------------------------------------------------------------------------
 META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com").rstrip("/")
-META_API_VERSION = env.str("META_API_VERSION", default="")
+# The Graph API version every call names. By default the one the pinned facebook-business SDK
+# was built for (SDK 26.x: v26.0), so an SDK upgrade and a version move go together; see
+# platforms/meta/README.md, "Moving to the next API version".
+META_API_VERSION = env.str(
+    "META_API_VERSION", default="v{}.0".format(_package_version("facebook-business").split(".")[0])
+)
+if not re.fullmatch(r"v\d+\.\d+", META_API_VERSION):
+    raise ImproperlyConfigured(f"META_API_VERSION must look like v26.0 (got {META_API_VERSION!r}).")
 META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_REQUEST_TIMEOUT = env.float("META_REQUEST_TIMEOUT", default=30.0)
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=300)

@@ -101,7 +101,7 @@ def build_meta_client(*, account_id: str, credentials: dict[str, str]) -> MetaCl
         # sandbox behind TLS) is verified against the system's trust store instead.
         http.verify = True
     client = MetaClient(
-        api=FacebookAdsApi(session, api_version=settings.META_API_VERSION or None),
+        api=FacebookAdsApi(session, api_version=settings.META_API_VERSION),
         account_id=account_id,
         secrets=tuple(
             s for s in (access_token, app_secret, getattr(session, "appsecret_proof", None)) if s
