@@ -44,14 +44,25 @@ def test_ad_account_read_honours_fields(sandbox: Sandbox) -> None:
 
 
 def test_any_version_is_served(sandbox: Sandbox) -> None:
+    for version in ("v25.0", "v27.0", "v31.2"):
+        response = requests.get(
+            sandbox.url(ACT, version=version), params={"access_token": DEMO_TOKEN}, timeout=5
+        )
+        assert response.status_code == 200, version
+
+
+def test_versions_before_v25_are_deprecated_by_default(sandbox: Sandbox) -> None:
+    # Marketing API v24.0 was available until November 10, 2026.
+    for version in ("v24.0", "v15.0"):
+        old = requests.get(
+            sandbox.url(ACT, version=version), params={"access_token": DEMO_TOKEN}, timeout=5
+        )
+        assert error_of(old)["code"] == 2635, version
+    sandbox.configure(min_api_version="v24.0")
     response = requests.get(
         sandbox.url(ACT, version="v24.0"), params={"access_token": DEMO_TOKEN}, timeout=5
     )
     assert response.status_code == 200
-    old = requests.get(
-        sandbox.url(ACT, version="v15.0"), params={"access_token": DEMO_TOKEN}, timeout=5
-    )
-    assert error_of(old)["code"] == 2635
 
 
 def test_missing_token_is_code_104(sandbox: Sandbox) -> None:

@@ -74,6 +74,7 @@ def test_campaign_without_budget_needs_budget_sharing_flag_from_v24(sandbox: San
     error = error_of(sandbox.post(f"{ACT}/campaigns", **params))
     assert (error["code"], error["error_subcode"]) == (100, 4834011)
     assert "is_adset_budget_sharing_enabled" in error["error_user_title"]
+    sandbox.configure(min_api_version="v23.0")
     old = requests.post(
         sandbox.url(f"{ACT}/campaigns", version="v23.0"),
         params={"access_token": "sandbox-demo-token"},

@@ -53,8 +53,11 @@ class SandboxConfig:
     app_secret: str | None = None
     video_ready_after: float = 5.0
     video_chunk_size: int = 4 * 1024 * 1024
-    # Versions below this answer 2635 ("deprecated version of the Ads API").
-    min_api_version: str = "v21.0"
+    # Versions below this answer 2635 ("deprecated version of the Ads API"). Marketing API v24.0
+    # was available until November 10, 2026, so v25.0 is the oldest version still served
+    # ("Versions" table of the Marketing API changelog):
+    # https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/versions.md
+    min_api_version: str = "v25.0"
     # Version assumed when a path carries none (Graph uses the app's default version).
     default_api_version: str = "v26.0"
     max_log_entries: int = 5000
