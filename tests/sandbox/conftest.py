@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 import requests
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.api import FacebookAdsApi
+from facebook_business.exceptions import FacebookRequestError
 from facebook_business.session import FacebookSession
 
 from platforms.meta.sandbox import (
@@ -186,12 +187,28 @@ def sandbox(sandbox_server: SandboxServer) -> Sandbox:
 
 
 def make_api(
-    sandbox: Sandbox, token: str = DEMO_TOKEN, app_secret: str | None = None
+    sandbox: Sandbox,
+    token: str = DEMO_TOKEN,
+    app_secret: str | None = None,
+    version: str | None = None,
 ) -> FacebookAdsApi:
-    """A per-test SDK client pointed at the sandbox (never FacebookAdsApi.init)."""
+    """A per-test SDK client pointed at the sandbox (never FacebookAdsApi.init), speaking the
+    SDK's default Graph API version unless ``version`` is given."""
     session = FacebookSession(access_token=token, app_secret=app_secret, timeout=10)
     session.GRAPH = sandbox.base_url
-    return FacebookAdsApi(session)
+    return FacebookAdsApi(session, api_version=version)
+
+
+def account_at(sandbox: Sandbox, version: str) -> AdAccount:
+    """The demo ad account through an SDK client that calls ``/<version>/``."""
+    return AdAccount(ACT, api=make_api(sandbox, version=version))
+
+
+def refused(call: Callable[[], object]) -> FacebookRequestError:
+    """The error Meta's answer raised in the SDK; fails when the call succeeded."""
+    with pytest.raises(FacebookRequestError) as caught:
+        call()
+    return caught.value
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ Each rule names its source. Pages are on developers.facebook.com/docs/marketing-
 full URL is given:
 - Ad set: reference/ad-campaign ("Creating", "Considerations", DSA, "Outcome-Driven Ads
   Experiences").
+- existing_customer_budget_percentage (v25.0):
+  https://developers.facebook.com/documentation/ads-commerce/marketing-api/advantage-campaigns.md
 """
 
 from __future__ import annotations
@@ -197,6 +199,16 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
             f"Optimization goal {goal} is not available for the {objective} objective. Use one "
             f"of: {', '.join(sorted(allowed_goals))}.",
             blame_fields=["optimization_goal"],
+        )
+    if params.present("existing_customer_budget_percentage") and ctx.version >= (25, 0):
+        # Advantage+ campaigns guide: "The existing_customer_budget_percentage field is not
+        # available for new Advantage+ campaigns" ("deprecated at the same time as the ASC API
+        # in v25.0").
+        raise errors.invalid_parameter(
+            "existing_customer_budget_percentage is no longer available",
+            "The existing_customer_budget_percentage field is not available for new ad sets "
+            "from v25.0: Advantage+ shopping campaigns can no longer be created.",
+            blame_fields=["existing_customer_budget_percentage"],
         )
     targeting = parse_targeting(params)
     assert targeting is not None

@@ -4,18 +4,26 @@ Each rule names its source. Pages are on developers.facebook.com/docs/marketing-
 full URL is given:
 - Campaign: reference/ad-campaign-group ("Creating", "Objective Validation");
   bidding/guides/adset-budget-sharing (is_adset_budget_sharing_enabled, subcodes 4834002/4834011).
+- Special ad categories (CREDIT replaced, special_ad_category_country):
+  https://developers.facebook.com/documentation/ads-commerce/marketing-api/audiences/special-ad-category
+- smart_promotion_type (Advantage+ shopping and app campaigns):
+  https://developers.facebook.com/documentation/ads-commerce/marketing-api/advantage-campaigns.md
+  https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/version25.0
 """
 
 from __future__ import annotations
 
 from . import errors
 from .enums import (
+    ADVANTAGE_SHOPPING_AND_APP_TYPES,
     BID_STRATEGIES,
     BUYING_TYPES,
     LEGACY_OBJECTIVES,
     ODAX_OBJECTIVES,
     ODAX_OBJECTIVES_MESSAGE_ORDER,
     ODAX_ONLY_SINCE,
+    REPLACED_SPECIAL_AD_CATEGORIES,
+    SMART_PROMOTION_TYPES,
     SPECIAL_AD_CATEGORIES,
 )
 from .params import Params
@@ -53,14 +61,72 @@ def special_ad_categories(params: Params) -> list[str]:
     # ads do not belong to a Special Ad Category must indicate NONE or send an empty array".
     categories = params.json("special_ad_categories", list, required=True)
     for index, category in enumerate(categories):
+        if category in REPLACED_SPECIAL_AD_CATEGORIES:
+            # Special Ad Category guide: FINANCIAL_PRODUCTS_SERVICES "will replace the CREDIT
+            # input as of January 14, 2025" (all versions).
+            replacement = REPLACED_SPECIAL_AD_CATEGORIES[category]
+            raise errors.invalid_parameter(
+                f"{category} is no longer a special ad category",
+                f"{replacement} replaces {category} as of January 14, 2025. Use {replacement} in "
+                "special_ad_categories.",
+                blame_fields=[f"special_ad_categories[{index}]"],
+            )
         if category not in SPECIAL_AD_CATEGORIES:
             raise errors.enum_param(f"special_ad_categories[{index}]", SPECIAL_AD_CATEGORIES)
     return categories
 
 
+def special_ad_category_country(params: Params, categories: list[str]) -> list[str] | None:
+    """Special Ad Category guide: "[If] special_ad_categories are selected, you must also set a
+    special_ad_category_country" (a list of two-letter country codes)."""
+    countries = params.json("special_ad_category_country", list)
+    for index, country in enumerate(countries or []):
+        if not (isinstance(country, str) and len(country) == 2 and country.isupper()):
+            raise errors.GraphError(
+                f"(#100) Param special_ad_category_country[{index}] must be a country code",
+                code=100,
+            )
+    if not countries and any(category != "NONE" for category in categories):
+        raise errors.invalid_parameter(
+            "Special ad category country required",
+            "When special_ad_categories are selected, you must also set a "
+            "special_ad_category_country: the countries where the ads will run.",
+            blame_fields=["special_ad_category_country"],
+        )
+    return countries
+
+
+def check_smart_promotion_type(params: Params, version: tuple[int, int]) -> None:
+    promotion = params.enum("smart_promotion_type", SMART_PROMOTION_TYPES)
+    if promotion is None:
+        return
+    if version >= (25, 0):
+        # v23.0 changelog: "Beginning with v25.0, the smart_promotion_type field will no longer
+        # be available for creating ad campaigns" (Advantage+ campaigns guide, same words).
+        raise errors.invalid_parameter(
+            "smart_promotion_type is no longer available",
+            "Beginning with v25.0, the smart_promotion_type field is no longer available for "
+            "creating ad campaigns. Create Advantage+ campaigns with Advantage+ campaign budget, "
+            "Advantage+ audience and Advantage+ placements instead.",
+            blame_fields=["smart_promotion_type"],
+        )
+    if promotion in ADVANTAGE_SHOPPING_AND_APP_TYPES:
+        # v24.0 changelog ("Beginning with v24.0, creation ... will no longer be allowed") and
+        # v25.0 changelog ("Applies to v25.0+. Will apply to all versions May 19, 2026"): every
+        # version refuses them now.
+        raise errors.invalid_parameter(
+            "Advantage+ shopping and app campaigns are no longer available",
+            "Creation, duplication, and updates to Advantage+ shopping campaigns and Advantage+ "
+            "app campaigns is no longer allowed.",
+            blame_fields=["smart_promotion_type"],
+        )
+
+
 def create_campaign(ctx: Ctx, params: Params) -> Created:
     objective = check_objective(params.str("objective"), ctx.version)
     categories = special_ad_categories(params)
+    special_ad_category_country(params, categories)
+    check_smart_promotion_type(params, ctx.version)
     status = create_status(params)
     buying_type = params.enum("buying_type", BUYING_TYPES) or "AUCTION"
     bid_strategy = params.enum("bid_strategy", BID_STRATEGIES)
@@ -95,13 +161,6 @@ def create_campaign(ctx: Ctx, params: Params) -> Created:
             subcode=4834002,
             blame_fields=["is_adset_budget_sharing_enabled"],
         )
-    countries = params.json("special_ad_category_country", list)
-    for index, country in enumerate(countries or []):
-        if not (isinstance(country, str) and len(country) == 2 and country.isupper()):
-            raise errors.GraphError(
-                f"(#100) Param special_ad_category_country[{index}] must be a country code",
-                code=100,
-            )
     spend_cap = params.int("spend_cap")
     labels = adlabels(ctx, params)
     promoted = params.json("promoted_object", dict)

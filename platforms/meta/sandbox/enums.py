@@ -61,10 +61,32 @@ SPECIAL_AD_CATEGORIES: tuple[str, ...] = (
     "NONE",
     "EMPLOYMENT",
     "HOUSING",
-    "CREDIT",
     "ISSUES_ELECTIONS_POLITICS",
     "ONLINE_GAMBLING_AND_GAMING",
     "FINANCIAL_PRODUCTS_SERVICES",
+)
+# Special Ad Category guide: "In October 2024 we introduced a new input called
+# FINANCIAL_PRODUCTS_SERVICES ... This input will replace the CREDIT input as of January 14, 2025."
+# https://developers.facebook.com/documentation/ads-commerce/marketing-api/audiences/special-ad-category
+REPLACED_SPECIAL_AD_CATEGORIES: dict[str, str] = {"CREDIT": "FINANCIAL_PRODUCTS_SERVICES"}
+# "Audience and product restrictions outlined ... for HOUSING and EMPLOYMENT Special Ad Categories
+# inputs will also apply to the new FINANCIAL_PRODUCTS_SERVICES input" (same page): the three
+# categories of the v26.0 Advantage+ audience rule.
+HEC_SPECIAL_AD_CATEGORIES: frozenset[str] = frozenset(
+    {"HOUSING", "EMPLOYMENT", "FINANCIAL_PRODUCTS_SERVICES"}
+)
+
+# Campaign reference, smart_promotion_type. Advantage+ campaigns guide: "Beginning with v25.0, you
+# will no longer be able to use ... smart_promotion_type=AUTOMATED_SHOPPING_ADS ... or ...
+# smart_promotion_type=SMART_APP_PROMOTION"; v24.0 changelog: creating Advantage+ shopping and app
+# campaigns is no longer allowed.
+SMART_PROMOTION_TYPES: tuple[str, ...] = (
+    "GUIDED_CREATION",
+    "SMART_APP_PROMOTION",
+    "AUTOMATED_SHOPPING_ADS",
+)
+ADVANTAGE_SHOPPING_AND_APP_TYPES: frozenset[str] = frozenset(
+    {"AUTOMATED_SHOPPING_ADS", "SMART_APP_PROMOTION"}
 )
 
 # "Only ACTIVE and PAUSED are valid during creation. Other statuses can be used for update."

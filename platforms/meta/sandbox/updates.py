@@ -12,7 +12,12 @@ from typing import Any
 
 from . import errors
 from .adsets import effective_bid_strategy
-from .campaigns import campaign_budget, check_objective, special_ad_categories
+from .campaigns import (
+    campaign_budget,
+    check_objective,
+    special_ad_categories,
+    special_ad_category_country,
+)
 from .enums import (
     BID_AMOUNT_STRATEGIES,
     BID_STRATEGIES,
@@ -84,7 +89,12 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
         if params.present("objective"):
             check_objective(params.str("objective"), ctx.version)
         if params.present("special_ad_categories"):
-            new_fields["special_ad_categories"] = special_ad_categories(params)
+            categories = special_ad_categories(params)
+            if params.present("special_ad_category_country") or not obj.fields.get(
+                "special_ad_category_country"
+            ):
+                special_ad_category_country(params, categories)
+            new_fields["special_ad_categories"] = categories
         params.enum("bid_strategy", BID_STRATEGIES)
         _update_budgets(ctx, obj, params, new_fields, adset=False)
     elif obj.type == "adset":
