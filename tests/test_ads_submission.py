@@ -238,6 +238,8 @@ def test_the_plan_rows_hold_the_request_values_and_no_platform_ids(caller, accou
         "geo_locations": {"countries": ["US"]},
         "age_min": 18,
         "age_max": 35,
+        # Ages 18-35 narrow the audience: Advantage+ audience off unless asked for.
+        "targeting_automation": {"advantage_audience": 0},
     }
 
     ad_row = Ad.objects.get(ad_set=ad_set_row)

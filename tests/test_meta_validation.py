@@ -317,18 +317,59 @@ def test_special_ad_categories_take_sdk_values_and_none_alone(
     assert attrs_of(body) == attrs
 
 
-@pytest.mark.parametrize("countries", [DELETE, [], ["USA"], "US"])
-def test_a_special_ad_category_needs_its_country(countries: Any) -> None:
-    extra = {} if countries is DELETE else {"special_ad_category_country": countries}
-    body = with_changes(
+def _financial(**campaign: Any) -> dict[str, Any]:
+    return with_changes(
         api_example(),
         {
             "campaign.special_ad_categories": ["FINANCIAL_PRODUCTS_SERVICES"],
-            "campaign.extra_params": extra,
+            **{f"campaign.{key}": value for key, value in campaign.items()},
             "ad_sets.0.targeting": {"geo_locations": {"countries": ["US"]}},
         },
     )
+
+
+def test_a_special_ad_category_needs_its_country() -> None:
+    errors = errors_of(_financial())
+    assert [(e.attr, e.code) for e in errors] == [
+        ("campaign.special_ad_category_country", "required")
+    ]
+    cleaned = assert_valid(_financial(special_ad_category_country=["US", "CA"]))
+    assert cleaned["campaign"]["special_ad_category_country"] == ["US", "CA"]
+
+
+@pytest.mark.parametrize(
+    ("countries", "attr"),
+    [
+        ([], "campaign.special_ad_category_country"),
+        (["USA"], "campaign.special_ad_category_country.0"),
+        ("US", "campaign.special_ad_category_country"),
+    ],
+)
+def test_special_ad_category_country_is_a_list_of_country_codes(countries: Any, attr: str) -> None:
+    assert attrs_of(_financial(special_ad_category_country=countries)) == {attr}
+
+
+@pytest.mark.parametrize("countries", [[], ["USA"], "US"])
+def test_special_ad_category_country_may_still_come_through_extra_params(countries: Any) -> None:
+    assert_valid(_financial(extra_params={"special_ad_category_country": ["US"]}))
+    body = _financial(extra_params={"special_ad_category_country": countries})
     assert attrs_of(body) == {"campaign.extra_params.special_ad_category_country"}
+
+
+def test_special_ad_category_country_is_given_once() -> None:
+    body = _financial(
+        special_ad_category_country=["US"], extra_params={"special_ad_category_country": ["US"]}
+    )
+    assert [(e.attr, e.code) for e in errors_of(body)] == [
+        ("campaign.extra_params.special_ad_category_country", "exclusive")
+    ]
+
+
+def test_credit_is_refused_for_financial_products_services() -> None:
+    body = _financial(special_ad_categories=["CREDIT"], special_ad_category_country=["US"])
+    (error,) = errors_of(body)
+    assert (error.attr, error.code) == ("campaign.special_ad_categories.0", "replaced")
+    assert "FINANCIAL_PRODUCTS_SERVICES" in error.detail
 
 
 @pytest.mark.parametrize("key", ["objective", "name", "daily_budget", "special_ad_categories"])
@@ -761,23 +802,38 @@ def test_targeting_rules(targeting: dict[str, Any], attrs: set[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "targeting",
+    ("targeting", "advantage_audience"),
     [
-        {"geo_locations": {"countries": ["US"]}, "age_min": 13, "age_max": 65},
-        {"geo_locations": {"regions": [{"key": "4081"}]}},
-        {"geo_locations": {"cities": [{"key": "777934", "radius": 10, "distance_unit": "mile"}]}},
-        {"geo_locations": {"custom_locations": [{"latitude": 1.0, "longitude": 2.0}]}},
-        {
-            "geo_locations": {"countries": ["GB"], "location_types": ["home"]},
-            "interests": [{"id": 6003139266461}],
-            "publisher_platforms": ["facebook", "instagram"],
-            "genders": [2],
-        },
+        ({"geo_locations": {"countries": ["US"]}, "age_min": 13, "age_max": 65}, 0),
+        ({"geo_locations": {"regions": [{"key": "4081"}]}}, 1),
+        (
+            {
+                "geo_locations": {
+                    "cities": [{"key": "777934", "radius": 10, "distance_unit": "mile"}]
+                }
+            },
+            1,
+        ),
+        ({"geo_locations": {"custom_locations": [{"latitude": 1.0, "longitude": 2.0}]}}, 1),
+        (
+            {
+                "geo_locations": {"countries": ["GB"], "location_types": ["home"]},
+                "interests": [{"id": 6003139266461}],
+                "publisher_platforms": ["facebook", "instagram"],
+                "genders": [2],
+            },
+            0,
+        ),
     ],
 )
-def test_valid_targeting_passes_through_unchanged(targeting: dict[str, Any]) -> None:
+def test_valid_targeting_passes_through_with_the_advantage_audience_flag(
+    targeting: dict[str, Any], advantage_audience: int
+) -> None:
     cleaned = assert_valid(with_changes(api_example(), {"ad_sets.0.targeting": targeting}))
-    assert cleaned["ad_sets"][0]["targeting"] == targeting
+    assert cleaned["ad_sets"][0]["targeting"] == {
+        **targeting,
+        "targeting_automation": {"advantage_audience": advantage_audience},
+    }
 
 
 def _restricted(targeting: dict[str, Any], category: str = "HOUSING") -> dict[str, Any]:
@@ -837,7 +893,7 @@ def test_special_ad_categories_restrict_targeting(
         ({"geo_locations": US, "age_min": 18, "age_max": 65, "genders": [1, 2]}, "HOUSING"),
         (
             {"geo_locations": {"cities": [{"key": "1", "radius": 15, "distance_unit": "mile"}]}},
-            "CREDIT",
+            "FINANCIAL_PRODUCTS_SERVICES",
         ),
         (
             {

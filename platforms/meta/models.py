@@ -15,6 +15,7 @@ from campaigns.models import Ad, AdSet, Campaign, Creative, MediaAsset
 CAMPAIGN_GRAPH_FIELDS = (
     "objective",
     "special_ad_categories",
+    "special_ad_category_country",
     "buying_type",
     "bid_strategy",
     "daily_budget",
@@ -43,6 +44,7 @@ class MetaCampaignDetails(models.Model):
     )
     objective = models.CharField(max_length=40)
     special_ad_categories = models.JSONField(default=list)
+    special_ad_category_country = models.JSONField(null=True, blank=True)
     buying_type = models.CharField(max_length=20, default="AUCTION")
     bid_strategy = models.CharField(max_length=40, null=True, blank=True)
     # Money in the account currency's minor unit, as Meta takes it.

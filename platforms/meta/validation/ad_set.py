@@ -13,6 +13,11 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from platforms.meta import rules
+from platforms.meta.validation.audience import (
+    apply_advantage_audience,
+    check_restricted_targeting,
+    targets_eu,
+)
 from platforms.meta.validation.base import CampaignFacts, MetaSerializer, collect_list
 from platforms.meta.validation.creative import AdSerializer
 from platforms.meta.validation.fields import (
@@ -27,7 +32,7 @@ from platforms.meta.validation.fields import (
     add_error,
     is_int,
 )
-from platforms.meta.validation.targeting import TargetingField, check_restricted_targeting
+from platforms.meta.validation.targeting import TargetingField
 
 
 class PromotedObjectField(serializers.JSONField):
@@ -96,13 +101,27 @@ class AdSetSerializer(MetaSerializer):
     destination_type = StrictChoiceField(
         rules.DESTINATION_TYPES, required=False, allow_null=True, default=None
     )
-    # Meta requires both for ads that reach the EU unless the ad account has defaults
-    # (marketing-api/reference/ad-account/dsa_recommendations); those defaults are not visible
-    # here, so absence is left for Meta to judge.
-    dsa_beneficiary = StrictCharField(max_length=512, required=False, allow_null=True, default=None)
-    dsa_payor = StrictCharField(max_length=512, required=False, allow_null=True, default=None)
+    # Meta requires both for ads that reach the EU (see `_check_dsa`).
+    dsa_beneficiary = StrictCharField(
+        max_length=512,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Who benefits from the ads (EU Digital Services Act); required when the ad "
+        "set reaches the EU, unless the ad account's additional_config has dsa_beneficiary.",
+    )
+    dsa_payor = StrictCharField(
+        max_length=512,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Who pays for the ads (EU Digital Services Act); required when the ad set "
+        "reaches the EU, unless the ad account's additional_config has dsa_payor.",
+    )
     extra_params = ExtraParamsField()
     ads = AdSerializer(many=True, min_length=1, max_length=rules.MAX_ADS_PER_AD_SET)
+
+    refused_extra_params = rules.REFUSED_AD_SET_PARAMS
 
     def check(
         self, values: dict[str, Any], errors: Errors, data: Mapping[str, Any], facts: Any
@@ -112,8 +131,13 @@ class AdSetSerializer(MetaSerializer):
         self._check_bidding(values, errors, facts)
         self._check_schedule(values, errors, facts)
         self._check_goal(values, errors, facts)
-        if facts.restricted_targeting and "targeting" in values:
-            check_restricted_targeting(values["targeting"], errors)
+        if "targeting" in values:
+            targeting = values["targeting"]
+            if facts.restricted_targeting:
+                check_restricted_targeting(targeting, errors)
+            apply_advantage_audience(targeting, errors)
+            self._check_targeting_optimization(values, errors)
+            self._check_dsa(values, errors, facts)
 
         ads, ad_errors = collect_list(
             data, "ads", self.fields["ads"].child, facts, max_items=rules.MAX_ADS_PER_AD_SET
@@ -123,6 +147,47 @@ class AdSetSerializer(MetaSerializer):
         else:
             values["ads"] = ads
         self._check_promoted_page(values, errors, ads or [])
+
+    @staticmethod
+    def _check_targeting_optimization(values: dict[str, Any], errors: Errors) -> None:
+        goal = values.get("optimization_goal")
+        if (
+            values["targeting"].get("targeting_optimization") is not None
+            and goal in rules.TARGETING_OPTIMIZATION_REFUSED_GOALS
+        ):
+            add_error(
+                errors,
+                ["targeting", "targeting_optimization"],
+                f"Meta does not take targeting_optimization for ad sets optimizing for {goal} "
+                "(Marketing API v19.0).",
+                "removed",
+            )
+
+    @staticmethod
+    def _check_dsa(values: dict[str, Any], errors: Errors, facts: CampaignFacts) -> None:
+        """Ad sets that reach the EU name who benefits and who pays (Digital Services Act):
+        the ad set's own values, else the ad account's defaults from its additional_config.
+
+        Source: blog 2023-05-16 "New Marketing API requirements for Facebook and Instagram ads
+        targeting EU"; reference/ad-account/dsa_recommendations.
+        """
+        if facts.account_config is None or not targets_eu(values["targeting"]):
+            return
+        for key in ("dsa_beneficiary", "dsa_payor"):
+            if key not in values:
+                continue  # invalid already
+            if values[key] is None:
+                default = facts.account_config.get(key)
+                if isinstance(default, str) and default.strip():
+                    values[key] = default.strip()
+            if values[key] is None:
+                add_error(
+                    errors,
+                    [key],
+                    f"Meta requires {key} for ad sets that reach the EU (Digital Services "
+                    f"Act); give it here or as {key} in the ad account's additional_config.",
+                    "required",
+                )
 
     @staticmethod
     def _check_budget(values: dict[str, Any], errors: Errors, facts: CampaignFacts) -> None:

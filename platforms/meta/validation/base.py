@@ -46,6 +46,11 @@ class MetaSerializer(serializers.Serializer):
     manual_fields: ClassVar[tuple[str, ...]] = ()
     # Keys extra_params may not carry although they are no named field: the executor sets them.
     reserved_extra_params: ClassVar[frozenset[str]] = frozenset()
+    # Keys Meta no longer takes, with what to do instead.
+    refused_extra_params: ClassVar[Mapping[str, str]] = {}
+    # Named fields extra_params may still carry (clients sent them there before they were
+    # named); `check()` makes sure they are given once.
+    extra_params_aliases: ClassVar[frozenset[str]] = frozenset()
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         values, errors = self.collect(data, self.context.get("campaign_facts"))
@@ -84,7 +89,9 @@ class MetaSerializer(serializers.Serializer):
         """Cross-field rules; add to `errors` with `add_error`."""
 
     def _check_extra_params(self, extra: dict[str, Any], errors: Errors) -> None:
-        named = (set(self.fields) - {"extra_params"}) | self.reserved_extra_params
+        named = (set(self.fields) - {"extra_params", *self.extra_params_aliases}) | (
+            self.reserved_extra_params
+        )
         for key in sorted(named & set(extra)):
             add_error(
                 errors,
@@ -92,6 +99,8 @@ class MetaSerializer(serializers.Serializer):
                 f"'{key}' is set by a named field or by mojito; extra_params may not override it.",
                 "reserved",
             )
+        for key in sorted(self.refused_extra_params.keys() & set(extra)):
+            add_error(errors, ["extra_params", key], self.refused_extra_params[key], "removed")
 
 
 def collect_list(

@@ -37,14 +37,35 @@ class ObjectiveField(StrictChoiceField):
         return super().to_internal_value(data)
 
 
+class SpecialAdCategoryField(StrictChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(rules.SPECIAL_AD_CATEGORIES, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str) and data in rules.REPLACED_SPECIAL_AD_CATEGORIES:
+            raise ValidationError(
+                f"Meta replaced {data} with {rules.REPLACED_SPECIAL_AD_CATEGORIES[data]} on "
+                "January 14, 2025.",
+                code="replaced",
+            )
+        return super().to_internal_value(data)
+
+
 class CampaignSerializer(MetaSerializer):
     """The campaign: objective, special ad categories and, for CBO, the budget and bid strategy."""
 
     name = StrictCharField(max_length=NAME_MAX_LENGTH)
     objective = ObjectiveField()
     status = StrictChoiceField(rules.CREATE_STATUSES, default=rules.DEFAULT_STATUS)
-    special_ad_categories = serializers.ListField(
-        child=StrictChoiceField(rules.SPECIAL_AD_CATEGORIES), default=list
+    special_ad_categories = serializers.ListField(child=SpecialAdCategoryField(), default=list)
+    special_ad_category_country = serializers.ListField(
+        child=StrictChoiceField(rules.COUNTRY_CODES),
+        required=False,
+        allow_null=True,
+        default=None,
+        min_length=1,
+        help_text="Where the special ad category applies (ISO 3166-1 alpha-2 codes); required "
+        "with any category but NONE.",
     )
     buying_type = StrictChoiceField(rules.BUYING_TYPES, default=rules.DEFAULT_BUYING_TYPE)
     bid_strategy = StrictChoiceField(
@@ -57,6 +78,9 @@ class CampaignSerializer(MetaSerializer):
         required=False, allow_null=True, default=None
     )
     extra_params = ExtraParamsField()
+
+    refused_extra_params = rules.REFUSED_CAMPAIGN_PARAMS
+    extra_params_aliases = frozenset({"special_ad_category_country"})
 
     def check(
         self, values: dict[str, Any], errors: Errors, data: Mapping[str, Any], facts: Any
@@ -99,26 +123,36 @@ class CampaignSerializer(MetaSerializer):
     def _check_category_country(
         values: dict[str, Any], errors: Errors, categories: list[str]
     ) -> None:
-        if not set(categories) - {rules.NO_SPECIAL_AD_CATEGORY}:
-            return
-        extra = values.get("extra_params")
-        if extra is None:
-            return
         # "If special_ad_categories are selected, you must also set a special_ad_category_country"
-        # (marketing-api/audiences/special-ad-category).
-        countries = extra.get("special_ad_category_country")
-        if countries is None:
+        # (marketing-api/audiences/special-ad-category). Clients that knew no named field sent
+        # it through extra_params, which still works; once, not twice.
+        extra = values.get("extra_params")
+        if "special_ad_category_country" not in values or extra is None:
+            return  # invalid already
+        named = values["special_ad_category_country"]
+        passed = extra.get("special_ad_category_country")
+        if named is not None and passed is not None:
             add_error(
                 errors,
                 ["extra_params", "special_ad_category_country"],
+                "Given twice: keep campaign.special_ad_category_country.",
+                "exclusive",
+            )
+            return
+        if named is not None or not set(categories) - {rules.NO_SPECIAL_AD_CATEGORY}:
+            return
+        if passed is None:
+            add_error(
+                errors,
+                ["special_ad_category_country"],
                 "Meta requires special_ad_category_country (a list of country codes) with "
                 "special_ad_categories.",
                 "required",
             )
         elif (
-            not isinstance(countries, list)
-            or not countries
-            or not all(isinstance(c, str) and c in rules.COUNTRY_CODES for c in countries)
+            not isinstance(passed, list)
+            or not passed
+            or not all(isinstance(c, str) and c in rules.COUNTRY_CODES for c in passed)
         ):
             add_error(
                 errors,

@@ -52,19 +52,21 @@ class CreativeFeaturesField(serializers.DictField):
         )
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
-        chosen = super().to_internal_value(data)
-        unknown = sorted(set(chosen) - rules.CREATIVE_FEATURES)
-        if unknown:
-            raise serializers.ValidationError(
-                {
-                    key: [
-                        f'"{key}" is not an Advantage+ creative feature Meta documents; use one '
-                        f"of {', '.join(sorted(rules.CREATIVE_FEATURES))}."
-                    ]
-                    for key in unknown
-                }
-            )
-        return chosen
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        errors: dict[str, list[str]] = {}
+        for key, status in data.items():
+            if key not in rules.CREATIVE_FEATURES:
+                errors[key] = [
+                    rules.REMOVED_CREATIVE_FEATURES.get(key)
+                    or f'"{key}" is not an Advantage+ creative feature Meta documents; use one '
+                    f"of {', '.join(sorted(rules.CREATIVE_FEATURES))}."
+                ]
+            elif status not in rules.CREATIVE_FEATURE_STATUSES:
+                errors[key] = [f"Expected {' or '.join(rules.CREATIVE_FEATURE_STATUSES)}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return dict(data)
 
 
 def full_feature_spec(chosen: Mapping[str, str] | None) -> dict[str, str]:
@@ -142,6 +144,16 @@ class CardSerializer(MediaSerializer):
         self, values: dict[str, Any], errors: Errors, data: Mapping[str, Any], facts: Any
     ) -> None:
         self.check_media(errors, data, _one_source(errors, data, rules.MEDIA_FIELDS))
+        # reference/ad-creative-link-data-child-attachment, call_to_action: "If the CTA is
+        # specified, its link must be the same as the link of this child attachment."
+        cta, link = values.get("call_to_action"), values.get("link")
+        if cta and cta.get("link") not in (None, link) and link is not None:
+            add_error(
+                errors,
+                ["call_to_action", "link"],
+                "A card's button leads to the card's link; leave this out or give the same URL.",
+                "invalid",
+            )
 
 
 # What each format shows of the creative's own fields; the others would be silently dropped
@@ -170,11 +182,9 @@ class CreativeSerializer(MediaSerializer):
             "object_id",
             "source_instagram_media_id",
             "degrees_of_freedom_spec",
-            # Replaced by instagram_user_id (marketing-api, Instagram ads: instagram_actor_id
-            # is deprecated); refused rather than sent beside it.
-            "instagram_actor_id",
         }
     )
+    refused_extra_params = rules.REFUSED_CREATIVE_PARAMS
 
     name = StrictCharField(
         max_length=NAME_MAX_LENGTH, required=False, allow_null=True, default=None

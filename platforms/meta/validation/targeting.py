@@ -1,7 +1,8 @@
-"""An ad set's targeting spec: locations and ages checked, the rest passed through, and the
-audience rules of special ad categories.
+"""An ad set's targeting spec, field by field: locations, ages, genders, Advantage+ audience
+settings and placements are checked; every other key passes through.
 
-Source: marketing-api/audiences/reference/basic-targeting and targeting-restrictions.
+The rules that depend on the campaign (special ad categories) or decide Advantage+ audience
+are in `audience`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class TargetingField(serializers.JSONField):
         errors: Errors = {}
         self._check_geo_locations(data, errors)
         self._check_ages(data, errors)
+        self._check_automation(data, errors)
+        self._check_placements(data, errors)
+        self._check_exclusions(data, errors)
         genders = data.get("genders")
         if genders is not None and (
             not isinstance(genders, list)
@@ -100,69 +104,82 @@ class TargetingField(serializers.JSONField):
                 ages[key] = value
         if "age_min" in ages and "age_max" in ages and ages["age_min"] > ages["age_max"]:
             add_error(errors, ["age_max"], "age_max must be at least age_min.", "invalid")
+        age_range = data.get("age_range")
+        if age_range is not None and not (
+            isinstance(age_range, list)
+            and len(age_range) == 2
+            and all(is_int(age) and rules.AGE_MIN <= age <= rules.AGE_MAX for age in age_range)
+            and age_range[0] <= age_range[1]
+        ):
+            add_error(
+                errors,
+                ["age_range"],
+                f"Expected [min, max], ages {rules.AGE_MIN} to {rules.AGE_MAX}.",
+                "invalid",
+            )
 
+    @staticmethod
+    def _check_automation(data: dict[str, Any], errors: Errors) -> None:
+        """targeting_automation: advantage_audience 0 or 1, relaxations as 0 or 1 per setting.
 
-def check_restricted_targeting(targeting: dict[str, Any], errors: Errors) -> None:
-    """Housing, employment and financial products/services audiences (see rules)."""
-    path = ["targeting"]
-    age_min, age_max = targeting.get("age_min"), targeting.get("age_max")
-    if age_min is not None and age_min != rules.RESTRICTED_AGE_MIN:
-        add_error(
-            errors,
-            [*path, "age_min"],
-            f"Special ad category campaigns reach ages {rules.RESTRICTED_AGE_MIN}-"
-            f"{rules.RESTRICTED_AGE_MAX}+: age_min must be {rules.RESTRICTED_AGE_MIN} or absent.",
-            "special_ad_category",
-        )
-    if age_max is not None and age_max != rules.RESTRICTED_AGE_MAX:
-        add_error(
-            errors,
-            [*path, "age_max"],
-            f"Special ad category campaigns reach ages {rules.RESTRICTED_AGE_MIN}-"
-            f"{rules.RESTRICTED_AGE_MAX}+: age_max must be {rules.RESTRICTED_AGE_MAX} or absent.",
-            "special_ad_category",
-        )
-    genders = targeting.get("genders")
-    if genders and set(genders) != rules.GENDERS:
-        add_error(
-            errors,
-            [*path, "genders"],
-            "Special ad category campaigns reach all genders.",
-            "special_ad_category",
-        )
-    if targeting.get("excluded_geo_locations"):
-        add_error(
-            errors,
-            [*path, "excluded_geo_locations"],
-            "Special ad category campaigns cannot exclude locations.",
-            "special_ad_category",
-        )
-    geo = targeting["geo_locations"]
-    if geo.get("zips"):
-        add_error(
-            errors,
-            [*path, "geo_locations", "zips"],
-            "Special ad category campaigns cannot target ZIP or postal codes.",
-            "special_ad_category",
-        )
-    for key in ("cities", "custom_locations"):
-        places = geo.get(key)
-        if not isinstance(places, list):
-            continue
-        for index, place in enumerate(places):
-            if not isinstance(place, dict) or place.get("radius") is None:
+        Source: audiences/reference/targeting-expansion/advantage-audience; changelog v23.0
+        ("individual_setting's age and gender parameters inside targeting_automation").
+        """
+        if "targeting_automation" not in data:
+            return
+        automation = data["targeting_automation"]
+        if not isinstance(automation, dict):
+            add_error(errors, ["targeting_automation"], EXPECTED_OBJECT, "invalid")
+            return
+        flag = automation.get("advantage_audience")
+        if flag is not None and not (is_int(flag) and flag in rules.ADVANTAGE_AUDIENCE_VALUES):
+            add_error(
+                errors,
+                ["targeting_automation", "advantage_audience"],
+                "Expected 1 (Advantage+ audience on) or 0 (off).",
+                "invalid",
+            )
+        individual = automation.get("individual_setting")
+        if individual is None:
+            return
+        if not isinstance(individual, dict) or not all(
+            is_int(value) and value in (0, 1) for value in individual.values()
+        ):
+            add_error(
+                errors,
+                ["targeting_automation", "individual_setting"],
+                'Expected an object of 0 or 1 per setting, e.g. {"age": 1, "gender": 1}.',
+                "invalid",
+            )
+
+    @staticmethod
+    def _check_placements(data: dict[str, Any], errors: Errors) -> None:
+        """Position lists are lists of names; placements Meta removed are refused.
+
+        Source: audiences/reference/placement-targeting; removals in `rules.REMOVED_POSITIONS`.
+        """
+        for key in rules.POSITION_FIELDS:
+            if key not in data:
                 continue
-            radius, unit = place["radius"], place.get("distance_unit", "mile")
-            if isinstance(radius, bool) or not isinstance(radius, int | float):
-                miles = 0.0
-            else:
-                miles = radius / rules.KM_PER_MILE if unit == "kilometer" else float(radius)
-            # Meta's UI offers 25 km for the 15 miles; allow that rounding.
-            if miles < rules.RESTRICTED_MIN_RADIUS_MILES - 0.5:
-                add_error(
-                    errors,
-                    [*path, "geo_locations", key, index, "radius"],
-                    "Special ad category campaigns need a radius of at least "
-                    f"{rules.RESTRICTED_MIN_RADIUS_MILES:.0f} miles (25 km).",
-                    "special_ad_category",
-                )
+            positions = data[key]
+            if not isinstance(positions, list) or not all(isinstance(p, str) for p in positions):
+                add_error(errors, [key], "Expected a list of names.", "not_a_list")
+                continue
+            removed = rules.REMOVED_POSITIONS.get(key, {})
+            for index, position in enumerate(positions):
+                if position in removed:
+                    add_error(errors, [key, index], removed[position], "removed")
+
+    @staticmethod
+    def _check_exclusions(data: dict[str, Any], errors: Errors) -> None:
+        # Changelog v22.0: "custom audiences will be deprecated within the exclusions field";
+        # excluded_custom_audiences stays.
+        exclusions = data.get("exclusions")
+        if isinstance(exclusions, dict) and exclusions.get("custom_audiences"):
+            add_error(
+                errors,
+                ["exclusions", "custom_audiences"],
+                "Meta no longer takes custom audiences in exclusions (v22.0): use "
+                "excluded_custom_audiences.",
+                "removed",
+            )

@@ -1,0 +1,101 @@
+"""Creative rules: formats, calls to action, media, carousel cards, Advantage+ creative features.
+
+Sources: marketing-api/reference/ad-creative, reference/ad-creative-link-data-child-attachment,
+creative/advantage-creative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from facebook_business.adobjects.adcreativefeaturesspec import AdCreativeFeaturesSpec
+from facebook_business.adobjects.adcreativelinkdatacalltoaction import (
+    AdCreativeLinkDataCallToAction,
+)
+
+from platforms.meta.rules.sdk import sdk_values
+
+# --- Creative ------------------------------------------------------------------------------
+
+CALL_TO_ACTION_TYPES: Final = sdk_values(AdCreativeLinkDataCallToAction.Type)
+MEDIA_FIELDS: Final = ("image_url", "image_hash", "video_url", "video_id")
+THUMBNAIL_FIELDS: Final = ("thumbnail_url", "thumbnail_hash")
+
+# Formats, named by what the creative shows (platforms.meta.models.CreativeFormat).
+FORMAT_IMAGE: Final = "IMAGE"
+FORMAT_VIDEO: Final = "VIDEO"
+FORMAT_CAROUSEL: Final = "CAROUSEL"
+FORMAT_FACEBOOK_POST: Final = "FACEBOOK_POST"
+FORMAT_INSTAGRAM_POST: Final = "INSTAGRAM_POST"
+# The field that names a creative's content decides its format; exactly one per creative.
+CREATIVE_SOURCE_BY_FORMAT: Final[Mapping[str, str]] = {
+    FORMAT_CAROUSEL: "cards",
+    FORMAT_FACEBOOK_POST: "object_story_id",
+    FORMAT_INSTAGRAM_POST: "source_instagram_media_id",
+}
+CREATIVE_SOURCE_FIELDS: Final = (*MEDIA_FIELDS, *CREATIVE_SOURCE_BY_FORMAT.values())
+
+
+def creative_format(source: str) -> str:
+    """The format of a creative whose content is given by the field `source`."""
+    if source in ("image_url", "image_hash"):
+        return FORMAT_IMAGE
+    if source in ("video_url", "video_id"):
+        return FORMAT_VIDEO
+    return next(fmt for fmt, field in CREATIVE_SOURCE_BY_FORMAT.items() if field == source)
+
+
+# Carousel: "2-10 images, videos or both" (marketing-api/creative/carousel-ads;
+# reference/ad-creative-link-data: child_attachments "a minimum of 2 and a maximum of 10").
+CAROUSEL_MIN_CARDS: Final = 2
+CAROUSEL_MAX_CARDS: Final = 10
+
+# Advantage+ creative (degrees_of_freedom_spec.creative_features_spec): since v22.0 features are
+# opted in or out one by one, `{"<feature>": {"enroll_status": "OPT_IN" | "OPT_OUT"}}`.
+# The features Meta documents for single image, video and carousel ads: reference/
+# ad-creative-features-spec (adapt_to_placement, add_text_overlay, description_automation,
+# "Default is opt-in" for the first and last), creative/advantage-creative/get-started
+# (image_touchups, inline_comment, image_templates), advantage-catalog-ads/standard-enhancements
+# (text_optimizations, video_auto_crop), out-of-cycle changes 2026-06-28 (image_animation,
+# video_filtering) and the v24.0 announcement (media_type_automation, opted in by default).
+CREATIVE_FEATURE_OPT_IN: Final = "OPT_IN"
+CREATIVE_FEATURE_OPT_OUT: Final = "OPT_OUT"
+CREATIVE_FEATURE_STATUSES: Final = (CREATIVE_FEATURE_OPT_IN, CREATIVE_FEATURE_OPT_OUT)
+CREATIVE_FEATURES: Final = frozenset(
+    {
+        "adapt_to_placement",
+        "add_text_overlay",
+        "description_automation",
+        "image_animation",
+        "image_templates",
+        "image_touchups",
+        "inline_comment",
+        "media_type_automation",
+        "text_optimizations",
+        "video_auto_crop",
+        "video_filtering",
+    }
+)
+# A name Meta dropped from the SDK must not linger here silently.
+assert set(vars(AdCreativeFeaturesSpec.Field).values()) >= CREATIVE_FEATURES
+# "Opting ads in to and previewing ads using the STANDARD_ENHANCEMENTS bundle is no longer
+# supported" (changelog v22.0); the SDK still names it.
+REMOVED_CREATIVE_FEATURES: Final[Mapping[str, str]] = {
+    name: (
+        "Meta removed the standard_enhancements bundle in Marketing API v22.0; opt in to its "
+        "features one by one: image_templates, image_touchups, text_optimizations and "
+        "inline_comment (video_auto_crop for videos)."
+    )
+    for name in ("standard_enhancements", "standard_enhancements_catalog")
+}
+
+# Creative fields Meta no longer takes, with what to do instead.
+REFUSED_CREATIVE_PARAMS: Final[Mapping[str, str]] = {
+    # Changelog v22.0: "The instagram_actor_id field ... is deprecated ... Please migrate your
+    # API calls to use the new instagram_user_id field" (all versions since September 9, 2025).
+    "instagram_actor_id": "Meta replaced instagram_actor_id with instagram_user_id (v22.0).",
+    # Changelog v26.0: "Poll is no longer available in ad creative. The poll_spec field ... [is]
+    # no longer available when creating or updating ads."
+    "poll_spec": "Meta removed poll ads in Marketing API v26.0.",
+}
