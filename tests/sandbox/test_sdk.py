@@ -41,6 +41,7 @@ def adset_params(campaign_id: str, **overrides: object) -> dict[str, object]:
             "geo_locations": {"countries": ["US"]},
             "age_min": 18,
             "age_max": 35,
+            "targeting_automation": {"advantage_audience": 0},
         },
         AdSet.Field.start_time: "2026-12-01T00:00:00Z",
         AdSet.Field.status: AdSet.Status.paused,

@@ -4,6 +4,7 @@ Each rule names its source. Pages are on developers.facebook.com/docs/marketing-
 full URL is given:
 - Ad set: reference/ad-campaign ("Creating", "Considerations", DSA, "Outcome-Driven Ads
   Experiences").
+- Advantage+ audience (v23.0, v26.0): audience.py.
 - existing_customer_budget_percentage (v25.0):
   https://developers.facebook.com/documentation/ads-commerce/marketing-api/advantage-campaigns.md
 """
@@ -14,6 +15,7 @@ import math
 from typing import Any
 
 from . import errors
+from .audience import apply_advantage_audience
 from .campaigns import campaign_budget
 from .enums import (
     BID_AMOUNT_STRATEGIES,
@@ -212,6 +214,7 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
         )
     targeting = parse_targeting(params)
     assert targeting is not None
+    targeting = apply_advantage_audience(targeting, campaign, ctx.version)
     status = create_status(params)
     params.enum("destination_type", DESTINATION_TYPES)
     bid_strategy = params.enum("bid_strategy", BID_STRATEGIES)

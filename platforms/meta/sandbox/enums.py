@@ -297,6 +297,32 @@ CALL_TO_ACTION_TYPES: frozenset[str] = frozenset(
     )
 )
 
+# Basic targeting (https://developers.facebook.com/docs/marketing-api/audiences/reference/basic-targeting):
+# genders "Defaults to all" (1 men, 2 women); age_min "Defaults to 18"; age_max "must be 65 or
+# lower". The Advantage+ audience blog calls these values the "default targeting setup".
+DEFAULT_AGE_MIN = 18
+DEFAULT_AGE_MAX = 65
+ALL_GENDERS: frozenset[int] = frozenset({1, 2})
+# Detailed targeting: the types of the Ad Account Targetingbrowse reference's limit_type
+# (https://developers.facebook.com/documentation/ads-commerce/marketing-api/reference/ad-account/targetingbrowse),
+# without location_categories, and flexible_spec, which holds them ("Flexible Targeting":
+# https://developers.facebook.com/documentation/ads-commerce/marketing-api/audiences/reference/flexible-targeting).
+DETAILED_TARGETING_KEYS: frozenset[str] = frozenset(
+    _names(
+        """
+        interests education_schools education_majors work_positions work_employers
+        relationship_statuses interested_in user_adclusters college_years education_statuses
+        family_statuses industries life_events politics behaviors income net_worth home_type
+        home_ownership home_value ethnic_affinity generation household_composition moms
+        office_type flexible_spec
+        """
+    )
+)
+# targeting_automation.advantage_audience: "To opt in, set ... to 1. To opt out, set ... to 0."
+# (Advantage+ audience guide). individual_setting's age and gender: v23.0 changelog.
+ADVANTAGE_AUDIENCE_VALUES: tuple[str, ...] = ("0", "1")
+INDIVIDUAL_SETTINGS: tuple[str, ...] = ("age", "gender")
+
 # Ad Set reference, "Targeting DSA Regulated Locations (EU)": ad sets that target the EU need
 # dsa_payor and dsa_beneficiary (or the ad account's defaults). The sandbox uses the 27 member
 # states; Meta's list of "associated territories" is on a Business Help page it links to.

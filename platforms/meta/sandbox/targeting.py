@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import errors
+from .audience import check_targeting_automation
 from .enums import EU_COUNTRIES, EU_COUNTRY_GROUPS
 from .params import Params
 from .writes import Ctx
@@ -68,6 +69,7 @@ def parse_targeting(params: Params, required: bool = True) -> dict[str, Any] | N
             "age_min and age_max must be between 13 and 65, min <= max.",
             blame_fields=["targeting"],
         )
+    check_targeting_automation(targeting)
     return targeting
 
 
