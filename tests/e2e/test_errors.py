@@ -225,3 +225,56 @@ def test_dropped_video_upload_is_adopted_not_uploaded_twice(e2e: Harness) -> Non
     assert [e["dropped"] for e in uploads] == [True]
     assert job["attempts"] == 2
     assert_tree_matches_sandbox(e2e, job)
+
+
+def carousel_ad(e2e: Harness, name: str, creative_name: str) -> dict:
+    ad = e2e.ad(name)
+    ad["creative"].update(
+        name=creative_name,
+        image_url=None,
+        cards=[
+            {"link": "https://example.com/1", "image_url": e2e.images.url("/a.png")},
+            {"link": "https://example.com/2", "image_url": e2e.images.url("/b.jpg")},
+        ],
+    )
+    return ad
+
+
+def test_a_carousel_whose_answer_was_lost_is_adopted_not_duplicated(e2e: Harness) -> None:
+    body = e2e.body([("Ad set", [carousel_ad(e2e, "Ad 1", "[sandbox:drop] Carousel")])])
+    job = e2e.wait_for_job(e2e.submit(body), "SUCCESS")
+
+    (creative,) = e2e.sandbox_objects("adcreative")
+    assert creative["fields"]["name"] == "[sandbox:drop] Carousel"
+    assert len(creative["fields"]["object_story_spec"]["link_data"]["child_attachments"]) == 2
+    assert [e["dropped"] for e in e2e.sandbox_requests() if e["dropped"]] == [True]
+    for kind in KINDS:
+        assert len(e2e.sandbox_objects(kind)) == 1, kind
+    assert len(e2e.sandbox_objects("adimage")) == 2
+    assert job["attempts"] == 2
+    assert_tree_matches_sandbox(e2e, job)
+
+
+def test_a_refused_carousel_ad_retried_creates_nothing_twice(e2e: Harness) -> None:
+    refused = carousel_ad(e2e, "[sandbox:permanent] Ad 0", "Carousel 0")
+    body = e2e.body([("Ad set", [refused, carousel_ad(e2e, "Ad 1", "Carousel 1")])])
+    job_id = e2e.submit(body)
+    first = e2e.wait_for_job(job_id, "PARTIAL_SUCCESS")
+    assert first["campaign"]["ad_sets"][0]["ads"][0]["platform_id"] is None
+
+    assert e2e.client.post(f"/api/v1/jobs/{job_id}/retry").status_code == 202
+    job = e2e.wait_for_job(job_id, "SUCCESS")
+
+    assert names_on_meta(e2e) == Counter(
+        {
+            ("campaign", "E2E campaign"): 1,
+            ("adset", "Ad set"): 1,
+            ("adcreative", "Carousel 0"): 1,
+            ("adcreative", "Carousel 1"): 1,
+            ("ad", "[sandbox:permanent] Ad 0"): 1,
+            ("ad", "Ad 1"): 1,
+        }
+    )
+    # Both carousels share the two images: uploaded once each, across both runs.
+    assert len(e2e.sandbox_objects("adimage")) == 2
+    assert_tree_matches_sandbox(e2e, job)
