@@ -28,7 +28,7 @@ from .enums import (
 )
 from .params import Params
 from .state import Account, GraphObject
-from .targeting import check_dsa, parse_targeting
+from .targeting import check_dsa, check_targeting_optimization, parse_targeting
 from .writes import (
     Created,
     Ctx,
@@ -212,9 +212,10 @@ def create_adset(ctx: Ctx, params: Params) -> Created:
             "from v25.0: Advantage+ shopping campaigns can no longer be created.",
             blame_fields=["existing_customer_budget_percentage"],
         )
-    targeting = parse_targeting(params)
+    targeting = parse_targeting(params, ctx.version)
     assert targeting is not None
     targeting = apply_advantage_audience(targeting, campaign, ctx.version)
+    check_targeting_optimization(targeting, goal)
     status = create_status(params)
     params.enum("destination_type", DESTINATION_TYPES)
     bid_strategy = params.enum("bid_strategy", BID_STRATEGIES)

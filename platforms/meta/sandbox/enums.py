@@ -323,6 +323,47 @@ DETAILED_TARGETING_KEYS: frozenset[str] = frozenset(
 ADVANTAGE_AUDIENCE_VALUES: tuple[str, ...] = ("0", "1")
 INDIVIDUAL_SETTINGS: tuple[str, ...] = ("age", "gender")
 
+# Placement targeting ("The platforms and positions available are device_platforms,
+# publisher_platforms, facebook_positions, audience_network_positions, instagram_positions,
+# threads_positions, and messenger_positions"; whatsapp_positions for WhatsApp Status):
+# https://developers.facebook.com/documentation/ads-commerce/marketing-api/audiences/reference/placement-targeting
+PLACEMENT_KEYS: tuple[str, ...] = (
+    "publisher_platforms",
+    "device_platforms",
+    "facebook_positions",
+    "instagram_positions",
+    "messenger_positions",
+    "audience_network_positions",
+    "threads_positions",
+    "whatsapp_positions",
+)
+# Positions Meta removed: (field, value) -> (first version that refuses it, what Meta says).
+REMOVED_POSITIONS: dict[tuple[str, str], tuple[tuple[int, int], str]] = {
+    # Meta's SDK 24.0.0 release notes (github.com/facebook/facebook-php-business-sdk/releases):
+    ("facebook_positions", "video_feeds"): (
+        (24, 0),
+        "The Facebook video feeds ad placement is no longer available in Marketing API v24.0, "
+        "and attempts to use it will result in errors.",
+    ),
+    # v26.0 blog ("Developers should remove 'Explore' from placement configuration") and the
+    # SDK 26.0.0 release notes (github.com/meta/facebook-python-business-sdk/releases). Only
+    # the Explore feed: explore_home stays.
+    ("instagram_positions", "explore"): (
+        (26, 0),
+        "The Instagram Explore Feed ad placement is removed and returns errors if specified.",
+    ),
+}
+# v26.0 blog (zh_CN, translated): "when creating or updating ad sets, the story value is silently
+# removed from messenger_positions"; v26.0 calls, then all versions including unversioned calls
+# from October 27, 2026 — a date now past, so every version drops it.
+SILENTLY_REMOVED_POSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {("messenger_positions", "story")}
+)
+# v19.0 changelog: "The targeting_optimization field will not be accepted for campaigns that are
+# optimized for link clicks or landing page views" (v19.0+, all versions April 22, 2024):
+# https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/version19.0
+NO_TARGETING_OPTIMIZATION_GOALS: frozenset[str] = frozenset({"LINK_CLICKS", "LANDING_PAGE_VIEWS"})
+
 # Ad Set reference, "Targeting DSA Regulated Locations (EU)": ad sets that target the EU need
 # dsa_payor and dsa_beneficiary (or the ad account's defaults). The sandbox uses the 27 member
 # states; Meta's list of "associated territories" is on a Business Help page it links to.

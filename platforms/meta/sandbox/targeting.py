@@ -1,8 +1,14 @@
-"""An ad set's targeting: locations and ages, and what targeting the EU requires (DSA).
+"""An ad set's targeting: locations and ages, placements, exclusions, Advantage detailed
+targeting, and what targeting the EU requires (DSA). Advantage+ audience: audience.py.
 
 Each rule names its source. Pages are on developers.facebook.com/docs/marketing-api/ unless a
 full URL is given:
 - Ad set: reference/ad-campaign (targeting; "Targeting DSA Regulated Locations (EU)").
+- Placements: enums.REMOVED_POSITIONS and SILENTLY_REMOVED_POSITIONS name theirs.
+- Exclusions (v22.0, all versions April 21, 2025):
+  https://developers.facebook.com/docs/marketing-api/marketing-api-changelog/version22.0
+- targeting_optimization (v19.0, all versions April 22, 2024):
+  https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/version19.0
 """
 
 from __future__ import annotations
@@ -11,7 +17,14 @@ from typing import Any
 
 from . import errors
 from .audience import check_targeting_automation
-from .enums import EU_COUNTRIES, EU_COUNTRY_GROUPS
+from .enums import (
+    EU_COUNTRIES,
+    EU_COUNTRY_GROUPS,
+    NO_TARGETING_OPTIMIZATION_GOALS,
+    PLACEMENT_KEYS,
+    REMOVED_POSITIONS,
+    SILENTLY_REMOVED_POSITIONS,
+)
 from .params import Params
 from .writes import Ctx
 
@@ -35,7 +48,10 @@ _LOCATION_KEYS = (
 )
 
 
-def parse_targeting(params: Params, required: bool = True) -> dict[str, Any] | None:
+def parse_targeting(
+    params: Params, version: tuple[int, int], required: bool = True
+) -> dict[str, Any] | None:
+    """The targeting to store (checked on create and update alike), or Meta's error."""
     targeting = params.json("targeting", dict, required=required)
     if targeting is None:
         return None
@@ -70,7 +86,67 @@ def parse_targeting(params: Params, required: bool = True) -> dict[str, Any] | N
             blame_fields=["targeting"],
         )
     check_targeting_automation(targeting)
-    return targeting
+    _check_exclusions(targeting)
+    return _placements(targeting, version)
+
+
+def _placements(targeting: dict[str, Any], version: tuple[int, int]) -> dict[str, Any]:
+    """Position lists are lists of strings; removed positions are refused, or dropped where
+    Meta drops them silently."""
+    cleaned = dict(targeting)
+    for key in PLACEMENT_KEYS:
+        if key not in targeting:
+            continue
+        values = targeting[key]
+        if not isinstance(values, list):
+            raise errors.not_json(f"targeting[{key}]", "array")
+        for index, value in enumerate(values):
+            if not isinstance(value, str):
+                raise errors.GraphError(
+                    f"(#100) Param targeting[{key}][{index}] must be a string", code=100
+                )
+            removed = REMOVED_POSITIONS.get((key, value))
+            if removed is not None and version >= removed[0]:
+                raise errors.invalid_parameter(
+                    "Placement no longer available",
+                    f"{removed[1]} Remove {value} from {key}.",
+                    blame_fields=["targeting", key],
+                )
+        cleaned[key] = [v for v in values if (key, v) not in SILENTLY_REMOVED_POSITIONS]
+    return cleaned
+
+
+def _check_exclusions(targeting: dict[str, Any]) -> None:
+    # v22.0 changelog: "custom audiences will be deprecated within the exclusions field. You can
+    # still continue using custom audience exclusions by using [excluded_custom_audiences]".
+    exclusions = targeting.get("exclusions")
+    if exclusions is None:
+        return
+    if not isinstance(exclusions, dict):
+        raise errors.not_json("targeting[exclusions]", "object")
+    if exclusions.get("custom_audiences"):
+        raise errors.invalid_parameter(
+            "Custom audiences not allowed in exclusions",
+            "Custom audiences can no longer be used within the exclusions field. Exclude them "
+            "with excluded_custom_audiences in the targeting spec instead.",
+            blame_fields=["targeting", "exclusions", "custom_audiences"],
+        )
+
+
+def check_targeting_optimization(targeting: dict[str, Any], goal: str | None) -> None:
+    """v19.0 changelog: "The targeting_optimization field will not be accepted for campaigns that
+    are optimized for link clicks or landing page views"."""
+    if targeting.get("targeting_optimization") is None or goal not in (
+        NO_TARGETING_OPTIMIZATION_GOALS
+    ):
+        return
+    raise errors.invalid_parameter(
+        "Advantage detailed targeting unavailable",
+        "The targeting_optimization field will not be accepted for campaigns that are optimized "
+        f"for link clicks or landing page views. Remove it, or optimize for another goal than "
+        f"{goal}.",
+        blame_fields=["targeting", "targeting_optimization"],
+    )
 
 
 def _targets_eu(targeting: dict[str, Any]) -> bool:

@@ -29,7 +29,7 @@ from .enums import (
 )
 from .params import Params
 from .state import GraphObject, SandboxState
-from .targeting import check_dsa, parse_targeting
+from .targeting import check_dsa, check_targeting_optimization, parse_targeting
 from .writes import CONTROL_PARAMS, Ctx, adlabels, owned, positive_budget, stored, validate_only
 
 BUDGET_FIELDS = ("daily_budget", "lifetime_budget")
@@ -100,12 +100,16 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
     elif obj.type == "adset":
         campaign = ctx.state.objects[str(obj.parent_id)]
         if params.present("targeting"):
-            targeting = parse_targeting(params)
+            targeting = parse_targeting(params, ctx.version)
             assert targeting is not None
             new_fields["targeting"] = targeting
             check_dsa(ctx, params, targeting)
         params.enum("billing_event", BILLING_EVENTS)
         goal = params.enum("optimization_goal", OPTIMIZATION_GOALS)
+        check_targeting_optimization(
+            new_fields.get("targeting") or obj.fields.get("targeting") or {},
+            goal or obj.fields.get("optimization_goal"),
+        )
         allowed_goals = OPTIMIZATION_GOALS_BY_OBJECTIVE.get(str(campaign.fields.get("objective")))
         if goal and allowed_goals is not None and goal not in allowed_goals:
             raise errors.invalid_parameter(

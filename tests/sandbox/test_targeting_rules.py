@@ -1,0 +1,183 @@
+"""Targeting rules of Marketing API v19-v27 (placements, exclusions, Advantage detailed targeting,
+EU territories), through the real SDK over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from facebook_business.adobjects.adaccount import AdAccount
+from facebook_business.adobjects.adset import AdSet
+from facebook_business.adobjects.campaign import Campaign
+
+from .conftest import Sandbox, account_at, refused
+
+US = {"geo_locations": {"countries": ["US"]}}
+CAMPAIGN = {
+    Campaign.Field.name: "Spring sale",
+    Campaign.Field.objective: Campaign.Objective.outcome_traffic,
+    Campaign.Field.status: Campaign.Status.paused,
+    Campaign.Field.special_ad_categories: [],
+    "is_adset_budget_sharing_enabled": False,
+}
+
+
+def adset_params(
+    campaign_id: str, targeting: dict[str, Any], goal: str = AdSet.OptimizationGoal.reach
+) -> dict[str, Any]:
+    return {
+        AdSet.Field.name: "Ad set",
+        AdSet.Field.campaign_id: campaign_id,
+        AdSet.Field.billing_event: AdSet.BillingEvent.impressions,
+        AdSet.Field.optimization_goal: goal,
+        AdSet.Field.daily_budget: 2000,
+        AdSet.Field.targeting: targeting,
+        AdSet.Field.status: AdSet.Status.paused,
+    }
+
+
+def stored_targeting(account: AdAccount, adset_id: str) -> dict[str, Any]:
+    read = AdSet(adset_id, api=account.get_api()).api_get(fields=["targeting"])
+    return read["targeting"].export_all_data()
+
+
+@pytest.fixture
+def campaign_id(account: AdAccount) -> str:
+    return account.create_campaign(params=CAMPAIGN)["id"]
+
+
+# --- placements ---------------------------------------------------------------------------------
+
+
+def test_facebook_video_feeds_is_refused_from_v24(
+    sandbox: Sandbox, account: AdAccount, campaign_id: str
+) -> None:
+    targeting = {
+        **US,
+        "publisher_platforms": ["facebook"],
+        "facebook_positions": ["feed", "video_feeds"],
+    }
+    for version in ("v25.0", "v26.0"):
+        error = refused(
+            lambda version=version: account_at(sandbox, version).create_ad_set(
+                params=adset_params(campaign_id, targeting)
+            )
+        )
+        assert error.api_error_code() == 100
+        assert error.body()["error"]["error_user_title"] == "Placement no longer available"
+        assert "Facebook video feeds" in error.body()["error"]["error_user_msg"]
+        assert error.api_blame_field_specs() == [["targeting", "facebook_positions"]]
+    sandbox.configure(min_api_version="v23.0")
+    old = account_at(sandbox, "v23.0").create_ad_set(params=adset_params(campaign_id, targeting))
+    assert stored_targeting(account, old["id"])["facebook_positions"] == ["feed", "video_feeds"]
+    current = account.create_ad_set(
+        params=adset_params(campaign_id, {**targeting, "facebook_positions": ["feed", "story"]})
+    )
+    assert stored_targeting(account, current["id"])["facebook_positions"] == ["feed", "story"]
+
+
+def test_instagram_explore_is_refused_from_v26_and_explore_home_stays(
+    sandbox: Sandbox, account: AdAccount, campaign_id: str
+) -> None:
+    explore = {**US, "publisher_platforms": ["instagram"], "instagram_positions": ["explore"]}
+    error = refused(lambda: account.create_ad_set(params=adset_params(campaign_id, explore)))
+    assert error.api_error_code() == 100
+    assert "Instagram Explore Feed" in error.body()["error"]["error_user_msg"]
+    assert error.api_blame_field_specs() == [["targeting", "instagram_positions"]]
+    v25 = account_at(sandbox, "v25.0").create_ad_set(params=adset_params(campaign_id, explore))
+    assert stored_targeting(account, v25["id"])["instagram_positions"] == ["explore"]
+    home = {**explore, "instagram_positions": ["stream", "explore_home"]}
+    created = account.create_ad_set(params=adset_params(campaign_id, home))
+    assert stored_targeting(account, created["id"])["instagram_positions"] == [
+        "stream",
+        "explore_home",
+    ]
+
+
+def test_messenger_stories_are_silently_removed_on_create_and_update(
+    sandbox: Sandbox, account: AdAccount, campaign_id: str
+) -> None:
+    messenger = {
+        **US,
+        "publisher_platforms": ["messenger"],
+        "messenger_positions": ["messenger_home", "story"],
+    }
+    # v26.0, and every version since October 27, 2026.
+    for version in ("v25.0", "v26.0"):
+        created = account_at(sandbox, version).create_ad_set(
+            params=adset_params(campaign_id, messenger)
+        )
+        assert stored_targeting(account, created["id"])["messenger_positions"] == ["messenger_home"]
+    adset = AdSet(created["id"], api=account.get_api())
+    adset.api_update(params={"targeting": {**messenger, "messenger_positions": ["story"]}})
+    assert stored_targeting(account, adset["id"])["messenger_positions"] == []
+
+
+def test_position_lists_are_lists_of_strings(account: AdAccount, campaign_id: str) -> None:
+    error = refused(
+        lambda: account.create_ad_set(
+            params=adset_params(campaign_id, {**US, "facebook_positions": "feed"})
+        )
+    )
+    assert (
+        error.api_error_message()
+        == "(#100) Param targeting[facebook_positions] must be a JSON array"
+    )
+    error = refused(
+        lambda: account.create_ad_set(
+            params=adset_params(campaign_id, {**US, "publisher_platforms": ["facebook", 3]})
+        )
+    )
+    assert error.api_error_message() == (
+        "(#100) Param targeting[publisher_platforms][1] must be a string"
+    )
+
+
+# --- exclusions and Advantage detailed targeting -------------------------------------------------
+
+
+def test_custom_audiences_inside_exclusions_are_refused(
+    account: AdAccount, campaign_id: str
+) -> None:
+    audience = [{"id": "23850000000000003"}]
+    error = refused(
+        lambda: account.create_ad_set(
+            params=adset_params(campaign_id, {**US, "exclusions": {"custom_audiences": audience}})
+        )
+    )
+    assert error.api_error_code() == 100
+    assert "excluded_custom_audiences" in error.body()["error"]["error_user_msg"]
+    assert error.api_blame_field_specs() == [["targeting", "exclusions", "custom_audiences"]]
+    allowed = {
+        **US,
+        "excluded_custom_audiences": audience,
+        "exclusions": {"interests": [{"id": "6003139266461", "name": "Movies"}]},
+    }
+    created = account.create_ad_set(params=adset_params(campaign_id, allowed))
+    assert stored_targeting(account, created["id"])["excluded_custom_audiences"] == audience
+
+
+def test_targeting_optimization_is_refused_for_link_clicks_and_landing_page_views(
+    account: AdAccount, campaign_id: str
+) -> None:
+    expansion = {**US, "targeting_optimization": "expansion_all"}
+    for goal in ("LINK_CLICKS", "LANDING_PAGE_VIEWS"):
+        error = refused(
+            lambda goal=goal: account.create_ad_set(
+                params=adset_params(campaign_id, expansion, goal=goal)
+            )
+        )
+        assert error.api_error_code() == 100
+        assert error.body()["error"]["error_user_title"] == (
+            "Advantage detailed targeting unavailable"
+        )
+        assert error.api_blame_field_specs() == [["targeting", "targeting_optimization"]]
+    reach = AdSet(
+        account.create_ad_set(params=adset_params(campaign_id, expansion))["id"],
+        api=account.get_api(),
+    )
+    assert stored_targeting(account, reach["id"])["targeting_optimization"] == "expansion_all"
+    # Switching the goal of that ad set to link clicks is refused too.
+    error = refused(lambda: reach.api_update(params={"optimization_goal": "LINK_CLICKS"}))
+    assert error.body()["error"]["error_user_title"] == "Advantage detailed targeting unavailable"
+    assert account.create_ad_set(params=adset_params(campaign_id, US, goal="LINK_CLICKS"))["id"]
