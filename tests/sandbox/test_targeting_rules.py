@@ -181,3 +181,29 @@ def test_targeting_optimization_is_refused_for_link_clicks_and_landing_page_view
     error = refused(lambda: reach.api_update(params={"optimization_goal": "LINK_CLICKS"}))
     assert error.body()["error"]["error_user_title"] == "Advantage detailed targeting unavailable"
     assert account.create_ad_set(params=adset_params(campaign_id, US, goal="LINK_CLICKS"))["id"]
+
+
+# --- DSA ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("country", ["GF", "GP", "MQ", "RE", "YT", "MF", "FR", "DE"])
+def test_eu_member_states_and_french_outermost_regions_need_dsa_payor_and_beneficiary(
+    account: AdAccount, campaign_id: str, country: str
+) -> None:
+    targeting = {"geo_locations": {"countries": [country]}}
+    error = refused(lambda: account.create_ad_set(params=adset_params(campaign_id, targeting)))
+    assert (error.api_error_code(), error.api_error_subcode()) == (100, 3858079)
+    created = account.create_ad_set(
+        params={
+            **adset_params(campaign_id, targeting),
+            "dsa_payor": "Mojito Ltd",
+            "dsa_beneficiary": "Mojito Ltd",
+        }
+    )
+    assert created["id"]
+
+
+def test_countries_outside_the_eu_need_no_dsa_fields(account: AdAccount, campaign_id: str) -> None:
+    for country in ("US", "CH", "NO", "GB", "PM"):
+        targeting = {"geo_locations": {"countries": [country]}}
+        assert account.create_ad_set(params=adset_params(campaign_id, targeting))["id"]

@@ -365,15 +365,22 @@ SILENTLY_REMOVED_POSITIONS: frozenset[tuple[str, str]] = frozenset(
 NO_TARGETING_OPTIMIZATION_GOALS: frozenset[str] = frozenset({"LINK_CLICKS", "LANDING_PAGE_VIEWS"})
 
 # Ad Set reference, "Targeting DSA Regulated Locations (EU)": ad sets that target the EU need
-# dsa_payor and dsa_beneficiary (or the ad account's defaults). The sandbox uses the 27 member
-# states; Meta's list of "associated territories" is on a Business Help page it links to.
-EU_COUNTRIES: frozenset[str] = frozenset(
+# dsa_payor and dsa_beneficiary (or the ad account's defaults). Meta's blog requires them for
+# "ads which target the EU, associated territories, or select global/worldwide"
+# (https://developers.facebook.com/blog/post/2023/05/16/new-marketing-mpa-api-requirements-for-facebook-and-instagram-ads-targeting-eu/);
+# its full list of territories is on a page it links to, not in the reference. The sandbox uses
+# the 27 member states and the French outermost regions that have ISO codes of their own
+# (French Guiana, Guadeloupe, Martinique, Réunion, Mayotte, Saint-Martin); the Azores, Madeira
+# and the Canary Islands are parts of PT and ES.
+EU_MEMBER_STATES: frozenset[str] = frozenset(
     _names(
         """
         AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE
         """
     )
 )
+EU_ASSOCIATED_TERRITORIES: frozenset[str] = frozenset(_names("GF GP MQ RE YT MF"))
+EU_COUNTRIES: frozenset[str] = EU_MEMBER_STATES | EU_ASSOCIATED_TERRITORIES
 EU_COUNTRY_GROUPS: frozenset[str] = frozenset({"eu", "europe", "worldwide"})
 
 # Filter operators (filtering parameter, e.g. Ad Account "customaudiences"/"insights" edges).
