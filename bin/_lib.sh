@@ -108,3 +108,25 @@ is_true() {
         *) return 1 ;;
     esac
 }
+
+# run_defaults: the configuration bin/run runs with, for bin/run and bin/manage alike.
+# DEBUG defaults to true (dev-only secrets). With no META_GRAPH_URL of its own, the service
+# talks to the local Meta sandbox (USE_SANDBOX=1, port MOJITO_SANDBOX_PORT), which bin/run
+# starts and seeds with a demo token and ad account. The demo's image is served by the service
+# itself on loopback, hence MEDIA_FETCH_ALLOW_PRIVATE (never set it in production).
+run_defaults() {
+    DEBUG="$(setting DEBUG true)"
+    export DEBUG
+    SANDBOX_PORT="$(setting MOJITO_SANDBOX_PORT 8765)"
+    if [[ -z "$(setting META_GRAPH_URL "")" ]]; then
+        USE_SANDBOX=1
+        export META_GRAPH_URL="http://127.0.0.1:$SANDBOX_PORT"
+        MEDIA_FETCH_ALLOW_PRIVATE="$(setting MEDIA_FETCH_ALLOW_PRIVATE true)"
+        export MEDIA_FETCH_ALLOW_PRIVATE
+        SANDBOX_TOKEN="sandbox-demo-token"
+        SANDBOX_ACCOUNT="act_100000000000001"
+        SANDBOX_PAGE="100000000000002"
+    else
+        USE_SANDBOX=0
+    fi
+}

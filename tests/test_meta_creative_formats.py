@@ -258,3 +258,21 @@ def test_a_carousel_is_planned_as_cards_with_one_asset_per_distinct_url(caller: 
     assert cards[0].image_asset_id == cards[1].image_asset_id
     assert cards[2].video_asset.kind == "VIDEO" and cards[2].thumbnail_asset.kind == "IMAGE"
     assert MediaAsset.objects.filter(job_id=response.json()["id"]).count() == 3
+
+
+def test_an_app_promotion_carousel_needs_three_cards() -> None:
+    body = with_changes(
+        carousel(card(0), card(1)),
+        {
+            "campaign.objective": "OUTCOME_APP_PROMOTION",
+            "ad_sets.0.optimization_goal": "APP_INSTALLS",
+            "ad_sets.0.destination_type": "APP",
+            "ad_sets.0.promoted_object": {
+                "application_id": "123",
+                "object_store_url": "https://apps.apple.com/app/id1",
+            },
+        },
+    )
+    assert errors(body) == {("cards", "min_length")}
+    body = with_changes(body, {f"{CREATIVE}.cards": [card(0), card(1), card(2)]})
+    assert errors(body) == set()

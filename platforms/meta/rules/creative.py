@@ -46,9 +46,14 @@ def creative_format(source: str) -> str:
     return next(fmt for fmt, field in CREATIVE_SOURCE_BY_FORMAT.items() if field == source)
 
 
-# Carousel: "2-10 images, videos or both" (marketing-api/creative/carousel-ads;
-# reference/ad-creative-link-data: child_attachments "a minimum of 2 and a maximum of 10").
+# Carousel cards (link_data.child_attachments): "We require at least three for
+# MOBILE_APP_INSTALLS or MOBILE_APP_ENGAGEMENT and two for other objectives"
+# (instagram/ads-api/guides/carousel-ads; app promotion since the ODAX objectives), "Only 10
+# children are allowed" (ad-creative/threads-ads/creation/carousel-ads). "Each attachment must
+# have link specified"; with video_id, image_hash or picture too (blog 2015-10-21, "Video
+# creative in carousel").
 CAROUSEL_MIN_CARDS: Final = 2
+CAROUSEL_MIN_CARDS_APP: Final = 3
 CAROUSEL_MAX_CARDS: Final = 10
 
 # Advantage+ creative (degrees_of_freedom_spec.creative_features_spec): since v22.0 features are

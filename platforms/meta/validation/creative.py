@@ -269,6 +269,15 @@ class CreativeSerializer(MediaSerializer):
                 errors["cards"] = card_errors
             else:
                 values["cards"] = cards
+            minimum = rules.CAROUSEL_MIN_CARDS_APP
+            objective = getattr(facts, "objective", None)
+            if objective == rules.APP_PROMOTION_OBJECTIVE and cards and len(cards) < minimum:
+                add_error(
+                    errors,
+                    ["cards"],
+                    f"An app promotion carousel needs at least {minimum} cards.",
+                    "min_length",
+                )
         else:
             values["cards"] = None
             if data.get("multi_share_optimized") is not None:
@@ -324,6 +333,8 @@ class CreativeSerializer(MediaSerializer):
 class AdSerializer(MetaSerializer):
     """An ad: a new `creative` or an existing `creative_id`, exactly one."""
 
+    # The creative is collected here so that it sees the campaign (an app carousel's cards).
+    manual_fields = ("creative",)
     reserved_extra_params = frozenset({"adset_id"})
 
     name = StrictCharField(max_length=NAME_MAX_LENGTH)
@@ -335,6 +346,15 @@ class AdSerializer(MetaSerializer):
     def check(
         self, values: dict[str, Any], errors: Errors, data: Mapping[str, Any], facts: Any
     ) -> None:
+        raw = data.get("creative")
+        if raw is None:
+            values["creative"] = None
+        else:
+            creative, creative_errors = self.fields["creative"].collect(raw, facts)
+            if creative_errors:
+                errors["creative"] = creative_errors
+            else:
+                values["creative"] = creative
         has_creative = data.get("creative") is not None
         has_creative_id = data.get("creative_id") is not None
         if has_creative and has_creative_id:
