@@ -1,0 +1,191 @@
+"""The control API under ``/__sandbox__/``: not Graph, no auth, no latency. Tests and operators
+register accounts, reset state, read the request log and stored objects, schedule faults, change
+the configuration, and fetch stored media through it (README, "Control API").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from .graph import Graph
+from .state import SandboxState
+
+STATE_KEY: web.AppKey[SandboxState] = web.AppKey("sandbox_state", SandboxState)
+GRAPH_KEY: web.AppKey[Graph] = web.AppKey("sandbox_graph", Graph)
+JSON_CONTENT_TYPE = "application/json"
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be JSON"}', content_type=JSON_CONTENT_TYPE
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text='{"error": "body must be a JSON object"}', content_type=JSON_CONTENT_TYPE
+        )
+    return body
+
+
+def _bad_request(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+async def control_accounts(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await _json_body(request)
+    token = body.get("token")
+    account_ids = body.get("account_ids") or (
+        [body["account_id"]] if body.get("account_id") else []
+    )
+    if not token or not account_ids:
+        return _bad_request("token and account_id (or account_ids) are required")
+    registered = []
+    try:
+        for account_id in account_ids:
+            account = state.register(
+                str(token),
+                str(account_id),
+                name=body.get("name"),
+                currency=body.get("currency", "USD"),
+                timezone_name=body.get("timezone_name", "America/Los_Angeles"),
+                timezone_offset_hours_utc=float(body.get("timezone_offset_hours_utc", -8.0)),
+                page_ids=[str(p) for p in body.get("page_ids") or []],
+                app_secret=body.get("app_secret"),
+                default_dsa_payor=body.get("default_dsa_payor"),
+                default_dsa_beneficiary=body.get("default_dsa_beneficiary"),
+                seed=bool(body.get("persist")),
+            )
+            registered.append(
+                {"id": account.act_id, "name": account.name, "currency": account.currency}
+            )
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"accounts": registered})
+
+
+async def control_reset(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    request.app[STATE_KEY].reset(accounts=bool(body.get("accounts")))
+    return web.json_response({"success": True})
+
+
+async def control_requests(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        return _bad_request("since must be a request sequence number")
+    entries = state.request_log(since)
+    if "path_contains" in request.query:
+        entries = [e for e in entries if request.query["path_contains"] in e["path"]]
+    return web.json_response({"data": entries})
+
+
+async def control_objects(request: web.Request) -> web.Response:
+    object_type = request.query.get("type")
+    return web.json_response({"data": request.app[STATE_KEY].snapshot(object_type)})
+
+
+async def control_faults(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    if request.method == "GET":
+        with state.lock:
+            data = [fault.__dict__.copy() for fault in state.faults]
+        return web.json_response({"data": data})
+    if request.method == "DELETE":
+        with state.lock:
+            state.faults.clear()
+        return web.json_response({"success": True})
+    body = await _json_body(request)
+    try:
+        fault = state.schedule_fault(
+            str(body.get("fault")),
+            path_contains=body.get("path_contains"),
+            method=body.get("method"),
+            count=int(body.get("count", 1)),
+        )
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response(fault.__dict__)
+
+
+async def control_expire(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    body = await _json_body(request)
+    token = body.get("token")
+    if token is not None and token not in state.tokens:
+        return _bad_request("unknown token")
+    users = state.expire_token(token, expired=bool(body.get("expired", True)))
+    return web.json_response({"success": True, "users": users})
+
+
+async def control_config(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    if request.method == "POST":
+        body = await _json_body(request)
+        try:
+            with state.lock:
+                state.config.update(body)
+                if "random_seed" in body:
+                    request.app[GRAPH_KEY].rng.seed(state.config.random_seed)
+        except (KeyError, TypeError, ValueError) as exc:
+            return _bad_request(f"bad config value: {exc}")
+    with state.lock:
+        return web.json_response(state.config.as_dict())
+
+
+async def control_usage(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    graph = request.app[GRAPH_KEY]
+    with state.lock:
+        data = {f"act_{a}": graph.usage.account_stats(a) for a in state.accounts}
+    return web.json_response(data)
+
+
+async def control_media(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    kind = request.match_info["kind"]
+    name = request.match_info["name"]
+    with state.lock:
+        if kind == "images":
+            image_hash = name.split(".")[0]
+            blob = next(
+                (
+                    o.blob
+                    for o in state.objects.values()
+                    if o.type == "adimage" and o.fields.get("hash") == image_hash
+                ),
+                None,
+            )
+            content_type = f"image/{name.rsplit('.', 1)[-1]}" if "." in name else "image/jpeg"
+        else:
+            video = state.objects.get(name)
+            blob = video.blob if video is not None and video.type == "advideo" else None
+            content_type = "video/mp4"
+    if blob is None:
+        raise web.HTTPNotFound()
+    return web.Response(body=blob, content_type=content_type)
+
+
+async def control_health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def add_control_routes(app: web.Application) -> None:
+    app.router.add_get("/__sandbox__/health", control_health)
+    app.router.add_post("/__sandbox__/accounts", control_accounts)
+    app.router.add_post("/__sandbox__/reset", control_reset)
+    app.router.add_get("/__sandbox__/requests", control_requests)
+    app.router.add_get("/__sandbox__/objects", control_objects)
+    app.router.add_route("*", "/__sandbox__/faults", control_faults)
+    app.router.add_post("/__sandbox__/tokens/expire", control_expire)
+    app.router.add_route("*", "/__sandbox__/config", control_config)
+    app.router.add_get("/__sandbox__/usage", control_usage)
+    app.router.add_get("/__sandbox__/media/{kind:images|videos}/{name}", control_media)
