@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from . import errors
+from .advantage_creative import check_degrees_of_freedom
 from .enums import CALL_TO_ACTION_TYPES
 from .params import Params
 from .videos import video_status
@@ -179,6 +180,7 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
         if isinstance(video, dict) and video.get("video_id"):
             _check_video(ctx, video["video_id"], f"asset_feed_spec[videos][{index}][video_id]")
     params.enum("call_to_action_type", tuple(sorted(CALL_TO_ACTION_TYPES)))
+    check_degrees_of_freedom(params.json("degrees_of_freedom_spec", dict), ctx.version)
     labels = adlabels(ctx, params)
     if validate_only(params):
         return Created({"success": True}, [])

@@ -297,6 +297,48 @@ CALL_TO_ACTION_TYPES: frozenset[str] = frozenset(
     )
 )
 
+# Advantage+ creative features: keys of degrees_of_freedom_spec.creative_features_spec. Meta's
+# AdCreativeFeaturesSpec reference (https://developers.facebook.com/docs/marketing-api/reference/ad-creative-features-spec)
+# lists them; this is the facebook-business SDK 26.0.3 list generated from Meta's API spec
+# (AdCreativeFeaturesSpec.Field), copied, not imported.
+CREATIVE_FEATURES: frozenset[str] = frozenset(
+    _names(
+        """
+        adapt_to_placement add_text_overlay ads_with_benefits advantage_plus_creative
+        app_highlights audio auto_promotion_tag biz_ai carousel_to_video catalog_feed_tag
+        creative_stickers customize_product_recommendation cv_transformation
+        description_automation dha_optimization dynamic_cta_text dynamic_partner_content
+        enable_ncs_testimonials enhance_cta fb_feed_tag fb_reels_tag fb_story_tag
+        feed_caption_optimization generate_cta hide_price hyperlink_formatting ig_feed_tag
+        ig_glados_feed ig_reels_tag ig_stream_tag ig_video_native_subtitle image_animation
+        image_auto_crop image_background_gen image_banner image_brightness_and_contrast
+        image_end_card image_enhancement image_templates image_text_translation image_touchups
+        image_uncrop inline_comment local_store_extension media_liquidity_animated_image
+        media_order media_type_automation multi_creative_post_carousel multi_photo_to_video
+        music_generation pac_genai_recomposition pac_recomposition pac_relaxation
+        product_browsing product_extensions product_metadata_automation product_tags
+        profile_card profile_extension replace_media_text reveal_details_over_time
+        show_destination_blurbs show_summary site_extensions standard_enhancements
+        standard_enhancements_catalog text_extraction_for_headline
+        text_extraction_for_tap_target text_formatting_optimization text_generation
+        text_optimizations text_overlay_translation text_translation translate_voiceover
+        video_auto_crop video_filtering video_highlight video_highlights video_to_image
+        video_uncrop video_uncrop_9x16_to_9x18 video_voiceover wa_mm_image_filtering
+        wa_mm_text_truncation_length
+        """
+    )
+) | {"image_template"}  # Meta's get-started example and standard-enhancements page spell it so
+# v22.0 changelog: "Opting ads in to and previewing ads using the STANDARD_ENHANCEMENTS bundle is
+# no longer supported" (v22.0+):
+# https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/version22.0
+CREATIVE_FEATURE_BUNDLES: frozenset[str] = frozenset(
+    {"standard_enhancements", "standard_enhancements_catalog"}
+)
+# AdCreativeFeaturesSpec reference: "Provide the field enroll_status to opt in/out of the
+# feature. Value: OPT_IN, OPT_OUT"; AdCreativeFeatureDetails also has customizations.
+ENROLL_STATUSES: tuple[str, ...] = ("OPT_IN", "OPT_OUT")
+CREATIVE_FEATURE_DETAILS: frozenset[str] = frozenset({"enroll_status", "customizations"})
+
 # Basic targeting (https://developers.facebook.com/docs/marketing-api/audiences/reference/basic-targeting):
 # genders "Defaults to all" (1 men, 2 women); age_min "Defaults to 18"; age_max "must be 65 or
 # lower". The Advantage+ audience blog calls these values the "default targeting setup".
