@@ -11,7 +11,7 @@ from facebook_business.adobjects.adcreative import AdCreative
 
 from platforms.meta.sandbox import DEMO_PAGE_ID
 
-from .conftest import Sandbox, account_at, refused
+from .conftest import ACT, Sandbox, account_at, mp4_bytes, refused
 
 LINK = "https://example.com/sale"
 
@@ -123,3 +123,126 @@ def test_unknown_features_and_enroll_statuses_are_refused(
     )
     # Meta's own example spells the templates feature "image_template".
     assert create({"image_template": {"enroll_status": "OPT_IN"}})["id"]
+
+
+# --- carousels ----------------------------------------------------------------------------------
+
+
+def card(index: int, **fields: Any) -> dict[str, Any]:
+    return {"link": f"{LINK}/{index}", "name": f"Card {index}", **fields}
+
+
+def carousel(cards: list[dict[str, Any]], **link_data: Any) -> dict[str, Any]:
+    return {
+        "page_id": DEMO_PAGE_ID,
+        "link_data": {"message": "Swipe", "child_attachments": cards, **link_data},
+    }
+
+
+def ready_video(sandbox: Sandbox) -> str:
+    sandbox.configure(video_ready_after=0)
+    response = sandbox.post(
+        f"{ACT}/advideos", files={"source": ("clip.mp4", mp4_bytes(), "video/mp4")}
+    )
+    return response.json()["id"]
+
+
+def test_a_carousel_of_image_picture_and_video_cards_is_stored(
+    sandbox: Sandbox, account: AdAccount
+) -> None:
+    image_hash = sandbox.image_hash()
+    cards = [
+        card(1, image_hash=image_hash, call_to_action={"type": "SHOP_NOW"}),
+        card(
+            2,
+            picture="https://cdn.example.com/2.jpg",
+            call_to_action={"type": "LEARN_MORE", "value": {"link": f"{LINK}/2"}},
+        ),
+        card(3, video_id=ready_video(sandbox), image_hash=image_hash),
+    ]
+    spec = carousel(cards, multi_share_optimized=True, multi_share_end_card=False)
+    created = account.create_ad_creative(params={"name": "Carousel", "object_story_spec": spec})
+    read = read_creative(account, created["id"], "object_story_spec")
+    link_data = read["object_story_spec"]["link_data"]
+    assert [c["link"] for c in link_data["child_attachments"]] == [f"{LINK}/{i}" for i in (1, 2, 3)]
+    assert (link_data["multi_share_optimized"], link_data["multi_share_end_card"]) == (True, False)
+    # link_data.link stays accepted next to the cards (the "see more" destination).
+    with_link = account.create_ad_creative(
+        params={"name": "Carousel 2", "object_story_spec": carousel(cards[:2], link=LINK)}
+    )
+    assert with_link["id"] != created["id"]
+
+
+def test_a_carousel_has_2_to_10_cards(sandbox: Sandbox, account: AdAccount) -> None:
+    image_hash = sandbox.image_hash()
+
+    def create(count: int) -> object:
+        cards = [card(i, image_hash=image_hash) for i in range(count)]
+        return account.create_ad_creative(params={"object_story_spec": carousel(cards)})
+
+    one = refused(lambda: create(1))
+    assert one.body()["error"]["error_user_title"] == "Not enough carousel cards"
+    assert one.api_blame_field_specs() == [["object_story_spec[link_data][child_attachments]"]]
+    eleven = refused(lambda: create(11))
+    assert eleven.api_error_code() == 100
+    assert eleven.body()["error"]["error_user_msg"] == "Only 10 children are allowed."
+    assert create(2)["id"] and create(10)["id"]
+
+
+def test_every_card_has_a_link_and_an_image(sandbox: Sandbox, account: AdAccount) -> None:
+    image_hash = sandbox.image_hash()
+    good = card(0, image_hash=image_hash)
+
+    def create(second: dict[str, Any]) -> object:
+        return account.create_ad_creative(params={"object_story_spec": carousel([good, second])})
+
+    no_link = refused(lambda: create({"image_hash": image_hash}))
+    assert no_link.api_error_message() == (
+        "(#100) The parameter object_story_spec[link_data][child_attachments][1][link] is required"
+    )
+    no_image = refused(lambda: create(card(1)))
+    assert no_image.body()["error"]["error_user_msg"].startswith(
+        "Each attachment must have either a picture or image_hash set."
+    )
+    video_only = refused(lambda: create(card(1, video_id=ready_video(sandbox))))
+    assert video_only.body()["error"]["error_user_msg"] == (
+        "When video_id is used, image_hash or picture must also be specified."
+    )
+    ftp = refused(lambda: create(card(1, picture="ftp://x/1.jpg")))
+    assert ftp.body()["error"]["error_user_title"] == "Invalid picture URL"
+    unknown_image = refused(lambda: create(card(1, image_hash="0" * 32)))
+    assert unknown_image.body()["error"]["error_user_title"] == "Image not found"
+    unknown_video = refused(lambda: create(card(1, video_id="900000000000999", picture=LINK)))
+    assert unknown_video.body()["error"]["error_user_title"] == "Video not found"
+
+
+def test_a_card_call_to_action_links_to_the_card(sandbox: Sandbox, account: AdAccount) -> None:
+    image_hash = sandbox.image_hash()
+    good = card(0, image_hash=image_hash)
+
+    def create(cta: dict[str, Any]) -> object:
+        second = card(1, image_hash=image_hash, call_to_action=cta)
+        return account.create_ad_creative(params={"object_story_spec": carousel([good, second])})
+
+    mismatch = refused(lambda: create({"type": "SHOP_NOW", "value": {"link": f"{LINK}/other"}}))
+    assert mismatch.api_error_code() == 100
+    assert mismatch.body()["error"]["error_user_title"] == "Carousel card link mismatch"
+    bad_type = refused(lambda: create({"type": "BUY_IT_NOW"}))
+    assert bad_type.api_error_message().startswith(
+        "(#100) Param object_story_spec[link_data][child_attachments][1][call_to_action][type] "
+        "must be one of {"
+    )
+    assert create({"type": "SHOP_NOW", "value": {"link": f"{LINK}/1"}})["id"]
+
+
+def test_carousel_flags_are_booleans(sandbox: Sandbox, account: AdAccount) -> None:
+    image_hash = sandbox.image_hash()
+    cards = [card(i, image_hash=image_hash) for i in range(2)]
+    error = refused(
+        lambda: account.create_ad_creative(
+            params={"object_story_spec": carousel(cards, multi_share_optimized="yes")}
+        )
+    )
+    assert error.api_error_message() == (
+        "(#100) Param object_story_spec[link_data][multi_share_optimized] must be a boolean"
+    )

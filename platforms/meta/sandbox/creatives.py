@@ -3,6 +3,8 @@
 Each rule names its source. Pages are on developers.facebook.com/docs/marketing-api/ unless a
 full URL is given:
 - Ad creative: reference/ad-creative; reference/ad-account/adcreatives.
+- Carousels: carousel.py; Advantage+ creative features: advantage_creative.py; what a creative
+  may point at (pages, images, videos): creative_refs.py.
 """
 
 from __future__ import annotations
@@ -13,9 +15,16 @@ from typing import Any
 
 from . import errors
 from .advantage_creative import check_degrees_of_freedom
+from .carousel import check_carousel
+from .creative_refs import (
+    check_call_to_action,
+    check_image_hash,
+    check_page,
+    check_picture,
+    check_video,
+)
 from .enums import CALL_TO_ACTION_TYPES
 from .params import Params
-from .videos import video_status
 from .writes import (
     CONTROL_PARAMS,
     JSON_LIST_PARAMS,
@@ -24,60 +33,9 @@ from .writes import (
     Ctx,
     adlabels,
     new_object,
-    owned,
     stored,
     validate_only,
 )
-
-
-def _check_page(ctx: Ctx, page_id: Any, where: str) -> None:
-    if not str(page_id).isdigit():
-        raise errors.invalid_parameter(
-            "Invalid Page",
-            f"{where} must be the numeric id of a Facebook Page.",
-            blame_fields=[where],
-        )
-    pages = ctx.token.page_ids
-    if pages and str(page_id) not in pages:
-        raise errors.invalid_parameter(
-            "Invalid Page",
-            f"Page {page_id} can't be used: the access token has no ADVERTISE task on it.",
-            blame_fields=[where],
-        )
-
-
-def _check_image_hash(ctx: Ctx, image_hash: Any, where: str) -> None:
-    image = ctx.state.get_object(f"{ctx.account.id}:{image_hash}")
-    if image is None or image.deleted:
-        raise errors.invalid_parameter(
-            "Image not found",
-            f"Image hash {image_hash} ({where}) is not in this ad account's image library. "
-            "Upload it to /adimages first.",
-            blame_fields=[where],
-        )
-
-
-def _check_video(ctx: Ctx, video_id: Any, where: str) -> None:
-    video = owned(ctx, video_id, "advideo")
-    if video is None or video.deleted:
-        raise errors.invalid_parameter(
-            "Video not found",
-            f"Video {video_id} ({where}) is not in this ad account.",
-            blame_fields=[where],
-        )
-    if video_status(ctx.state, video, ctx.now) != "ready":
-        raise errors.invalid_parameter(
-            "Video not ready",
-            f"Video {video_id} is still being processed. Wait until its status is ready.",
-            blame_fields=[where],
-        )
-
-
-def _check_call_to_action(cta: Any, where: str) -> None:
-    if cta is None:
-        return
-    if not isinstance(cta, dict) or cta.get("type") not in CALL_TO_ACTION_TYPES:
-        raise errors.enum_param(f"{where}[type]", sorted(CALL_TO_ACTION_TYPES))
 
 
 def _check_story_spec(ctx: Ctx, spec: dict[str, Any]) -> None:
@@ -86,7 +44,7 @@ def _check_story_spec(ctx: Ctx, spec: dict[str, Any]) -> None:
     # template_data with the content."
     if not spec.get("page_id"):
         raise errors.required_param("object_story_spec[page_id]")
-    _check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
+    check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
     kinds = [
         k
         for k in ("link_data", "photo_data", "video_data", "text_data", "template_data")
@@ -108,36 +66,31 @@ def _check_story_spec(ctx: Ctx, spec: dict[str, Any]) -> None:
         if not data.get("link") and not data.get("child_attachments"):
             raise errors.required_param(f"{where}[link]")
         if data.get("image_hash"):
-            _check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
-        for index, child in enumerate(data.get("child_attachments") or []):
-            child_where = f"{where}[child_attachments][{index}]"
-            if not isinstance(child, dict) or not child.get("link"):
-                raise errors.required_param(f"{child_where}[link]")
-            if child.get("image_hash"):
-                _check_image_hash(ctx, child["image_hash"], f"{child_where}[image_hash]")
-            if child.get("video_id"):
-                _check_video(ctx, child["video_id"], f"{child_where}[video_id]")
-        _check_call_to_action(data.get("call_to_action"), f"{where}[call_to_action]")
+            check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
+        elif data.get("picture"):
+            check_picture(data["picture"], f"{where}[picture]")
+        check_carousel(ctx, data, where)
+        check_call_to_action(data.get("call_to_action"), f"{where}[call_to_action]")
     elif kind == "photo_data":
         if data.get("image_hash"):
-            _check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
+            check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
         elif not data.get("url"):
             raise errors.required_param(f"{where}[image_hash]")
     elif kind == "video_data":
         if not data.get("video_id"):
             raise errors.required_param(f"{where}[video_id]")
-        _check_video(ctx, data["video_id"], f"{where}[video_id]")
+        check_video(ctx, data["video_id"], f"{where}[video_id]")
         # A video creative needs a thumbnail (video_data.image_url or image_hash; see the
         # "Video Page Like ad" example in the Ad Creative reference).
         if data.get("image_hash"):
-            _check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
+            check_image_hash(ctx, data["image_hash"], f"{where}[image_hash]")
         elif not data.get("image_url"):
             raise errors.invalid_parameter(
                 "Video thumbnail required",
                 "video_data needs a thumbnail: image_url or image_hash.",
                 blame_fields=[where, "image_url"],
             )
-        _check_call_to_action(data.get("call_to_action"), f"{where}[call_to_action]")
+        check_call_to_action(data.get("call_to_action"), f"{where}[call_to_action]")
 
 
 def _creative_signature(params: Params) -> str:
@@ -164,7 +117,7 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
             # With asset_feed_spec, object_story_spec only names the page (and identity).
             if not spec.get("page_id"):
                 raise errors.required_param("object_story_spec[page_id]")
-            _check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
+            check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
         else:
             _check_story_spec(ctx, spec)
     if story_id is not None and "_" not in story_id:
@@ -175,10 +128,10 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
         )
     for index, image in enumerate((feed or {}).get("images") or []):
         if isinstance(image, dict) and image.get("hash"):
-            _check_image_hash(ctx, image["hash"], f"asset_feed_spec[images][{index}][hash]")
+            check_image_hash(ctx, image["hash"], f"asset_feed_spec[images][{index}][hash]")
     for index, video in enumerate((feed or {}).get("videos") or []):
         if isinstance(video, dict) and video.get("video_id"):
-            _check_video(ctx, video["video_id"], f"asset_feed_spec[videos][{index}][video_id]")
+            check_video(ctx, video["video_id"], f"asset_feed_spec[videos][{index}][video_id]")
     params.enum("call_to_action_type", tuple(sorted(CALL_TO_ACTION_TYPES)))
     check_degrees_of_freedom(params.json("degrees_of_freedom_spec", dict), ctx.version)
     labels = adlabels(ctx, params)
