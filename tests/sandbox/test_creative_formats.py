@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from facebook_business.adobjects.ad import Ad
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adcreative import AdCreative
 
@@ -246,3 +247,181 @@ def test_carousel_flags_are_booleans(sandbox: Sandbox, account: AdAccount) -> No
     assert error.api_error_message() == (
         "(#100) Param object_story_spec[link_data][multi_share_optimized] must be a boolean"
     )
+
+
+# --- existing posts -----------------------------------------------------------------------------
+
+IG_USER = "17841400000000001"
+
+
+def test_a_page_post_is_promoted_by_its_id(sandbox: Sandbox, account: AdAccount) -> None:
+    post_id = sandbox.control("POST", "posts", page_id=DEMO_PAGE_ID, message="Hello")["id"]
+    assert post_id.startswith(f"{DEMO_PAGE_ID}_")
+    assert sandbox.control("GET", "posts")["data"][0]["message"] == "Hello"
+    created = account.create_ad_creative(
+        params={"name": "Boost", "object_story_id": post_id, "instagram_user_id": IG_USER}
+    )
+    read = read_creative(
+        account, created["id"], "object_story_id", "effective_object_story_id", "actor_id"
+    )
+    assert read["object_story_id"] == read["effective_object_story_id"] == post_id
+    assert read["actor_id"] == DEMO_PAGE_ID
+    again = account.create_ad_creative(
+        params={"name": "Boost", "object_story_id": post_id, "instagram_user_id": IG_USER}
+    )
+    assert again["id"] == created["id"]
+
+
+def test_only_known_posts_of_the_tokens_pages_are_promoted(
+    sandbox: Sandbox, account: AdAccount
+) -> None:
+    def create(story_id: str) -> object:
+        return account.create_ad_creative(params={"object_story_id": story_id})
+
+    malformed = refused(lambda: create("12345"))
+    assert (malformed.api_error_code(), malformed.body()["error"]["error_user_title"]) == (
+        100,
+        "Invalid post",
+    )
+    unknown = refused(lambda: create(f"{DEMO_PAGE_ID}_987"))
+    assert unknown.body()["error"]["error_user_title"] == "Post not found"
+    assert unknown.api_blame_field_specs() == [["object_story_id"]]
+    foreign = sandbox.control("POST", "posts", page_id="999999999")["id"]
+    other_page = refused(lambda: create(foreign))
+    assert other_page.body()["error"]["error_user_title"] == "Invalid Page"
+
+
+def test_the_unpublished_post_of_a_creative_can_be_promoted_again(
+    sandbox: Sandbox, account: AdAccount
+) -> None:
+    first = account.create_ad_creative(
+        params={"name": "Dark post", "object_story_spec": link_story(sandbox.image_hash())}
+    )
+    story_id = read_creative(account, first["id"], "effective_object_story_id")[
+        "effective_object_story_id"
+    ]
+    posts = {post["id"]: post for post in sandbox.control("GET", "posts")["data"]}
+    assert posts[story_id]["is_published"] is False
+    second = account.create_ad_creative(params={"name": "Reuse", "object_story_id": story_id})
+    assert second["id"] != first["id"]
+
+
+def test_an_instagram_post_is_promoted_with_its_account_and_page(
+    sandbox: Sandbox, account: AdAccount
+) -> None:
+    media_id = sandbox.control(
+        "POST", "instagram_media", instagram_user_id=IG_USER, caption="New drop"
+    )["id"]
+    assert media_id.isdigit()
+    params = {
+        "name": "IG boost",
+        "object_id": DEMO_PAGE_ID,
+        "instagram_user_id": IG_USER,
+        "source_instagram_media_id": media_id,
+        "call_to_action": {"type": "SHOP_NOW", "value": {"link": LINK}},
+    }
+    created = account.create_ad_creative(params=params)
+    read = read_creative(
+        account,
+        created["id"],
+        "source_instagram_media_id",
+        "effective_instagram_media_id",
+        "instagram_user_id",
+        "call_to_action",
+    )
+    assert read["effective_instagram_media_id"] == read["source_instagram_media_id"] == media_id
+    assert read["instagram_user_id"] == IG_USER
+    assert read["call_to_action"]["type"] == "SHOP_NOW"
+    assert account.create_ad_creative(params=params)["id"] == created["id"]
+
+
+def test_an_instagram_post_needs_its_own_account_and_a_page(
+    sandbox: Sandbox, account: AdAccount
+) -> None:
+    media_id = sandbox.control("POST", "instagram_media", instagram_user_id=IG_USER)["id"]
+    base = {
+        "object_id": DEMO_PAGE_ID,
+        "instagram_user_id": IG_USER,
+        "source_instagram_media_id": media_id,
+    }
+
+    def create(**changes: Any) -> object:
+        params = {k: v for k, v in {**base, **changes}.items() if v is not None}
+        return account.create_ad_creative(params=params)
+
+    assert refused(lambda: create(instagram_user_id=None)).api_error_message() == (
+        "(#100) The parameter instagram_user_id is required"
+    )
+    assert refused(lambda: create(object_id=None)).api_error_message() == (
+        "(#100) The parameter object_id is required"
+    )
+    other_account = refused(lambda: create(instagram_user_id="17841400000000999"))
+    assert other_account.body()["error"]["error_user_title"] == "Instagram post of another account"
+    unknown = refused(lambda: create(source_instagram_media_id="17900000000999999"))
+    assert unknown.body()["error"]["error_user_title"] == "Instagram post not found"
+    other_page = refused(lambda: create(object_id="999999999"))
+    assert other_page.body()["error"]["error_user_title"] == "Invalid Page"
+    bad_cta = refused(lambda: create(call_to_action={"type": "BUY_IT_NOW"}))
+    assert bad_cta.api_error_message().startswith(
+        "(#100) Param call_to_action[type] must be one of"
+    )
+
+
+def test_instagram_actor_id_is_refused_everywhere(sandbox: Sandbox, account: AdAccount) -> None:
+    story = link_story(sandbox.image_hash())
+    adset_id = sandbox.adset(sandbox.campaign())
+    creative_id = account.create_ad_creative(params={"object_story_spec": story})["id"]
+    ad = account.create_ad(
+        params={"name": "Ad", "adset_id": adset_id, "creative": {"creative_id": creative_id}}
+    )
+    attempts = {
+        "creative": lambda: account.create_ad_creative(
+            params={"object_story_spec": story, "instagram_actor_id": IG_USER}
+        ),
+        "object_story_spec": lambda: account.create_ad_creative(
+            params={"object_story_spec": {**story, "instagram_actor_id": IG_USER}}
+        ),
+        "ad": lambda: account.create_ad(
+            params={
+                "name": "Ad 2",
+                "adset_id": adset_id,
+                "creative": {"creative_id": creative_id},
+                "instagram_actor_id": IG_USER,
+            }
+        ),
+        "ad update": lambda: Ad(ad["id"], api=account.get_api()).api_update(
+            params={"instagram_actor_id": IG_USER}
+        ),
+        "v25.0": lambda: account_at(sandbox, "v25.0").create_ad_creative(
+            params={"object_story_spec": story, "instagram_actor_id": IG_USER}
+        ),
+    }
+    for where, attempt in attempts.items():
+        error = refused(attempt)
+        assert error.api_error_code() == 100, where
+        assert error.body()["error"]["error_user_msg"] == (
+            "The instagram_actor_id field is deprecated. Please migrate your API calls to use "
+            "the new instagram_user_id field."
+        ), where
+    assert account.create_ad_creative(
+        params={"object_story_spec": {**story, "instagram_user_id": IG_USER}}
+    )["id"]
+
+
+def test_a_creative_takes_its_content_from_one_source(sandbox: Sandbox, account: AdAccount) -> None:
+    post_id = sandbox.control("POST", "posts", page_id=DEMO_PAGE_ID)["id"]
+    media_id = sandbox.control("POST", "instagram_media", instagram_user_id=IG_USER)["id"]
+    story = link_story(sandbox.image_hash())
+    for mix in (
+        {"object_story_spec": story, "object_story_id": post_id},
+        {
+            "object_story_spec": story,
+            "source_instagram_media_id": media_id,
+            "instagram_user_id": IG_USER,
+            "object_id": DEMO_PAGE_ID,
+        },
+        {"object_story_id": post_id, "source_instagram_media_id": media_id},
+    ):
+        error = refused(lambda mix=mix: account.create_ad_creative(params=mix))
+        assert error.api_error_code() == 100
+        assert error.body()["error"]["error_user_title"] == "Conflicting creative content"

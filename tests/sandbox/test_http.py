@@ -429,6 +429,33 @@ def test_control_register_account_and_objects(sandbox: Sandbox) -> None:
 # --- media ----------------------------------------------------------------------------------------
 
 
+def test_control_posts_and_instagram_media(sandbox: Sandbox) -> None:
+    post = sandbox.control("POST", "posts", page_id=DEMO_PAGE_ID, message="Hello")
+    page_id, _, number = post["id"].partition("_")
+    assert page_id == DEMO_PAGE_ID and number.isdigit()
+    [listed] = sandbox.control("GET", "posts")["data"]
+    assert (listed["id"], listed["page_id"], listed["message"], listed["is_published"]) == (
+        post["id"],
+        DEMO_PAGE_ID,
+        "Hello",
+        True,
+    )
+    media = sandbox.control("POST", "instagram_media", instagram_user_id="17841400000000001")
+    assert media["id"].isdigit()
+    [ig] = sandbox.control("GET", "instagram_media")["data"]
+    assert (ig["id"], ig["instagram_user_id"], ig["caption"]) == (
+        media["id"],
+        "17841400000000001",
+        None,
+    )
+    for path, body in (("posts", {"page_id": "my-page"}), ("instagram_media", {})):
+        response = requests.post(f"{sandbox.base_url}/__sandbox__/{path}", json=body, timeout=5)
+        assert response.status_code == 400
+    sandbox.control("POST", "reset")
+    assert sandbox.control("GET", "posts")["data"] == []
+    assert sandbox.control("GET", "instagram_media")["data"] == []
+
+
 def test_adimages_multipart_and_bytes(sandbox: Sandbox) -> None:
     data = png_bytes(3, 4)
     response = sandbox.post(f"{ACT}/adimages", files={"anything": ("pic.png", data, "image/png")})

@@ -577,7 +577,14 @@ def test_creative_content_kinds(sandbox: Sandbox) -> None:
         error_of(sandbox.post(f"{ACT}/adcreatives", object_story_id="12345"))["error_user_title"]
         == "Invalid post"
     )
-    assert sandbox.post(f"{ACT}/adcreatives", object_story_id=f"{DEMO_PAGE_ID}_987").ok
+    assert (
+        error_of(sandbox.post(f"{ACT}/adcreatives", object_story_id=f"{DEMO_PAGE_ID}_987"))[
+            "error_user_title"
+        ]
+        == "Post not found"
+    )
+    post_id = sandbox.control("POST", "posts", page_id=DEMO_PAGE_ID)["id"]
+    assert sandbox.post(f"{ACT}/adcreatives", object_story_id=post_id).ok
 
 
 def test_media_edge_cases(sandbox: Sandbox) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import errors
 from .creatives import create_creative
 from .params import Params
+from .stories import refuse_instagram_actor_id
 from .writes import Created, Ctx, adlabels, create_status, new_object, owned, stored, validate_only
 
 MAX_ADS_PER_ADSET = 50  # Ad Set reference, "Limits" (non-archived ads)
@@ -25,6 +26,9 @@ def create_ad(ctx: Ctx, params: Params) -> Created:
             f"Ad set {adset_id} does not exist in this ad account.",
             blame_fields=["adset_id"],
         )
+    # v22.0 changelog: instagram_actor_id is deprecated on POST /act_<id>/ads (the inline
+    # creative is checked as a creative).
+    refuse_instagram_actor_id(params.values)
     if params.present("bid_amount"):
         # Ad Account Ads reference, bid_amount: "Deprecated. We no longer allow setting the
         # bid_amount value on an ad. Please set bid_amount for the ad set."

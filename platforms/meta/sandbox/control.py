@@ -178,6 +178,43 @@ async def control_health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def control_posts(request: web.Request) -> web.Response:
+    """Page posts an ad may promote with object_story_id (and the unpublished ones creatives
+    made)."""
+    state = request.app[STATE_KEY]
+    if request.method == "GET":
+        with state.lock:
+            data = [post.__dict__.copy() for post in state.posts.values()]
+        return web.json_response({"data": data})
+    body = await _json_body(request)
+    message = body.get("message")
+    try:
+        post = state.add_post(
+            str(body.get("page_id", "")), None if message is None else str(message)
+        )
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"id": post.id})
+
+
+async def control_instagram_media(request: web.Request) -> web.Response:
+    """Instagram posts an ad may promote with source_instagram_media_id."""
+    state = request.app[STATE_KEY]
+    if request.method == "GET":
+        with state.lock:
+            data = [media.__dict__.copy() for media in state.instagram_media.values()]
+        return web.json_response({"data": data})
+    body = await _json_body(request)
+    caption = body.get("caption")
+    try:
+        media = state.add_instagram_media(
+            str(body.get("instagram_user_id", "")), None if caption is None else str(caption)
+        )
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return web.json_response({"id": media.id})
+
+
 def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/__sandbox__/health", control_health)
     app.router.add_post("/__sandbox__/accounts", control_accounts)
@@ -188,4 +225,8 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/__sandbox__/tokens/expire", control_expire)
     app.router.add_route("*", "/__sandbox__/config", control_config)
     app.router.add_get("/__sandbox__/usage", control_usage)
+    app.router.add_route("GET", "/__sandbox__/posts", control_posts)
+    app.router.add_route("POST", "/__sandbox__/posts", control_posts)
+    app.router.add_route("GET", "/__sandbox__/instagram_media", control_instagram_media)
+    app.router.add_route("POST", "/__sandbox__/instagram_media", control_instagram_media)
     app.router.add_get("/__sandbox__/media/{kind:images|videos}/{name}", control_media)

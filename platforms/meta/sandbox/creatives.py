@@ -3,8 +3,9 @@
 Each rule names its source. Pages are on developers.facebook.com/docs/marketing-api/ unless a
 full URL is given:
 - Ad creative: reference/ad-creative; reference/ad-account/adcreatives.
-- Carousels: carousel.py; Advantage+ creative features: advantage_creative.py; what a creative
-  may point at (pages, images, videos): creative_refs.py.
+- Existing Page and Instagram posts, Instagram identity: stories.py; carousels: carousel.py;
+  Advantage+ creative features: advantage_creative.py; what a creative may point at (pages,
+  images, videos): creative_refs.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from .creative_refs import (
 )
 from .enums import CALL_TO_ACTION_TYPES
 from .params import Params
+from .stories import (
+    check_instagram_user_id,
+    check_single_source,
+    existing_post,
+    instagram_post,
+    refuse_instagram_actor_id,
+)
 from .writes import (
     CONTROL_PARAMS,
     JSON_LIST_PARAMS,
@@ -103,16 +111,25 @@ def _creative_signature(params: Params) -> str:
 
 
 def create_creative(ctx: Ctx, params: Params) -> Created:
+    refuse_instagram_actor_id(params.values)
+    check_single_source(params)
     spec = params.json("object_story_spec", dict)
     story_id = params.str("object_story_id")
+    media_id = params.str("source_instagram_media_id")
     feed = params.json("asset_feed_spec", dict)
-    if spec is None and story_id is None and feed is None:
+    if spec is None and story_id is None and media_id is None and feed is None:
         raise errors.invalid_parameter(
             "Creative content required",
-            "An ad creative needs object_story_spec, object_story_id or asset_feed_spec.",
+            "An ad creative needs object_story_spec, object_story_id, source_instagram_media_id "
+            "or asset_feed_spec.",
             blame_fields=["object_story_spec"],
         )
+    check_instagram_user_id(params.str("instagram_user_id"), "instagram_user_id")
     if spec is not None:
+        refuse_instagram_actor_id(spec, "object_story_spec")
+        check_instagram_user_id(
+            spec.get("instagram_user_id"), "object_story_spec[instagram_user_id]"
+        )
         if feed is not None:
             # With asset_feed_spec, object_story_spec only names the page (and identity).
             if not spec.get("page_id"):
@@ -120,12 +137,10 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
             check_page(ctx, spec["page_id"], "object_story_spec[page_id]")
         else:
             _check_story_spec(ctx, spec)
-    if story_id is not None and "_" not in story_id:
-        raise errors.invalid_parameter(
-            "Invalid post",
-            "object_story_id must look like <page id>_<post id>.",
-            blame_fields=["object_story_id"],
-        )
+    post = existing_post(ctx, story_id) if story_id is not None else None
+    media = instagram_post(ctx, params) if media_id is not None else None
+    if media is None and params.present("call_to_action"):
+        check_call_to_action(params.json("call_to_action", dict), "call_to_action")
     for index, image in enumerate((feed or {}).get("images") or []):
         if isinstance(image, dict) and image.get("hash"):
             check_image_hash(ctx, image["hash"], f"asset_feed_spec[images][{index}][hash]")
@@ -151,28 +166,40 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
         fields["name"] = params.str("name")
     if labels is not None:
         fields["adlabels"] = labels
-    obj = new_object(ctx, "adcreative", None, fields)
-    page_id = (spec or {}).get("page_id")
     if spec is not None:
-        obj.fields["actor_id"] = str(page_id)
-        content = next(
-            (
-                spec[k]
-                for k in ("link_data", "photo_data", "video_data")
-                if isinstance(spec.get(k), dict)
-            ),
-            {},
+        fields.update(_story_fields(ctx, spec))
+    elif post is not None:
+        fields.update({"actor_id": post.page_id, "effective_object_story_id": post.id})
+    elif media is not None:
+        fields.update(
+            {"actor_id": str(params.str("object_id")), "effective_instagram_media_id": media.id}
         )
-        if content.get("image_hash"):
-            obj.fields["image_hash"] = content["image_hash"]
-        if content.get("video_id"):
-            obj.fields["video_id"] = str(content["video_id"])
-        cta = content.get("call_to_action")
-        if isinstance(cta, dict) and cta.get("type"):
-            obj.fields["call_to_action_type"] = cta["type"]
-        obj.fields["effective_object_story_id"] = f"{page_id}_{obj.id[-9:]}"
-    elif story_id is not None:
-        obj.fields["effective_object_story_id"] = story_id
+    obj = new_object(ctx, "adcreative", None, fields)
     ctx.state.creative_signatures[(ctx.account.id, signature)] = obj.id
     ctx.state.add_object(obj)
     return Created({"id": obj.id}, [obj.id])
+
+
+def _story_fields(ctx: Ctx, spec: dict[str, Any]) -> dict[str, Any]:
+    """What Meta derives from an object_story_spec, including the unpublished Page post it
+    creates ("An unpublished page post will be created on this page"), which later creatives
+    may promote by its id."""
+    page_id = str(spec.get("page_id"))
+    content = next(
+        (
+            spec[k]
+            for k in ("link_data", "photo_data", "video_data")
+            if isinstance(spec.get(k), dict)
+        ),
+        {},
+    )
+    post = ctx.state.add_post(page_id, content.get("message"), is_published=False)
+    fields: dict[str, Any] = {"actor_id": page_id, "effective_object_story_id": post.id}
+    if content.get("image_hash"):
+        fields["image_hash"] = content["image_hash"]
+    if content.get("video_id"):
+        fields["video_id"] = str(content["video_id"])
+    cta = content.get("call_to_action")
+    if isinstance(cta, dict) and cta.get("type"):
+        fields["call_to_action_type"] = cta["type"]
+    return fields

@@ -1,4 +1,5 @@
-"""In-memory state of the sandbox: tokens, ad accounts, ad objects, media, faults, request log.
+"""In-memory state of the sandbox: tokens, ad accounts, ad objects, media, Page and Instagram
+posts, faults, request log.
 
 One ``SandboxState`` per server. aiohttp handles requests on one event loop, but tests read and
 change the state from their own thread, so every access goes through ``state.lock`` (an RLock).
@@ -14,6 +15,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import SandboxConfig
+
 OBJECT_TYPES: tuple[str, ...] = ("campaign", "adset", "adcreative", "ad", "adimage", "advideo")
 
 DEMO_TOKEN = "sandbox-demo-token"  # noqa: S105 - a public demo value, not a secret
@@ -28,57 +31,6 @@ FAULT_KINDS: tuple[str, ...] = (
     "throttle",
     "permanent",
 )
-
-
-@dataclass
-class SandboxConfig:
-    """Knobs of the sandbox; the run command and POST /__sandbox__/config set them."""
-
-    latency_ms: float = 0.0
-    latency_jitter_ms: float = 0.0
-    # Share of Graph requests answered with a transient error (code 2) before any work.
-    fault_rate: float = 0.0
-    # Share of create requests whose connection is dropped after the object was created.
-    drop_rate: float = 0.0
-    # Share of Graph requests answered as if the token had expired (190/463).
-    expired_token_rate: float = 0.0
-    random_seed: int | None = None
-    # Ad account rate limit (Marketing API rate limiting: a read scores 1, a write 3; Standard
-    # tier max score 9000, decaying over 300 s, blocked 60 s once reached).
-    throttle_score: int = 9000
-    throttle_window_seconds: float = 300.0
-    throttle_block_seconds: float = 60.0
-    read_cost: int = 1
-    write_cost: int = 3
-    app_secret: str | None = None
-    video_ready_after: float = 5.0
-    video_chunk_size: int = 4 * 1024 * 1024
-    # Versions below this answer 2635 ("deprecated version of the Ads API"). Marketing API v24.0
-    # was available until November 10, 2026, so v25.0 is the oldest version still served
-    # ("Versions" table of the Marketing API changelog):
-    # https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/versions.md
-    min_api_version: str = "v25.0"
-    # Version assumed when a path carries none (Graph uses the app's default version).
-    default_api_version: str = "v26.0"
-    max_log_entries: int = 5000
-
-    def update(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
-            if not hasattr(self, key):
-                raise KeyError(key)
-            current = getattr(self, key)
-            if value is not None and isinstance(current, bool):
-                value = bool(value)
-            elif value is not None and isinstance(current, int) and not isinstance(current, bool):
-                value = int(value)
-            elif value is not None and isinstance(current, float):
-                value = float(value)
-            setattr(self, key, value)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["app_secret"] = "<set>" if self.app_secret else None
-        return data
 
 
 @dataclass
@@ -125,6 +77,28 @@ class GraphObject:
 
 
 @dataclass
+class PagePost:
+    """A Page post an ad may promote (object_story_id): made through the control API, or the
+    unpublished post Meta creates for a creative's object_story_spec."""
+
+    id: str  # "<page id>_<post number>"
+    page_id: str
+    message: str | None
+    created_time: float
+    is_published: bool = True
+
+
+@dataclass
+class InstagramMedia:
+    """A post of an Instagram account an ad may promote (source_instagram_media_id)."""
+
+    id: str
+    instagram_user_id: str
+    caption: str | None
+    created_time: float
+
+
+@dataclass
 class ScheduledFault:
     id: int
     kind: str
@@ -162,6 +136,8 @@ class SandboxState:
         self.adlabels: dict[str, dict[str, str]] = {}  # account id -> label name -> label id
         # (account id, creative parameters) -> creative id, to answer duplicates as Meta does
         self.creative_signatures: dict[tuple[str, str], str] = {}
+        self.posts: dict[str, PagePost] = {}
+        self.instagram_media: dict[str, InstagramMedia] = {}
         self.requests: list[dict[str, Any]] = []
         self.faults: list[ScheduledFault] = []
         self.fired_markers: set[tuple[str, str]] = set()
@@ -172,6 +148,8 @@ class SandboxState:
         self._video_ids = itertools.count(900000000000101, 7)
         self._session_ids = itertools.count(700000000000001, 3)
         self._label_ids = itertools.count(230000000000001, 5)
+        self._post_numbers = itertools.count(810000000000001, 3)
+        self._instagram_media_ids = itertools.count(17900000000000001, 7)
         self._fault_ids = itertools.count(1)
         self._request_seq = itertools.count(1)
 
@@ -336,6 +314,42 @@ class SandboxState:
                     }
                 )
             return result
+
+    # --- posts ------------------------------------------------------------------------------
+
+    def add_post(
+        self, page_id: str, message: str | None = None, *, is_published: bool = True
+    ) -> PagePost:
+        if not str(page_id).isdigit():
+            raise ValueError(f"page_id must be the numeric id of a Page, got {page_id!r}")
+        with self.lock:
+            post = PagePost(
+                id=f"{page_id}_{next(self._post_numbers)}",
+                page_id=str(page_id),
+                message=message,
+                created_time=time.time(),
+                is_published=is_published,
+            )
+            self.posts[post.id] = post
+            return post
+
+    def add_instagram_media(
+        self, instagram_user_id: str, caption: str | None = None
+    ) -> InstagramMedia:
+        if not str(instagram_user_id).isdigit():
+            raise ValueError(
+                f"instagram_user_id must be the numeric id of an Instagram account, "
+                f"got {instagram_user_id!r}"
+            )
+        with self.lock:
+            media = InstagramMedia(
+                id=str(next(self._instagram_media_ids)),
+                instagram_user_id=str(instagram_user_id),
+                caption=caption,
+                created_time=time.time(),
+            )
+            self.instagram_media[media.id] = media
+            return media
 
     # --- faults -----------------------------------------------------------------------------
 

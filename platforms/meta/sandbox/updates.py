@@ -29,6 +29,7 @@ from .enums import (
 )
 from .params import Params
 from .state import GraphObject, SandboxState
+from .stories import refuse_instagram_actor_id
 from .targeting import check_dsa, check_targeting_optimization, parse_targeting
 from .writes import CONTROL_PARAMS, Ctx, adlabels, owned, positive_budget, stored, validate_only
 
@@ -135,16 +136,19 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
                 subcode=1815857,
                 blame_fields=["bid_amount"],
             )
-    elif obj.type == "ad" and params.present("creative"):
-        spec = params.json("creative", dict)
-        creative = owned(ctx, (spec or {}).get("creative_id"), "adcreative")
-        if creative is None or creative.deleted:
-            raise errors.invalid_parameter(
-                "Invalid creative",
-                "creative.creative_id must name a creative of this account.",
-                blame_fields=["creative"],
-            )
-        new_fields["creative"] = {"id": creative.id}
+    elif obj.type == "ad":
+        # v22.0 changelog: instagram_actor_id is deprecated on POST /<ad-id> too.
+        refuse_instagram_actor_id(params.values)
+        if params.present("creative"):
+            spec = params.json("creative", dict)
+            creative = owned(ctx, (spec or {}).get("creative_id"), "adcreative")
+            if creative is None or creative.deleted:
+                raise errors.invalid_parameter(
+                    "Invalid creative",
+                    "creative.creative_id must name a creative of this account.",
+                    blame_fields=["creative"],
+                )
+            new_fields["creative"] = {"id": creative.id}
     if validate_only(params):
         return {"success": True}
     obj.fields.update(new_fields)
