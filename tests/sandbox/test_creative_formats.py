@@ -10,7 +10,8 @@ from facebook_business.adobjects.ad import Ad
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adcreative import AdCreative
 
-from platforms.meta.sandbox import DEMO_PAGE_ID
+from platforms.meta.sandbox import DEMO_ACCOUNT_ID, DEMO_PAGE_ID
+from platforms.meta.sandbox.state import GraphObject
 
 from .conftest import ACT, Sandbox, account_at, mp4_bytes, refused
 
@@ -425,3 +426,74 @@ def test_a_creative_takes_its_content_from_one_source(sandbox: Sandbox, account:
         error = refused(lambda mix=mix: account.create_ad_creative(params=mix))
         assert error.api_error_code() == 100
         assert error.body()["error"]["error_user_title"] == "Conflicting creative content"
+
+
+# --- polls --------------------------------------------------------------------------------------
+
+POLL_MESSAGE = (
+    'Poll is no longer available in ad creative. The poll_spec field and the "poll" enum value '
+    "for the type field under interactive_components_spec are no longer available when creating "
+    "or updating ads."
+)
+
+
+def test_poll_creatives_are_refused(sandbox: Sandbox, account: AdAccount) -> None:
+    story = link_story(sandbox.image_hash())
+    poll = {"type": "poll", "question": "Which one?", "options": ["Red", "Blue"]}
+    for version in ("v25.0", "v26.0"):  # v26.0, and every version since October 27, 2026
+        for extra, field in (
+            ({"poll_spec": {"question": "Which one?"}}, "poll_spec"),
+            (
+                {"interactive_components_spec": {"components": [poll]}},
+                "interactive_components_spec",
+            ),
+            (
+                {"interactive_components_spec": {"child_attachments": [{"components": [poll]}]}},
+                "interactive_components_spec",
+            ),
+        ):
+            error = refused(
+                lambda version=version, extra=extra: account_at(
+                    sandbox, version
+                ).create_ad_creative(params={"object_story_spec": story, **extra})
+            )
+            assert error.api_error_code() == 100
+            assert error.body()["error"]["error_user_msg"] == POLL_MESSAGE
+            assert error.api_blame_field_specs() == [[field]]
+    assert sandbox.objects("adcreative") == []
+    assert account.create_ad_creative(params={"object_story_spec": story})["id"]
+
+
+def test_an_ad_cannot_switch_to_an_old_poll_creative(sandbox: Sandbox, account: AdAccount) -> None:
+    adset_id = sandbox.adset(sandbox.campaign())
+    plain_id = sandbox.creative()
+    # A poll creative made before polls were removed (the sandbox can no longer make one).
+    with sandbox.state.lock:
+        poll_id = sandbox.state.new_id("adcreative")
+        sandbox.state.add_object(
+            GraphObject(
+                poll_id,
+                "adcreative",
+                DEMO_ACCOUNT_ID,
+                None,
+                {"id": poll_id, "poll_spec": {"question": "Which one?"}},
+                0.0,
+                0.0,
+            )
+        )
+    error = refused(
+        lambda: account.create_ad(
+            params={"name": "Poll ad", "adset_id": adset_id, "creative": {"creative_id": poll_id}}
+        )
+    )
+    assert error.body()["error"]["error_user_msg"] == POLL_MESSAGE
+    ad = Ad(
+        account.create_ad(
+            params={"name": "Ad", "adset_id": adset_id, "creative": {"creative_id": plain_id}}
+        )["id"],
+        api=account.get_api(),
+    )
+    error = refused(lambda: ad.api_update(params={"creative": {"creative_id": poll_id}}))
+    assert error.api_blame_field_specs() == [["creative[poll_spec]"]]
+    ad.api_update(params={"name": "Renamed"})  # updates that keep the creative still work
+    assert ad.api_get(fields=["name", "creative"])["creative"]["id"] == plain_id

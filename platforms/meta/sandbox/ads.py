@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import errors
 from .creatives import create_creative
 from .params import Params
+from .polls import refuse_poll
 from .stories import refuse_instagram_actor_id
 from .writes import Created, Ctx, adlabels, create_status, new_object, owned, stored, validate_only
 
@@ -61,6 +62,7 @@ def create_ad(ctx: Ctx, params: Params) -> Created:
                 f"Creative {creative_spec['creative_id']} does not exist in this ad account.",
                 blame_fields=["creative", "creative_id"],
             )
+        refuse_poll(creative.fields, "creative")
         creative_id = creative.id
     else:
         # "You may supply the ID within an object ... or creative spec" (ads reference).

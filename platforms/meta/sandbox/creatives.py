@@ -5,7 +5,7 @@ full URL is given:
 - Ad creative: reference/ad-creative; reference/ad-account/adcreatives.
 - Existing Page and Instagram posts, Instagram identity: stories.py; carousels: carousel.py;
   Advantage+ creative features: advantage_creative.py; what a creative may point at (pages,
-  images, videos): creative_refs.py.
+  images, videos): creative_refs.py; poll ads: polls.py.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .creative_refs import (
 )
 from .enums import CALL_TO_ACTION_TYPES
 from .params import Params
+from .polls import refuse_poll
 from .stories import (
     check_instagram_user_id,
     check_single_source,
@@ -149,6 +150,12 @@ def create_creative(ctx: Ctx, params: Params) -> Created:
             check_video(ctx, video["video_id"], f"asset_feed_spec[videos][{index}][video_id]")
     params.enum("call_to_action_type", tuple(sorted(CALL_TO_ACTION_TYPES)))
     check_degrees_of_freedom(params.json("degrees_of_freedom_spec", dict), ctx.version)
+    refuse_poll(
+        {
+            "poll_spec": params.json("poll_spec", dict),
+            "interactive_components_spec": params.json("interactive_components_spec", dict),
+        }
+    )
     labels = adlabels(ctx, params)
     if validate_only(params):
         return Created({"success": True}, [])

@@ -28,6 +28,7 @@ from .enums import (
     STATUSES,
 )
 from .params import Params
+from .polls import refuse_poll
 from .state import GraphObject, SandboxState
 from .stories import refuse_instagram_actor_id
 from .targeting import check_dsa, check_targeting_optimization, parse_targeting
@@ -148,6 +149,7 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
                     "creative.creative_id must name a creative of this account.",
                     blame_fields=["creative"],
                 )
+            refuse_poll(creative.fields, "creative")
             new_fields["creative"] = {"id": creative.id}
     if validate_only(params):
         return {"success": True}

@@ -52,6 +52,8 @@ JSON_OBJECT_PARAMS: frozenset[str] = frozenset(
         "contextual_multi_ads",
         "regional_regulation_identities",
         "tracking_and_conversion_with_defaults",
+        "poll_spec",
+        "interactive_components_spec",
     }
 )
 JSON_LIST_PARAMS: frozenset[str] = frozenset(
