@@ -23,7 +23,10 @@ from .ads import create_ad
 from .adsets import create_adset, effective_bid_strategy
 from .campaigns import create_campaign
 from .creatives import create_creative
-from .enums import (
+from .errors import GraphError
+from .fields import FieldSpec, matches, page, parse_fields, parse_filtering, parse_limit
+from .images import create_images
+from .node_fields import (
     AD_FIELDS,
     ADACCOUNT_FIELDS,
     ADCREATIVE_FIELDS,
@@ -32,9 +35,6 @@ from .enums import (
     ADVIDEO_FIELDS,
     CAMPAIGN_FIELDS,
 )
-from .errors import GraphError
-from .fields import FieldSpec, matches, page, parse_fields, parse_filtering, parse_limit
-from .images import create_images
 from .params import Params, UploadedFile, format_time, parse_version
 from .state import Account, GraphObject, SandboxState, Token
 from .updates import delete_object, update_object
