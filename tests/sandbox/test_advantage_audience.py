@@ -193,3 +193,12 @@ def test_updates_and_versions_before_v23_are_not_affected(
     v22 = account_at(sandbox, "v22.0")
     created = v22.create_ad_set(params=adset_params(campaign_id, {**US, "age_max": 35}))
     assert "targeting_automation" not in stored_targeting(account, created["id"])
+
+
+@pytest.mark.parametrize("genders", [[3], "1", [{"id": 1}], [True]])
+def test_genders_are_1_and_2(account: AdAccount, genders: object) -> None:
+    campaign_id = account.create_campaign(params=CAMPAIGN)["id"]
+    targeting = {**US, "genders": genders, "targeting_automation": {"advantage_audience": 0}}
+    error = refused(lambda: account.create_ad_set(params=adset_params(campaign_id, targeting)))
+    assert error.api_error_code() == 100
+    assert error.api_blame_field_specs() == [["targeting", "genders"]]

@@ -81,8 +81,8 @@ def narrowed_dimensions(targeting: dict[str, Any]) -> list[str]:
     age_max = targeting.get("age_max", DEFAULT_AGE_MAX)
     if (age_min, age_max) != (DEFAULT_AGE_MIN, DEFAULT_AGE_MAX) and not _relaxed(targeting, "age"):
         narrowed.append("age")
-    genders = targeting.get("genders") or []
-    if genders and set(genders) != ALL_GENDERS and not _relaxed(targeting, "gender"):
+    genders = {int(g) for g in targeting.get("genders") or []}
+    if genders and genders != ALL_GENDERS and not _relaxed(targeting, "gender"):
         narrowed.append("gender")
     if targeting.get("custom_audiences"):
         narrowed.append("custom audiences")

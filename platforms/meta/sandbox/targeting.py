@@ -85,6 +85,17 @@ def parse_targeting(
             "age_min and age_max must be between 13 and 65, min <= max.",
             blame_fields=["targeting"],
         )
+    genders = targeting.get("genders")
+    if genders is not None and not (
+        isinstance(genders, list)
+        and all(not isinstance(g, bool) and str(g) in ("1", "2") for g in genders)
+    ):
+        # Basic targeting: genders, "Genders to target. Defaults to all." (1 men, 2 women).
+        raise errors.invalid_parameter(
+            "Invalid genders",
+            "targeting.genders must be a list of 1 (men) and 2 (women).",
+            blame_fields=["targeting", "genders"],
+        )
     check_targeting_automation(targeting)
     _check_exclusions(targeting)
     return _placements(targeting, version)
