@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -23,11 +24,46 @@ from adaccounts.validators import (
     owner_outside_team,
     validate_additional_config,
 )
+from mojito.api import JSONObjectField
 from platforms.base import PlatformType, VerifyResult
 from platforms.registry import get_account_spec
 
 # Fields a client may echo back from a GET without it being an error.
 _READ_ONLY_ECHO = {"id", "has_credentials", "created_at", "updated_at"}
+
+
+class PlatformErrorSerializer(serializers.Serializer):
+    """The schema of a platform's error as jobs and verifications store it (`MetaError`)."""
+
+    message = serializers.CharField()
+    code = serializers.IntegerField(allow_null=True)
+    subcode = serializers.IntegerField(allow_null=True)
+    type = serializers.CharField(allow_null=True)
+    fbtrace_id = serializers.CharField(allow_null=True)
+    user_title = serializers.CharField(allow_null=True)
+    user_message = serializers.CharField(allow_null=True)
+    transient = serializers.BooleanField()
+    step = serializers.CharField(help_text="What mojito was doing, e.g. create_ad_set.")
+
+    class Meta:
+        ref_name = "PlatformError"
+
+
+@extend_schema_field(PlatformErrorSerializer(required=False))
+class PlatformErrorField(serializers.JSONField):
+    """A stored platform error, rendered as stored; typed in the document."""
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": 'The platform\'s credentials, e.g. for Meta {"access_token": "...", '
+        '"app_secret": "..."} (app_secret optional). Write-only.',
+    }
+)
+class CredentialsField(serializers.JSONField):
+    """Credentials as the input serializer reads them (the platform's spec checks them)."""
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -42,6 +78,7 @@ class AdAccountSerializer(serializers.ModelSerializer):
     team_id = serializers.UUIDField(read_only=True)
     owner_user_id = serializers.IntegerField(read_only=True, allow_null=True)
     has_credentials = serializers.BooleanField(read_only=True)
+    additional_config = JSONObjectField(read_only=True)
 
     class Meta:
         model = AdAccount
@@ -71,13 +108,13 @@ class AdAccountInputSerializer(serializers.Serializer):
     platform_account_id = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=255)
     platform_type = serializers.ChoiceField(choices=PlatformType.choices)
-    credentials = serializers.JSONField(write_only=True, required=False)
+    credentials = CredentialsField(write_only=True, required=False)
     status = serializers.ChoiceField(
         choices=AdAccountStatus.choices, default=AdAccountStatus.ACTIVE
     )
     team_id = serializers.UUIDField(required=False)
     owner_user_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    additional_config = serializers.JSONField(required=False)
+    additional_config = JSONObjectField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -200,6 +237,18 @@ class AdAccountInputSerializer(serializers.Serializer):
         return attrs
 
 
+class AdAccountReplaceSerializer(AdAccountInputSerializer):
+    """The document's body of a PUT (the view validates with AdAccountInputSerializer and the
+    account): credentials may be left out, which keeps them, and status has no default, so
+    that a missing one never resets the account to ACTIVE."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["credentials"].required = False
+        self.fields["status"].default = serializers.empty
+        self.fields["status"].required = True
+
+
 class AdAccountVerifySerializer(serializers.Serializer):
     """What a verification learned. Field names follow Meta's account fields."""
 
@@ -210,7 +259,7 @@ class AdAccountVerifySerializer(serializers.Serializer):
     currency = serializers.CharField(allow_null=True)
     timezone_name = serializers.CharField(allow_null=True)
     timezone = serializers.CharField(allow_null=True, help_text="Same as timezone_name.")
-    error = serializers.JSONField(allow_null=True)
+    error = PlatformErrorField(allow_null=True)
     ad_account = AdAccountSerializer()
 
     @classmethod

@@ -17,10 +17,12 @@ from adaccounts.models import AdAccount, Team
 from adaccounts.selectors import ad_account_list_for_user, team_list_member_of
 from adaccounts.serializers import (
     AdAccountInputSerializer,
+    AdAccountReplaceSerializer,
     AdAccountSerializer,
     AdAccountVerifySerializer,
     TeamSerializer,
 )
+from mojito.api import ERROR_RESPONSE_400, ApiAutoSchema, PageNumberPagination, error_response
 from platforms.registry import PlatformNotSupported
 
 
@@ -33,6 +35,7 @@ class PlatformUnavailable(exceptions.APIException):
 class TeamViewSet(viewsets.GenericViewSet):
     serializer_class = TeamSerializer
     pagination_class = None  # a user is in a handful of teams
+    schema = ApiAutoSchema()
 
     queryset = Team.objects.none()  # for the schema generator; requests use get_queryset()
 
@@ -48,6 +51,8 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = AdAccountSerializer
     filterset_class = AdAccountFilter
+    schema = ApiAutoSchema()
+    pagination_class = PageNumberPagination
 
     queryset = AdAccount.objects.none()  # for the schema generator; requests use get_queryset()
 
@@ -69,7 +74,7 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         account = services.ad_account_create(**data)
         return Response(AdAccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AdAccountInputSerializer, responses={200: AdAccountSerializer})
+    @extend_schema(request=AdAccountReplaceSerializer, responses={200: AdAccountSerializer})
     def update(self, request: Request, pk: str | None = None) -> Response:
         account = self.get_object()
         data = self._validated(request, account)
@@ -87,7 +92,15 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         services.ad_account_delete(account=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: AdAccountVerifySerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: AdAccountVerifySerializer,
+            # The platform has no verification yet (named on platform_type).
+            400: ERROR_RESPONSE_400,
+            502: error_response(PlatformUnavailable),
+        },
+    )
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str | None = None) -> Response:
         """Ask the platform whether the credentials work; sets `status` from the answer."""

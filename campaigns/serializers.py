@@ -10,6 +10,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import ReturnDict
 
+from adaccounts.serializers import PlatformErrorField
 from campaigns.models import CampaignJob, JobStatus
 from mojito.api import shared_serializer
 from platforms.base import PlatformType
@@ -60,13 +61,19 @@ class JobSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     platform_campaign_id = serializers.CharField(read_only=True, allow_null=True)
     campaign = CampaignTreeSerializer(read_only=True)
-    error = serializers.JSONField(read_only=True, allow_null=True)
+    error = PlatformErrorField(read_only=True, allow_null=True)
 
 
 class JobListSerializer(JobSerializer):
     """List rows carry the campaign without its tree: a page of 50 jobs stays small."""
 
     campaign = CampaignSummarySerializer(read_only=True)
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    """The answer of `?validate_only=true` to a valid body."""
+
+    valid = serializers.BooleanField(read_only=True)
 
 
 def job_data(job: CampaignJob) -> ReturnDict:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,14 +24,17 @@ from rest_framework.views import APIView
 from campaigns import services
 from campaigns.models import CampaignJob, JobStatus
 from campaigns.selectors import job_list_for_user, job_with_tree
-from campaigns.serializers import JobListSerializer, JobSerializer, job_data
+from campaigns.serializers import (
+    JobListSerializer,
+    JobSerializer,
+    ValidationResultSerializer,
+    job_data,
+)
+from mojito.api import ApiAutoSchema, PageNumberPagination, error_response, query_flag
 from mojito.parsers import SafeJSONParser
 from platforms.base import PlatformType
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
-
-# URL segment of /api/v1/ads/<platform> → platform type.
-PLATFORM_SLUGS = {"meta": PlatformType.META}
 
 
 class Conflict(exceptions.APIException):
@@ -44,6 +55,16 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+def _location(*status_codes: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Location",
+        str,
+        OpenApiParameter.HEADER,
+        description="/api/v1/jobs/<id> of the job.",
+        response=list(status_codes),
+    )
+
+
 def _job_response(job: CampaignJob, status_code: int, *, fresh: bool = False) -> Response:
     """The job with its tree; `fresh` jobs carry their tree in memory already."""
     if not fresh:
@@ -54,24 +75,64 @@ def _job_response(job: CampaignJob, status_code: int, *, fresh: bool = False) ->
 
 
 class AdSubmissionView(APIView):
-    """Accept a whole ad structure for one platform and answer 202 with the job at once."""
+    """Accept a whole ad structure for one platform and answer 202 with the job at once.
+
+    One route per platform (`for_platform`), so that the document types each body with the
+    serializer that validates it.
+    """
 
     # JSON only: anything else is 415, never a half-parsed form.
     parser_classes = [SafeJSONParser]
+    schema = ApiAutoSchema()
+    platform_type: ClassVar[str]
+
+    @classmethod
+    def for_platform(
+        cls, platform_type: PlatformType, request_serializer: type[serializers.Serializer]
+    ) -> Callable[..., Any]:
+        """The view of `POST /api/v1/ads/<platform>`, documented with `request_serializer`."""
+        slug = platform_type.lower()
+        view = type(
+            f"{platform_type.label.replace(' ', '')}AdSubmissionView",
+            (cls,),
+            {"platform_type": platform_type, "__doc__": cls.__doc__, "__module__": __name__},
+        )
+        schema = extend_schema(
+            operation_id=f"ads_{slug}_submit",
+            request=request_serializer,
+            description=f"Submit a whole {platform_type.label} ad structure (campaign, ad sets, "
+            "ads and their creatives). It is validated at once, every invalid field named in "
+            "one 400; a valid one answers 202 with the job that creates it.",
+        )
+        return extend_schema_view(post=schema)(view).as_view()
 
     @extend_schema(
-        operation_id="ads_submit",
-        request=OpenApiTypes.OBJECT,
         parameters=[
-            OpenApiParameter("validate_only", OpenApiTypes.BOOL, OpenApiParameter.QUERY),
-            OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER),
+            OpenApiParameter(
+                "validate_only",
+                bool,
+                OpenApiParameter.QUERY,
+                description="true (or 1): only validate; nothing is stored or sent.",
+            ),
+            OpenApiParameter(
+                "Idempotency-Key",
+                {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+                OpenApiParameter.HEADER,
+                description="The same key with the same body returns the first answer again.",
+            ),
+            _location(202),
         ],
-        responses={202: JobSerializer, 200: OpenApiTypes.OBJECT},
+        responses={
+            202: JobSerializer,
+            200: OpenApiResponse(ValidationResultSerializer, description="validate_only"),
+            413: error_response(PayloadTooLarge),
+            422: OpenApiResponse(
+                error_response(IdempotencyConflict),
+                description="The Idempotency-Key was used with another body.",
+            ),
+        },
     )
-    def post(self, request: Request, platform: str) -> Response:
-        platform_type = PLATFORM_SLUGS.get(platform)
-        if platform_type is None:
-            raise exceptions.NotFound()
+    def post(self, request: Request, **kwargs: Any) -> Response:
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if declared.isdigit() and int(declared) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise PayloadTooLarge()
@@ -80,7 +141,7 @@ class AdSubmissionView(APIView):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": [f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}
             )
-        validate_only = request.query_params.get("validate_only", "").lower() in {"1", "true"}
+        validate_only = query_flag(request, "validate_only")
         try:
             data = request.data
         except RequestDataTooBig:
@@ -88,7 +149,7 @@ class AdSubmissionView(APIView):
         try:
             submission = services.job_submit(
                 user=request.user,
-                platform_type=platform_type,
+                platform_type=self.platform_type,
                 data=data,
                 idempotency_key=key.strip() if key else None,
                 validate_only=validate_only,
@@ -114,6 +175,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     queryset = CampaignJob.objects.none()  # for the schema generator; requests use get_queryset()
     filterset_class = JobFilter
+    schema = ApiAutoSchema()
+    pagination_class = PageNumberPagination
 
     def get_queryset(self) -> QuerySet[CampaignJob]:
         jobs = job_list_for_user(user=self.request.user).order_by("-created_at", "id")
@@ -125,7 +188,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def get_serializer_class(self) -> type[JobSerializer]:
         return JobListSerializer if self.action == "list" else JobSerializer
 
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(
+        request=None,
+        parameters=[_location(202)],
+        responses={202: JobSerializer, 409: error_response(Conflict)},
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         try:
@@ -134,7 +201,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise Conflict(str(exc)) from None
         return _job_response(job, status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={200: JobSerializer})
+    @extend_schema(
+        request=None,
+        parameters=[_location(200)],
+        responses={200: JobSerializer, 409: error_response(Conflict)},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         try:

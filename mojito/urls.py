@@ -1,24 +1,38 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from adaccounts.views import AdAccountViewSet, TeamViewSet
 from campaigns.views import AdSubmissionView, JobViewSet
-from mojito.api import OptionalSlashRouter
+from mojito.api import ApiNotFoundView, DocsView, OptionalSlashRouter, SchemaView
 from mojito.health import healthz, readyz
+from platforms.base import PlatformType
+from platforms.meta.validation import MetaAdRequestSerializer
 
 router = OptionalSlashRouter()
 router.register("teams", TeamViewSet, basename="team")
 router.register("ad_accounts", AdAccountViewSet, basename="ad-account")
 router.register("jobs", JobViewSet, basename="job")
 
+# Errors outside every view under /api/ (a middleware, Django's own body checks) answer in the
+# API's JSON shape too; other paths keep Django's pages.
+handler400 = "mojito.api.bad_request"
+handler500 = "mojito.api.server_error"
+
 urlpatterns = [
     re_path(r"^healthz/?$", healthz, name="healthz"),
     re_path(r"^readyz/?$", readyz, name="readyz"),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
-    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(r"^api/v1/ads/(?P<platform>[a-z_]+)/?$", AdSubmissionView.as_view(), name="ads-submit"),
+    re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", DocsView.as_view(url_name="schema"), name="docs"),
+    # One route per platform: the project, not the generic campaigns app, knows which
+    # serializer validates (and so documents) each platform's body.
+    re_path(
+        r"^api/v1/ads/meta/?$",
+        AdSubmissionView.for_platform(PlatformType.META, MetaAdRequestSerializer),
+        name="ads-submit-meta",
+    ),
     path("api/v1/", include(router.urls)),
+    # Last under /api/: whatever matched no route above is the API's JSON 404.
+    re_path(r"^api/", ApiNotFoundView.as_view(), name="api-not-found"),
     path("admin/", admin.site.urls),
     path("", include("mojito.bench_baseline")),  # bench-only: empty unless MOJITO_BENCH_BASELINE=1
 ]
