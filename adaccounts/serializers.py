@@ -24,7 +24,7 @@ from adaccounts.validators import (
     owner_outside_team,
     validate_additional_config,
 )
-from mojito.api import JSONObjectField
+from mojito.openapi import JSONObjectField
 from platforms.base import PlatformType, VerifyResult
 from platforms.registry import get_account_spec
 

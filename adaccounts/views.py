@@ -22,7 +22,7 @@ from adaccounts.serializers import (
     AdAccountVerifySerializer,
     TeamSerializer,
 )
-from mojito.api import ERROR_RESPONSE_400, ApiAutoSchema, PageNumberPagination, error_response
+from mojito.openapi import ERROR_RESPONSE_400, error_response
 from platforms.registry import PlatformNotSupported
 
 
@@ -35,7 +35,6 @@ class PlatformUnavailable(exceptions.APIException):
 class TeamViewSet(viewsets.GenericViewSet):
     serializer_class = TeamSerializer
     pagination_class = None  # a user is in a handful of teams
-    schema = ApiAutoSchema()
 
     queryset = Team.objects.none()  # for the schema generator; requests use get_queryset()
 
@@ -51,8 +50,6 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = AdAccountSerializer
     filterset_class = AdAccountFilter
-    schema = ApiAutoSchema()
-    pagination_class = PageNumberPagination
 
     queryset = AdAccount.objects.none()  # for the schema generator; requests use get_queryset()
 

@@ -30,8 +30,9 @@ from campaigns.serializers import (
     ValidationResultSerializer,
     job_data,
 )
-from mojito.api import ApiAutoSchema, PageNumberPagination, error_response, query_flag
+from mojito.openapi import error_response
 from mojito.parsers import SafeJSONParser
+from mojito.query import query_flag
 from platforms.base import PlatformType
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -83,7 +84,6 @@ class AdSubmissionView(APIView):
 
     # JSON only: anything else is 415, never a half-parsed form.
     parser_classes = [SafeJSONParser]
-    schema = ApiAutoSchema()
     platform_type: ClassVar[str]
 
     @classmethod
@@ -175,8 +175,6 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     queryset = CampaignJob.objects.none()  # for the schema generator; requests use get_queryset()
     filterset_class = JobFilter
-    schema = ApiAutoSchema()
-    pagination_class = PageNumberPagination
 
     def get_queryset(self) -> QuerySet[CampaignJob]:
         jobs = job_list_for_user(user=self.request.user).order_by("-created_at", "id")

@@ -135,6 +135,42 @@ def test_the_api_example_is_a_valid_submission(document):
     assert errors_of(request_validator(document, "MetaAdRequest"), api_example()) == []
 
 
+def _with_creative(**creative: Any) -> dict[str, Any]:
+    body = api_example()
+    spec = body["ad_sets"][0]["ads"][0]["creative"]
+    spec.update(creative)
+    for key, value in list(spec.items()):
+        if value is None:
+            del spec[key]
+    return body
+
+
+CARD = {"link": "https://example.com/1", "image_url": "https://cdn.example.com/1.jpg"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(_with_creative(image_url=None, cards=[CARD, CARD]), id="carousel"),
+        pytest.param(
+            {
+                **api_example(),
+                "ad_sets": [
+                    {
+                        **api_example()["ad_sets"][0],
+                        "ads": [{"name": "Post", "creative": {"object_story_id": "1_2"}}],
+                    }
+                ],
+            },
+            id="facebook post",
+        ),
+        pytest.param(_with_creative(creative_features={"image_touchups": "OPT_IN"}), id="opt in"),
+    ],
+)
+def test_every_creative_format_is_in_the_schema(document, body):
+    assert errors_of(request_validator(document, "MetaAdRequest"), body) == []
+
+
 def _broken(change: Any) -> dict[str, Any]:
     body = api_example()
     change(body)
@@ -180,6 +216,23 @@ def _broken(change: Any) -> dict[str, Any]:
             _broken(lambda b: b["ad_sets"][0].update(promoted_object={"pixel_id": "x"})),
             id="promoted id",
         ),
+        pytest.param(_with_creative(image_url=None, cards=[CARD]), id="one card"),
+        pytest.param(_with_creative(creative_features={"music": "OPT_IN"}), id="unknown feature"),
+        pytest.param(
+            _with_creative(creative_features={"image_touchups": "YES"}), id="feature status"
+        ),
+        pytest.param(
+            _broken(lambda b: b["ad_sets"][0]["targeting"].update(instagram_positions=["explore"])),
+            id="removed placement",
+        ),
+        pytest.param(
+            _broken(
+                lambda b: b["ad_sets"][0]["targeting"].update(
+                    targeting_automation={"advantage_audience": 2}
+                )
+            ),
+            id="advantage audience 2",
+        ),
     ],
 )
 def test_a_broken_submission_breaks_the_schema(document, body):
@@ -208,7 +261,7 @@ def test_the_limits_and_enums_are_the_validators_own(document):
     assert ad_set["daily_budget"]["minimum"] == 1
     creative = schemas["MetaCreative"]["properties"]
     assert creative["image_url"]["format"] == "uri"
-    assert creative["page_id"]["pattern"] == r"^\d+$"
+    assert creative["page_id"]["pattern"] == r"^[0-9]+$"
 
 
 # --- Answers as documented -----------------------------------------------------------------------

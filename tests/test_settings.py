@@ -47,3 +47,50 @@ def test_an_unknown_execution_mode_is_refused():
     result = load_settings(META_EXECUTION_MODE="parallel")
     assert result.returncode != 0
     assert "META_EXECUTION_MODE" in result.stderr
+
+
+def test_the_api_version_defaults_to_the_pinned_sdks_major():
+    from importlib.metadata import version
+
+    from django.conf import settings
+
+    from platforms.meta.rules.versions import RULES_API_VERSION
+
+    major = version("facebook-business").split(".")[0]
+    configured = settings.META_API_VERSION
+    assert configured == f"v{major}.0"
+    # Moving the SDK to another major means reviewing Meta's changelog for it first
+    # (platforms/meta/README.md, "Moving to the next API version").
+    assert configured == RULES_API_VERSION
+
+
+@pytest.mark.parametrize("value", ["26", "v26", "26.0", "latest"])
+def test_an_api_version_that_is_no_version_is_refused(value):
+    result = load_settings(META_API_VERSION=value)
+    assert result.returncode != 0
+    assert "META_API_VERSION must look like v26.0" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("v24.0", ["meta.E001"]), ("v25.0", []), ("v26.0", []), ("v27.0", ["meta.W001"])],
+)
+def test_the_api_version_is_one_meta_serves_and_mojito_knows(settings, value, expected):
+    from platforms.meta.checks import check_api_version
+
+    settings.META_API_VERSION = value
+    assert [message.id for message in check_api_version()] == expected
+
+
+def test_every_process_logs_the_api_version_it_uses():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "INFO"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Meta Graph API v26.0 at " in result.stdout + result.stderr

@@ -16,7 +16,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent, append_meta, get_class
 
-from mojito.api import without_null
+from mojito.openapi import without_null
 from platforms.meta import rules
 from platforms.meta.validation.fields import GraphIdField
 
@@ -129,6 +129,13 @@ class TargetingFieldExtension(OpenApiSerializerFieldExtension):
                 "additionalProperties": True,
             },
         }
+        properties["age_range"] = {
+            "type": "array",
+            "items": age,
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "[min, max]: a suggestion to Advantage+ audience.",
+        }
         for key in rules.POSITION_FIELDS:
             removed = sorted(rules.REMOVED_POSITIONS.get(key, {}))
             item: dict[str, Any] = {"type": "string"}
@@ -209,4 +216,28 @@ class PromotedObjectFieldExtension(OpenApiSerializerFieldExtension):
             "through to Meta unchanged.",
             "properties": properties,
             "additionalProperties": True,
+        }
+
+
+class CreativeFeaturesFieldExtension(OpenApiSerializerFieldExtension):
+    """creative_features names only the Advantage+ creative features mojito knows."""
+
+    target_class = f"{_VALIDATION}.creative.CreativeFeaturesField"
+    match_subclasses = True
+    priority = 1
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        status = _register(
+            auto_schema,
+            "MetaCreativeFeatureStatusEnum",
+            {"type": "string", "enum": list(rules.CREATIVE_FEATURE_STATUSES)},
+        )
+        # Spectacular adds the field's "or null" itself.
+        return {
+            "type": "object",
+            "properties": {name: status for name in sorted(rules.CREATIVE_FEATURES)},
+            "additionalProperties": False,
+            "description": "Advantage+ creative features to opt in to "
+            "(degrees_of_freedom_spec.creative_features_spec); every feature not named is sent "
+            "OPT_OUT.",
         }
