@@ -1174,3 +1174,26 @@ def test_requests_validated_in_parallel_threads_get_their_own_answers() -> None:
         sys.setswitchinterval(interval)
     assert answers == expected
     assert {kind for kind, _ in expected} == {"valid", "invalid"}
+
+
+# --- Shapes fuzzing found (schemathesis against /api/schema/) ---------------------------------
+
+
+@pytest.mark.parametrize("event", [{}, [], 7])
+def test_a_custom_event_type_that_is_no_string_is_a_400_not_a_crash(event: Any) -> None:
+    body = with_changes(api_example(), {"ad_sets.0.promoted_object": {"custom_event_type": event}})
+    assert attrs_of(body) == {"ad_sets.0.promoted_object.custom_event_type"}
+
+
+def test_graph_ids_are_ascii_digits() -> None:
+    body = with_changes(api_example(), {"ad_sets.0.ads.0.creative.page_id": "\u0663\u0664"})
+    assert attrs_of(body) == {"ad_sets.0.ads.0.creative.page_id"}
+
+
+@pytest.mark.parametrize("value", ["", {}, 0, False])
+def test_a_location_key_that_is_given_is_a_list(value: Any) -> None:
+    body = with_changes(
+        api_example(),
+        {"ad_sets.0.targeting.geo_locations": {"countries": ["US"], "regions": value}},
+    )
+    assert attrs_of(body) == {"ad_sets.0.targeting.geo_locations.regions"}

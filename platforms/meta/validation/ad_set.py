@@ -55,7 +55,9 @@ class PromotedObjectField(serializers.JSONField):
             elif not (isinstance(value, str) and value.isdigit() and value.isascii()):
                 add_error(errors, [key], "Must be a Graph id (digits).", "invalid")
         event = data.get("custom_event_type")
-        if event is not None and event not in rules.CUSTOM_EVENT_TYPES:
+        if event is not None and (
+            not isinstance(event, str) or event not in rules.CUSTOM_EVENT_TYPES
+        ):
             add_error(
                 errors, ["custom_event_type"], f'"{event}" is not a valid choice.', "invalid_choice"
             )

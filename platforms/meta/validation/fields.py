@@ -114,7 +114,7 @@ class GraphIdField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             max_length=32,
-            validators=[RegexValidator(r"^\d+$", "Must be a string of digits.", code="invalid")],
+            validators=[RegexValidator(r"^[0-9]+$", "Must be a string of digits.", code="invalid")],
             **kwargs,
         )
 

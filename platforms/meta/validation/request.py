@@ -19,11 +19,15 @@ from platforms.meta.validation.fields import EXPECTED_OBJECT, Errors, StrictChar
 
 
 class MetaAdRequestSerializer(MetaSerializer):
-    """Validates everything except `ad_account_id` (the generic app resolves the account)."""
+    """A whole ad structure for one Meta ad account: a campaign, its ad sets, their ads."""
 
+    # (Everything is validated here but `ad_account_id`, which the generic app resolves.)
     manual_fields = ("campaign", "ad_sets")
 
-    ad_account_id = StrictCharField(max_length=64)
+    ad_account_id = StrictCharField(
+        max_length=64,
+        help_text="The ad account: our UUID, or Meta's act_<digits> (bare digits work too).",
+    )
     campaign = CampaignSerializer()
     ad_sets = AdSetSerializer(many=True, min_length=1, max_length=rules.MAX_AD_SETS)
 

@@ -52,17 +52,18 @@ class TargetingField(serializers.JSONField):
         if not isinstance(geo, dict):
             add_error(errors, ["geo_locations"], EXPECTED_OBJECT, "invalid")
             return
-        named = [key for key in rules.GEO_LOCATION_KEYS if geo.get(key)]
-        if not named:
+        given = [key for key in rules.GEO_LOCATION_KEYS if geo.get(key) is not None]
+        if not any(geo[key] for key in given):
             add_error(
                 errors,
                 ["geo_locations"],
                 "Give at least one location: " + ", ".join(rules.GEO_LOCATION_KEYS) + ".",
                 "required",
             )
-        for key in named:
+        for key in given:
             value = geo[key]
             if not isinstance(value, list):
+                # "" or {} name no place, and are no list either.
                 add_error(errors, ["geo_locations", key], "Expected a list.", "not_a_list")
                 continue
             limit = rules.GEO_LOCATION_LIMITS.get(key)
