@@ -282,8 +282,9 @@ META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com")
 # The Graph API version every call names. By default the one the pinned facebook-business SDK
 # was built for (SDK 26.x: v26.0), so an SDK upgrade and a version move go together; see
 # platforms/meta/README.md, "Moving to the next API version".
-META_API_VERSION = env.str(
-    "META_API_VERSION", default="v{}.0".format(_package_version("facebook-business").split(".")[0])
+# (An empty value, as an uncommented `META_API_VERSION=` in .env, also means the default.)
+META_API_VERSION = env.str("META_API_VERSION", default="") or "v{}.0".format(
+    _package_version("facebook-business").split(".")[0]
 )
 if not re.fullmatch(r"v\d+\.\d+", META_API_VERSION):
     raise ImproperlyConfigured(f"META_API_VERSION must look like v26.0 (got {META_API_VERSION!r}).")

@@ -64,6 +64,25 @@ def test_the_api_version_defaults_to_the_pinned_sdks_major():
     assert configured == RULES_API_VERSION
 
 
+def test_an_empty_api_version_means_the_default():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(settings.META_API_VERSION)",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "META_API_VERSION": "", "DJANGO_SETTINGS_MODULE": "mojito.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "v26.0"
+
+
 @pytest.mark.parametrize("value", ["26", "v26", "26.0", "latest"])
 def test_an_api_version_that_is_no_version_is_refused(value):
     result = load_settings(META_API_VERSION=value)
