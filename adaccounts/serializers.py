@@ -43,7 +43,10 @@ class PlatformErrorSerializer(serializers.Serializer):
     user_title = serializers.CharField(allow_null=True)
     user_message = serializers.CharField(allow_null=True)
     transient = serializers.BooleanField()
-    step = serializers.CharField(help_text="What mojito was doing, e.g. create_ad_set.")
+    step = serializers.CharField(
+        help_text="Where it happened: the request path of the object (ad_sets.0, ad_sets.0.ads.1),"
+        " media, video, batch, ..."
+    )
 
     class Meta:
         ref_name = "PlatformError"

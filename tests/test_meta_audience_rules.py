@@ -56,7 +56,7 @@ US = {"countries": ["US"]}
         ({"geo_locations": US, "custom_audiences": [{"id": "23850000000000001"}]}, 0),
         ({"geo_locations": US, "interests": [{"id": "6003139266461"}]}, 0),
         ({"geo_locations": US, "flexible_spec": [{"behaviors": [{"id": "6002714895372"}]}]}, 0),
-        # Ages given as a relaxation (a suggestion) keep Meta's default setup.
+        # Ages given as a relaxation (a suggestion) keep Meta's default setup, whatever they are.
         (
             {
                 "geo_locations": US,
@@ -65,6 +65,17 @@ US = {"countries": ["US"]}
             },
             1,
         ),
+        (
+            {
+                "geo_locations": US,
+                "age_min": 30,
+                "age_max": 40,
+                "targeting_automation": {"individual_setting": {"age": 1}},
+            },
+            1,
+        ),
+        ({"geo_locations": US, "moms": [{"id": "6002714398772"}]}, 0),
+        ({"geo_locations": US, "flexible_spec": [{}]}, 1),
     ],
 )
 def test_every_ad_set_carries_the_advantage_audience_flag(
@@ -161,6 +172,16 @@ def test_custom_audiences_in_exclusions_are_refused() -> None:
     assert errors == {(f"{TARGETING}.exclusions.custom_audiences", "removed")}
 
 
+@pytest.mark.parametrize(
+    ("exclusions", "code"),
+    [({"interests": [{"id": "6003139266461"}]}, "removed"), ([1], "invalid")],
+)
+def test_detailed_targeting_exclusions_are_refused(exclusions: Any, code: str) -> None:
+    _, errors = validate(with_targeting({"geo_locations": US, "exclusions": exclusions}))
+    assert errors == {(f"{TARGETING}.exclusions", code)}
+    assert sent_targeting({"geo_locations": US, "exclusions": {}})["exclusions"] == {}
+
+
 @pytest.mark.parametrize(("goal", "refused"), [("LINK_CLICKS", True), ("REACH", False)])
 def test_targeting_optimization_is_refused_for_click_goals(goal: str, refused: bool) -> None:
     body = with_targeting(
@@ -194,6 +215,7 @@ def test_smart_promotion_type_and_existing_customer_budget_are_refused() -> None
         {"countries": ["US", "DE"]},
         {"regions": [{"key": "1", "country": "FR"}]},
         {"cities": [{"key": "2", "country": "ES", "radius": 10}]},
+        {"zips": [{"key": "FR:75001", "country_code": "FR"}]},
         {"country_groups": ["eu"]},
         {"country_groups": ["worldwide"]},
         {"countries": ["RE"]},  # La Réunion, an outermost region of the EU
@@ -220,11 +242,34 @@ def test_the_ad_accounts_defaults_fill_beneficiary_and_payor() -> None:
     assert cleaned["ad_sets"][0]["dsa_beneficiary"] == "Acme GmbH"
 
 
-def test_outside_the_eu_nothing_is_needed_or_filled() -> None:
-    config = {"dsa_beneficiary": "Acme GmbH", "dsa_payor": "Acme Holding"}
-    cleaned, errors = validate(with_targeting({"geo_locations": {"countries": ["US"]}}), config)
+def test_outside_the_eu_nothing_is_needed() -> None:
+    cleaned, errors = validate(with_targeting({"geo_locations": {"countries": ["US"]}}), {})
     assert errors is None
     assert cleaned["ad_sets"][0]["dsa_payor"] is None
+
+
+def test_the_accounts_defaults_go_with_every_ad_set_that_has_none() -> None:
+    # A region named by Meta's key alone does not say its country (it may be in the EU).
+    config = {"dsa_beneficiary": "Acme GmbH", "dsa_payor": "Acme Holding"}
+    body = with_targeting({"geo_locations": {"regions": [{"key": "3847"}]}})
+    cleaned, errors = validate(body, config)
+    assert errors is None
+    assert cleaned["ad_sets"][0]["dsa_payor"] == "Acme Holding"
+
+
+def test_a_region_that_names_its_country_counts() -> None:
+    body = with_targeting({"geo_locations": {"regions": [{"key": "1", "country_code": "DE"}]}})
+    _, errors = validate(body, {})
+    assert errors == {
+        ("ad_sets.0.dsa_beneficiary", "required"),
+        ("ad_sets.0.dsa_payor", "required"),
+    }
+
+
+def test_an_account_default_too_long_to_send_is_named() -> None:
+    config = {"dsa_beneficiary": "x" * 513, "dsa_payor": "Acme"}
+    _, errors = validate(with_targeting({"geo_locations": {"countries": ["DE"]}}), config)
+    assert errors == {("ad_sets.0.dsa_beneficiary", "max_length")}
 
 
 def test_without_a_known_account_the_dsa_rule_waits_for_it() -> None:

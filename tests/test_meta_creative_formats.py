@@ -276,3 +276,24 @@ def test_an_app_promotion_carousel_needs_three_cards() -> None:
     assert errors(body) == {("cards", "min_length")}
     body = with_changes(body, {f"{CREATIVE}.cards": [card(0), card(1), card(2)]})
     assert errors(body) == set()
+
+
+def test_an_instagram_posts_link_needs_its_button() -> None:
+    body = with_creative(
+        image_url=DELETE, message=DELETE, headline=DELETE, description=DELETE,
+        call_to_action=DELETE, instagram_user_id="178", source_instagram_media_id="179",
+    )  # fmt: skip
+    assert errors(body) == {("link", "invalid")}
+
+
+def test_metas_own_spelling_image_template_is_taken_as_image_templates() -> None:
+    features = cleaned_creative(with_creative(creative_features={"image_template": "OPT_IN"}))[
+        "creative_features"
+    ]
+    assert features["image_templates"] == "OPT_IN"
+    assert "image_template" not in features
+    # Features beyond the standard enhancements are Meta's too.
+    features = cleaned_creative(with_creative(creative_features={"enhance_cta": "OPT_IN"}))[
+        "creative_features"
+    ]
+    assert features["enhance_cta"] == "OPT_IN"

@@ -1197,3 +1197,16 @@ def test_a_location_key_that_is_given_is_a_list(value: Any) -> None:
         {"ad_sets.0.targeting.geo_locations": {"countries": ["US"], "regions": value}},
     )
     assert attrs_of(body) == {"ad_sets.0.targeting.geo_locations.regions"}
+
+
+def test_a_radius_too_big_for_a_float_is_no_crash() -> None:
+    body = _restricted({"geo_locations": {"cities": [{"key": "1", "radius": 10**400}]}})
+    assert attrs_of(body) == set()  # wide enough for the 15-mile rule; Meta judges the rest
+    body = _restricted(
+        {
+            "geo_locations": {
+                "cities": [{"key": "1", "radius": 10**400, "distance_unit": "kilometer"}]
+            }
+        }
+    )
+    assert attrs_of(body) == set()

@@ -11,6 +11,10 @@ commit), so it is looked up on Meta first (by name under its parent, carrying th
 label, and not already recorded) and adopted instead of created again.
 
 No database transaction is open during a Meta call; each created ID is committed at once.
+
+The module is long because the job machinery (leases, write-ahead marks, adoption, backoff,
+final status) still lives here beside Meta's steps; issue 10 moves it into a platform-neutral
+engine in campaigns/, which leaves here only what is Meta's.
 """
 
 from __future__ import annotations
@@ -360,15 +364,24 @@ class MetaJobRun:
     # --- steps ---------------------------------------------------------------------------
 
     def upload_media(self) -> None:
+        """Images uploaded, every video handed to Meta, then every pending video's status
+        read; one wait for all of them (a carousel of ten videos encodes in parallel)."""
+        videos = []
         for asset in self.plan.media:
-            if asset.platform_id and (
-                asset.kind == MediaKind.IMAGE or asset.platform_status in _READY_VIDEO_STATES
-            ):
-                continue
             if asset.kind == MediaKind.IMAGE:
-                self._upload_image(asset)
-            else:
-                self._upload_video(asset)
+                if not asset.platform_id:
+                    self._upload_image(asset)
+            elif asset.platform_status not in _READY_VIDEO_STATES:
+                self._create_video(asset)
+                videos.append(asset)
+        waiting = [video for video in videos if not self._video_ready(video)]
+        if waiting:
+            # Poll by rescheduling, never by sleeping in a worker.
+            statuses = sorted({v.platform_status or "processing" for v in waiting})
+            raise Deferred(
+                settings.META_VIDEO_POLL_SECONDS,
+                f"{len(waiting)} video(s) {', '.join(statuses)}",
+            )
 
     def _upload_image(self, asset: MediaAsset) -> None:
         self._record(asset, upload_image(self.client, str(self.account.pk), asset.source_url))
@@ -376,27 +389,31 @@ class MetaJobRun:
     def _video_title(self, asset: MediaAsset) -> str:
         return f"{self.label}-{asset.pk}"
 
-    def _upload_video(self, asset: MediaAsset) -> None:
-        step = "video"
-        if not asset.platform_id:
-            if asset.attempted_at:
-                adopted = self._find_video(asset)
-                if adopted:
-                    self._record(asset, adopted)
-            if not asset.platform_id:
-                self._mark_attempted(asset)
-                # Meta downloads the video from the URL itself, from Meta's network; still,
-                # never hand it an address inside ours.
-                check_public_http_url(asset.source_url)
-                created = self.call(
-                    step,
-                    lambda: self.fb_account.create_ad_video(
-                        params={"file_url": asset.source_url, "title": self._video_title(asset)}
-                    ),
-                )
-                self._record(asset, created["id"])
+    def _create_video(self, asset: MediaAsset) -> None:
+        """Hand the video to Meta by URL, once: a lost answer is looked up by title first."""
+        if asset.platform_id:
+            return
+        if asset.attempted_at:
+            adopted = self._find_video(asset)
+            if adopted:
+                self._record(asset, adopted)
+                return
+        self._mark_attempted(asset)
+        # Meta downloads the video from the URL itself, from Meta's network; still, never hand
+        # it an address inside ours.
+        check_public_http_url(asset.source_url)
+        created = self.call(
+            "video",
+            lambda: self.fb_account.create_ad_video(
+                params={"file_url": asset.source_url, "title": self._video_title(asset)}
+            ),
+        )
+        self._record(asset, created["id"])
+
+    def _video_ready(self, asset: MediaAsset) -> bool:
+        """Read the video's processing status from Meta and keep it; fail on Meta's error."""
         video = self.call(
-            f"{step} status",
+            "video status",
             lambda: FbAdVideo(asset.platform_id, api=self.client.api).api_get(fields=["status"]),
         )
         status = (video.get("status") or {}).get("video_status", "")
@@ -406,11 +423,9 @@ class MetaJobRun:
             raise MetaError(
                 message=f"Meta could not process the video (status {status}).",
                 kind=ErrorKind.PERMANENT,
-                step=step,
+                step="video",
             )
-        if status not in _READY_VIDEO_STATES:
-            # Poll by rescheduling, never by sleeping in a worker.
-            raise Deferred(settings.META_VIDEO_POLL_SECONDS, f"video {status or 'processing'}")
+        return status in _READY_VIDEO_STATES
 
     def _find_video(self, asset: MediaAsset) -> str | None:
         videos = self.call(

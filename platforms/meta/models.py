@@ -10,6 +10,7 @@ import uuid
 from django.db import models
 
 from campaigns.models import Ad, AdSet, Campaign, Creative, MediaAsset
+from platforms.meta import rules
 
 # Detail fields sent to Meta under the same name (None means "not given": not sent).
 CAMPAIGN_GRAPH_FIELDS = (
@@ -90,11 +91,11 @@ class MetaAdSetDetails(models.Model):
 class CreativeFormat(models.TextChoices):
     """What a creative shows, which decides what mojito sends for it."""
 
-    IMAGE = "IMAGE", "Single image"
-    VIDEO = "VIDEO", "Single video"
-    CAROUSEL = "CAROUSEL", "Carousel"
-    FACEBOOK_POST = "FACEBOOK_POST", "Existing Facebook post"
-    INSTAGRAM_POST = "INSTAGRAM_POST", "Existing Instagram post"
+    IMAGE = rules.FORMAT_IMAGE, "Single image"
+    VIDEO = rules.FORMAT_VIDEO, "Single video"
+    CAROUSEL = rules.FORMAT_CAROUSEL, "Carousel"
+    FACEBOOK_POST = rules.FORMAT_FACEBOOK_POST, "Existing Facebook post"
+    INSTAGRAM_POST = rules.FORMAT_INSTAGRAM_POST, "Existing Instagram post"
 
 
 class MetaCreativeDetails(models.Model):

@@ -1,14 +1,24 @@
 """Every creative format a client can submit, through a real worker to the sandbox over HTTP,
 to SUCCESS: what the sandbox received is what Meta's 2025-2026 rules ask for (the Advantage+
-audience flag on each ad set, each Advantage+ creative feature opted out unless asked for)."""
+audience flag on each ad set, each Advantage+ creative feature opted out unless asked for), in
+both execution modes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from platforms.meta import rules
 from platforms.meta.demo import example_job
-from tests.e2e.harness import JPEG, PNG, THUMB_PNG, Harness, md5, tree_ids
+from tests.e2e.harness import EXECUTION_MODES, JPEG, PNG, THUMB_PNG, Harness, md5, tree_ids
+
+
+@pytest.fixture(scope="module", params=EXECUTION_MODES)
+def worker(request, celery_procs):
+    """Each format in both execution modes: batched operations and single requests differ in
+    how parameters travel (form-encoded in a batch body, or by the SDK)."""
+    return celery_procs.ensure_worker({"META_EXECUTION_MODE": request.param})
 
 
 def only(e2e: Harness, object_type: str) -> dict[str, Any]:
@@ -163,3 +173,31 @@ def test_an_eu_ad_set_takes_beneficiary_and_payor_from_the_account(e2e: Harness)
     e2e.wait_for_job(e2e.submit(body), "SUCCESS")
     ad_set = only(e2e, "adset")
     assert (ad_set["dsa_beneficiary"], ad_set["dsa_payor"]) == ("Acme GmbH", "Acme Holding SE")
+
+
+def test_the_videos_of_a_carousel_are_all_handed_to_meta_before_the_first_wait(
+    e2e: Harness,
+) -> None:
+    creative = e2e.creative("Video carousel", image_url=None)
+    creative["cards"] = [
+        {
+            "link": f"https://example.com/{i}",
+            "video_url": e2e.images.url(f"/video-{i}.mp4"),
+            "thumbnail_url": e2e.images.url("/thumb.png"),
+        }
+        for i in range(3)
+    ]
+    submit_creative(e2e, creative)
+
+    log = e2e.sandbox_requests()
+    uploads = [i for i, r in enumerate(log) if r["method"] == "POST" and "/advideos" in r["path"]]
+    reads = [i for i, r in enumerate(log) if r["method"] == "GET" and r["path"].count("/") == 2]
+    assert len(uploads) == 3
+    # Encoding runs in parallel on Meta: the job does not wait for one video to hand over the
+    # next (each status read before the last upload belongs to no video at all).
+    assert max(uploads) < min(reads)
+    (sent,) = e2e.sandbox_objects("adcreative")
+    cards = sent["fields"]["object_story_spec"]["link_data"]["child_attachments"]
+    assert sorted(c["video_id"] for c in cards) == sorted(
+        v["id"] for v in e2e.sandbox_objects("advideo")
+    )

@@ -148,13 +148,21 @@ def test_custom_audiences_inside_exclusions_are_refused(
     assert error.api_error_code() == 100
     assert "excluded_custom_audiences" in error.body()["error"]["error_user_msg"]
     assert error.api_blame_field_specs() == [["targeting", "exclusions", "custom_audiences"]]
-    allowed = {
-        **US,
-        "excluded_custom_audiences": audience,
-        "exclusions": {"interests": [{"id": "6003139266461", "name": "Movies"}]},
-    }
+    allowed = {**US, "excluded_custom_audiences": audience}
     created = account.create_ad_set(params=adset_params(campaign_id, allowed))
     assert stored_targeting(account, created["id"])["excluded_custom_audiences"] == audience
+
+
+def test_detailed_targeting_exclusions_are_refused(account: AdAccount, campaign_id: str) -> None:
+    movies = {"interests": [{"id": "6003139266461", "name": "Movies"}]}
+    error = refused(
+        lambda: account.create_ad_set(
+            params=adset_params(campaign_id, {**US, "exclusions": movies})
+        )
+    )
+    assert error.api_error_code() == 100
+    assert error.body()["error"]["error_user_title"] == "Detailed targeting exclusions unavailable"
+    assert error.api_blame_field_specs() == [["targeting", "exclusions"]]
 
 
 def test_targeting_optimization_is_refused_for_link_clicks_and_landing_page_views(

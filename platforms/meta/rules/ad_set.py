@@ -175,3 +175,6 @@ TARGETING_OPTIMIZATION_REFUSED_GOALS: Final = _goals(
     "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
     "CONVERSATIONS",
 )
+
+# What `rules` shows of this module: its tables and functions, not its imports.
+__all__ = [name for name in dir() if name.isupper()] + ["required_promoted_object_keys"]

@@ -103,3 +103,6 @@ REFUSED_CAMPAIGN_PARAMS: Final[Mapping[str, str]] = {
         "placements."
     ),
 }
+
+# What `rules` shows of this module: its tables, not its imports.
+__all__ = [name for name in dir() if name.isupper()]

@@ -22,7 +22,7 @@ CALL_TO_ACTION_TYPES: Final = sdk_values(AdCreativeLinkDataCallToAction.Type)
 MEDIA_FIELDS: Final = ("image_url", "image_hash", "video_url", "video_id")
 THUMBNAIL_FIELDS: Final = ("thumbnail_url", "thumbnail_hash")
 
-# Formats, named by what the creative shows (platforms.meta.models.CreativeFormat).
+# Formats, named by what the creative shows (the values of platforms.meta.models.CreativeFormat).
 FORMAT_IMAGE: Final = "IMAGE"
 FORMAT_VIDEO: Final = "VIDEO"
 FORMAT_CAROUSEL: Final = "CAROUSEL"
@@ -58,32 +58,13 @@ CAROUSEL_MAX_CARDS: Final = 10
 
 # Advantage+ creative (degrees_of_freedom_spec.creative_features_spec): since v22.0 features are
 # opted in or out one by one, `{"<feature>": {"enroll_status": "OPT_IN" | "OPT_OUT"}}`.
-# The features Meta documents for single image, video and carousel ads: reference/
-# ad-creative-features-spec (adapt_to_placement, add_text_overlay, description_automation,
-# "Default is opt-in" for the first and last), creative/advantage-creative/get-started
-# (image_touchups, inline_comment, image_templates), advantage-catalog-ads/standard-enhancements
-# (text_optimizations, video_auto_crop), out-of-cycle changes 2026-06-28 (image_animation,
-# video_filtering) and the v24.0 announcement (media_type_automation, opted in by default).
+# The features are the fields of Meta's reference/ad-creative-features-spec, which the SDK's
+# AdCreativeFeaturesSpec is generated from ("Default is opt-in" for some, e.g.
+# adapt_to_placement and description_automation); new ones come out of cycle (image_animation
+# and video_filtering, 2026-06-28) and with the next SDK.
 CREATIVE_FEATURE_OPT_IN: Final = "OPT_IN"
 CREATIVE_FEATURE_OPT_OUT: Final = "OPT_OUT"
 CREATIVE_FEATURE_STATUSES: Final = (CREATIVE_FEATURE_OPT_IN, CREATIVE_FEATURE_OPT_OUT)
-CREATIVE_FEATURES: Final = frozenset(
-    {
-        "adapt_to_placement",
-        "add_text_overlay",
-        "description_automation",
-        "image_animation",
-        "image_templates",
-        "image_touchups",
-        "inline_comment",
-        "media_type_automation",
-        "text_optimizations",
-        "video_auto_crop",
-        "video_filtering",
-    }
-)
-# A name Meta dropped from the SDK must not linger here silently.
-assert set(vars(AdCreativeFeaturesSpec.Field).values()) >= CREATIVE_FEATURES
 # "Opting ads in to and previewing ads using the STANDARD_ENHANCEMENTS bundle is no longer
 # supported" (changelog v22.0); the SDK still names it.
 REMOVED_CREATIVE_FEATURES: Final[Mapping[str, str]] = {
@@ -94,6 +75,14 @@ REMOVED_CREATIVE_FEATURES: Final[Mapping[str, str]] = {
     )
     for name in ("standard_enhancements", "standard_enhancements_catalog")
 }
+CREATIVE_FEATURES: Final = frozenset(
+    value
+    for name, value in vars(AdCreativeFeaturesSpec.Field).items()
+    if not name.startswith("_") and isinstance(value, str)
+) - set(REMOVED_CREATIVE_FEATURES)
+# Meta's own example (creative/advantage-creative/get-started) spells one feature this way.
+CREATIVE_FEATURE_ALIASES: Final[Mapping[str, str]] = {"image_template": "image_templates"}
+assert set(CREATIVE_FEATURE_ALIASES.values()) <= CREATIVE_FEATURES
 
 # Creative fields Meta no longer takes, with what to do instead.
 REFUSED_CREATIVE_PARAMS: Final[Mapping[str, str]] = {
@@ -104,3 +93,6 @@ REFUSED_CREATIVE_PARAMS: Final[Mapping[str, str]] = {
     # no longer available when creating or updating ads."
     "poll_spec": "Meta removed poll ads in Marketing API v26.0.",
 }
+
+# What `rules` shows of this module: its tables and functions, not its imports.
+__all__ = [name for name in dir() if name.isupper()] + ["creative_format"]

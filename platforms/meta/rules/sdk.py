@@ -10,3 +10,7 @@ def sdk_values(enum_class: type) -> frozenset[str]:
         for name, value in vars(enum_class).items()
         if not name.startswith("_") and isinstance(value, str)
     )
+
+
+# What `rules` shows of this module: its tables and functions, not its imports.
+__all__ = [name for name in dir() if name.isupper()] + ["sdk_values"]

@@ -64,8 +64,9 @@ KM_PER_MILE: Final = 1.609344
 # Advantage+ audience behaviors"; since v26.0 also every ad set of a housing, employment or
 # financial campaign (v26.0 announcement).
 ADVANTAGE_AUDIENCE_VALUES: Final = (0, 1)
-# Detailed targeting inclusions (audiences/reference/advanced-targeting, flexible targeting):
-# any of these makes a setup non-default.
+# Detailed targeting inclusions (audiences/reference/advanced-targeting; the limit_type values
+# of the targeting search, with flexible_spec that groups them): any of these, saying something,
+# makes a setup non-default.
 DETAILED_TARGETING_KEYS: Final = frozenset(
     {
         "flexible_spec",
@@ -74,7 +75,17 @@ DETAILED_TARGETING_KEYS: Final = frozenset(
         "life_events",
         "industries",
         "income",
+        "net_worth",
         "family_statuses",
+        "household_composition",
+        "moms",
+        "generation",
+        "ethnic_affinity",
+        "politics",
+        "home_type",
+        "home_ownership",
+        "home_value",
+        "office_type",
         "user_adclusters",
         "work_employers",
         "work_positions",
@@ -137,3 +148,6 @@ EU_COUNTRIES: Final = frozenset({
 })
 # fmt: on
 EU_COUNTRY_GROUPS: Final = frozenset({"eu", "europe", "worldwide"})
+
+# What `rules` shows of this module: its tables, not its imports.
+__all__ = [name for name in dir() if name.isupper()]

@@ -404,9 +404,23 @@ SILENTLY_REMOVED_POSITIONS: frozenset[tuple[str, str]] = frozenset(
     {("messenger_positions", "story")}
 )
 # v19.0 changelog: "The targeting_optimization field will not be accepted for campaigns that are
-# optimized for link clicks or landing page views" (v19.0+, all versions April 22, 2024):
+# optimized for link clicks or landing page views. This also applies to previous optimizations
+# that were included in Advantage Detailed Targeting with no option to opt-out including
+# conversions, value, app installs, app events and conversations" (v19.0+, all versions April
+# 22, 2024):
 # https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/version19.0
-NO_TARGETING_OPTIMIZATION_GOALS: frozenset[str] = frozenset({"LINK_CLICKS", "LANDING_PAGE_VIEWS"})
+NO_TARGETING_OPTIMIZATION_GOALS: frozenset[str] = frozenset(
+    {
+        "LINK_CLICKS",
+        "LANDING_PAGE_VIEWS",
+        # "...including conversions, value, app installs, app events and conversations"
+        "OFFSITE_CONVERSIONS",
+        "VALUE",
+        "APP_INSTALLS",
+        "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
+        "CONVERSATIONS",
+    }
+)
 
 # Ad Set reference, "Targeting DSA Regulated Locations (EU)": ad sets that target the EU need
 # dsa_payor and dsa_beneficiary (or the ad account's defaults). Meta's blog requires them for

@@ -142,20 +142,32 @@ def _check_exclusions(targeting: dict[str, Any]) -> None:
             "with excluded_custom_audiences in the targeting spec instead.",
             blame_fields=["targeting", "exclusions", "custom_audiences"],
         )
+    # Same change: "an error message will be shown when adding any new detailed targeting
+    # exclusions that are not within audience control exclusions at the account level"
+    # (blog 2025-01-21, "Removal of detailed targeting exclusions"). The sandbox keeps no
+    # account-level audience controls, so every detailed exclusion is new to it.
+    if any(value for value in exclusions.values()):
+        raise errors.invalid_parameter(
+            "Detailed targeting exclusions unavailable",
+            "Detailed targeting exclusions are no longer available. Use the ad account's "
+            "audience controls, or excluded_custom_audiences for custom audiences.",
+            blame_fields=["targeting", "exclusions"],
+        )
 
 
 def check_targeting_optimization(targeting: dict[str, Any], goal: str | None) -> None:
     """v19.0 changelog: "The targeting_optimization field will not be accepted for campaigns that
-    are optimized for link clicks or landing page views"."""
+    are optimized for link clicks or landing page views. This also applies to previous
+    optimizations that were included in Advantage Detailed Targeting with no option to opt-out
+    including conversions, value, app installs, app events and conversations"."""
     if targeting.get("targeting_optimization") is None or goal not in (
         NO_TARGETING_OPTIMIZATION_GOALS
     ):
         return
     raise errors.invalid_parameter(
         "Advantage detailed targeting unavailable",
-        "The targeting_optimization field will not be accepted for campaigns that are optimized "
-        f"for link clicks or landing page views. Remove it, or optimize for another goal than "
-        f"{goal}.",
+        "The targeting_optimization field will not be accepted for campaigns optimized for "
+        f"{goal}. Remove it, or optimize for another goal.",
         blame_fields=["targeting", "targeting_optimization"],
     )
 

@@ -80,6 +80,10 @@ class PromotedObjectField(serializers.JSONField):
         return cleaned
 
 
+# Stored as 512 characters (meta_ad_set_details).
+DSA_MAX_LENGTH = 512
+
+
 class AdSetSerializer(MetaSerializer):
     """An ad set and its ads; checked against its campaign's objective, budget and categories."""
 
@@ -105,7 +109,7 @@ class AdSetSerializer(MetaSerializer):
     )
     # Meta requires both for ads that reach the EU (see `_check_dsa`).
     dsa_beneficiary = StrictCharField(
-        max_length=512,
+        max_length=DSA_MAX_LENGTH,
         required=False,
         allow_null=True,
         default=None,
@@ -113,7 +117,7 @@ class AdSetSerializer(MetaSerializer):
         "set reaches the EU, unless the ad account's additional_config has dsa_beneficiary.",
     )
     dsa_payor = StrictCharField(
-        max_length=512,
+        max_length=DSA_MAX_LENGTH,
         required=False,
         allow_null=True,
         default=None,
@@ -170,19 +174,32 @@ class AdSetSerializer(MetaSerializer):
         """Ad sets that reach the EU name who benefits and who pays (Digital Services Act):
         the ad set's own values, else the ad account's defaults from its additional_config.
 
+        The defaults go with every ad set that has none, as Meta's own account defaults do: a
+        region or city named by Meta's key alone does not say its country, so an ad set that
+        reaches the EU that way is covered too.
+
         Source: blog 2023-05-16 "New Marketing API requirements for Facebook and Instagram ads
         targeting EU"; reference/ad-account/dsa_recommendations.
         """
-        if facts.account_config is None or not targets_eu(values["targeting"]):
+        if facts.account_config is None:
             return
+        reaches_eu = targets_eu(values["targeting"])
         for key in ("dsa_beneficiary", "dsa_payor"):
             if key not in values:
                 continue  # invalid already
-            if values[key] is None:
-                default = facts.account_config.get(key)
-                if isinstance(default, str) and default.strip():
-                    values[key] = default.strip()
-            if values[key] is None:
+            default = facts.account_config.get(key)
+            if values[key] is None and isinstance(default, str) and default.strip():
+                if len(default.strip()) > DSA_MAX_LENGTH:
+                    add_error(
+                        errors,
+                        [key],
+                        f"The ad account's additional_config {key} is longer than "
+                        f"{DSA_MAX_LENGTH} characters; give a shorter one here or there.",
+                        "max_length",
+                    )
+                    continue
+                values[key] = default.strip()
+            if values[key] is None and reaches_eu:
                 add_error(
                     errors,
                     [key],

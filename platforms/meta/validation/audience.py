@@ -7,6 +7,7 @@ with what the campaign says.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from platforms.meta import rules
@@ -32,9 +33,18 @@ def narrows_audience(targeting: dict[str, Any]) -> bool:
     genders = targeting.get("genders")
     if genders and set(genders) != rules.GENDERS and not relaxed.get("gender"):
         return True
-    if targeting.get("custom_audiences"):
+    if _says_something(targeting.get("custom_audiences")):
         return True
-    return any(targeting.get(key) for key in rules.DETAILED_TARGETING_KEYS)
+    return any(_says_something(targeting.get(key)) for key in rules.DETAILED_TARGETING_KEYS)
+
+
+def _says_something(value: Any) -> bool:
+    """A targeting value that selects someone: flexible_spec [{}] selects nobody in particular."""
+    if isinstance(value, list):
+        return any(_says_something(item) if isinstance(item, dict) else True for item in value)
+    if isinstance(value, dict):
+        return any(_says_something(item) for item in value.values())
+    return value not in (None, "")
 
 
 def apply_advantage_audience(targeting: dict[str, Any], errors: Errors) -> None:
@@ -44,13 +54,15 @@ def apply_advantage_audience(targeting: dict[str, Any], errors: Errors) -> None:
     automation = dict(targeting.get("targeting_automation") or {})
     flag = automation.get("advantage_audience")
     if flag is None:
-        flag = 0 if narrows_audience(targeting) else 1
-        automation["advantage_audience"] = flag
+        # Meta's own default for this setup: its age rules are the setup's (a relaxed age
+        # range is a suggestion already), not those of a flag the client turned on.
+        automation["advantage_audience"] = 0 if narrows_audience(targeting) else 1
         targeting["targeting_automation"] = automation
+        return
     if flag != 1:
         return
-    # With Advantage+ audience on, age_min is a hard limit and the rest a suggestion (age_range);
-    # Meta refuses an age_max below 65 and an age_min above 25 (see rules).
+    # With Advantage+ audience turned on, age_min is a hard limit and the rest a suggestion
+    # (age_range); Meta refuses an age_max below 65 and an age_min above 25 (see rules).
     age_max = targeting.get("age_max")
     if age_max is not None and age_max < rules.AGE_MAX:
         add_error(
@@ -79,8 +91,15 @@ def targets_eu(targeting: dict[str, Any]) -> bool:
     countries = {str(c).upper() for c in geo.get("countries") or [] if isinstance(c, str)}
     for key in ("regions", "cities", "zips", "places", "geo_markets", "electoral_districts"):
         for place in geo.get(key) or []:
-            if isinstance(place, dict) and isinstance(place.get("country"), str):
-                countries.add(place["country"].upper())
+            # Meta's keys alone do not say the country; clients that kept Meta's targeting
+            # search result send it along (country_code, or country).
+            country = (
+                place.get("country_code") or place.get("country")
+                if isinstance(place, dict)
+                else None
+            )
+            if isinstance(country, str):
+                countries.add(country.upper())
     groups = {str(g).lower() for g in geo.get("country_groups") or [] if isinstance(g, str)}
     return bool(countries & rules.EU_COUNTRIES or groups & rules.EU_COUNTRY_GROUPS)
 
@@ -137,9 +156,12 @@ def check_restricted_targeting(targeting: dict[str, Any], errors: Errors) -> Non
                 continue
             radius, unit = place["radius"], place.get("distance_unit", "mile")
             if isinstance(radius, bool) or not isinstance(radius, int | float):
-                miles = 0.0
+                miles = 0.0  # no number: no radius at all
             else:
-                miles = radius / rules.KM_PER_MILE if unit == "kilometer" else float(radius)
+                try:
+                    miles = radius / rules.KM_PER_MILE if unit == "kilometer" else float(radius)
+                except OverflowError:
+                    miles = math.inf  # an integer past any float: wide enough for this rule
             # Meta's UI offers 25 km for the 15 miles; allow that rounding.
             if miles < rules.RESTRICTED_MIN_RADIUS_MILES - 0.5:
                 add_error(

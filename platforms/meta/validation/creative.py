@@ -55,18 +55,22 @@ class CreativeFeaturesField(serializers.DictField):
         if not isinstance(data, dict):
             self.fail("not_a_dict", input_type=type(data).__name__)
         errors: dict[str, list[str]] = {}
+        chosen: dict[str, str] = {}
         for key, status in data.items():
-            if key not in rules.CREATIVE_FEATURES:
+            name = rules.CREATIVE_FEATURE_ALIASES.get(key, key)
+            if name in rules.CREATIVE_FEATURES and status in rules.CREATIVE_FEATURE_STATUSES:
+                chosen[name] = status
+            if name not in rules.CREATIVE_FEATURES:
                 errors[key] = [
                     rules.REMOVED_CREATIVE_FEATURES.get(key)
-                    or f'"{key}" is not an Advantage+ creative feature Meta documents; use one '
-                    f"of {', '.join(sorted(rules.CREATIVE_FEATURES))}."
+                    or f'"{key}" is not an Advantage+ creative feature Meta documents '
+                    "(reference/ad-creative-features-spec)."
                 ]
             elif status not in rules.CREATIVE_FEATURE_STATUSES:
                 errors[key] = [f"Expected {' or '.join(rules.CREATIVE_FEATURE_STATUSES)}."]
         if errors:
             raise serializers.ValidationError(errors)
-        return dict(data)
+        return chosen
 
 
 def full_feature_spec(chosen: Mapping[str, str] | None) -> dict[str, str]:
@@ -328,6 +332,15 @@ class CreativeSerializer(MediaSerializer):
         for key in ("page_id", "instagram_user_id"):
             if data.get(key) is None:
                 add_error(errors, [key], "Required with source_instagram_media_id.", "required")
+        if data.get("link") is not None and data.get("call_to_action") is None:
+            # Its only link is its button's: a link alone would go nowhere.
+            add_error(
+                errors,
+                ["link"],
+                "An Instagram post links only through its button: add call_to_action, or "
+                "leave link out.",
+                "invalid",
+            )
 
 
 class AdSerializer(MetaSerializer):

@@ -175,12 +175,28 @@ class TargetingField(serializers.JSONField):
     def _check_exclusions(data: dict[str, Any], errors: Errors) -> None:
         # Changelog v22.0: "custom audiences will be deprecated within the exclusions field";
         # excluded_custom_audiences stays.
+        # The same change removed detailed targeting exclusions ("an error message will be shown
+        # when adding any new detailed targeting exclusions that are not within audience control
+        # exclusions at the account level"; blog 2025-01-21): the account's audience controls
+        # apply without being repeated here.
         exclusions = data.get("exclusions")
-        if isinstance(exclusions, dict) and exclusions.get("custom_audiences"):
+        if exclusions is None:
+            return
+        if not isinstance(exclusions, dict):
+            add_error(errors, ["exclusions"], EXPECTED_OBJECT, "invalid")
+        elif exclusions.get("custom_audiences"):
             add_error(
                 errors,
                 ["exclusions", "custom_audiences"],
                 "Meta no longer takes custom audiences in exclusions (v22.0): use "
                 "excluded_custom_audiences.",
+                "removed",
+            )
+        elif any(exclusions.values()):
+            add_error(
+                errors,
+                ["exclusions"],
+                "Meta no longer takes detailed targeting exclusions (v22.0, all versions since "
+                "April 21, 2025): use the ad account's audience controls.",
                 "removed",
             )
