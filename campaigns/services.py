@@ -92,8 +92,8 @@ def _resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: An
     """The caller's live ACTIVE account named by our UUID or the platform's account ID.
 
     One message for every failure, so that an account of another team is indistinguishable
-    from one that does not exist. Only `id` and `team_id` are loaded; other fields are read
-    from the database on first access.
+    from one that does not exist. Only `id`, `team_id` and `additional_config` (the account's
+    defaults, which validation reads) are loaded; other fields are read on first access.
     """
     accounts = ad_account_list_for_user(user=user).filter(
         platform_type=platform_type, status=AdAccountStatus.ACTIVE

@@ -5,8 +5,7 @@ from adaccounts.views import AdAccountViewSet, TeamViewSet
 from campaigns.views import AdSubmissionView, JobViewSet
 from mojito.api import ApiNotFoundView, DocsView, OptionalSlashRouter, SchemaView
 from mojito.health import healthz, readyz
-from platforms.base import PlatformType
-from platforms.meta.validation import MetaAdRequestSerializer
+from platforms.registry import submission_platforms
 
 router = OptionalSlashRouter()
 router.register("teams", TeamViewSet, basename="team")
@@ -23,12 +22,15 @@ urlpatterns = [
     re_path(r"^readyz/?$", readyz, name="readyz"),
     re_path(r"^api/schema/?$", SchemaView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", DocsView.as_view(url_name="schema"), name="docs"),
-    # One route per platform: the project, not the generic campaigns app, knows which
-    # serializer validates (and so documents) each platform's body.
-    re_path(
-        r"^api/v1/ads/meta/?$",
-        AdSubmissionView.for_platform(PlatformType.META, MetaAdRequestSerializer),
-        name="ads-submit-meta",
+    # One route per platform, so that the document types each body with the serializer that
+    # validates it: POST /api/v1/ads/meta, later /ads/google_ads...
+    *(
+        re_path(
+            rf"^api/v1/ads/{platform_type.lower()}/?$",
+            AdSubmissionView.for_platform(platform_type, request_serializer),
+            name=f"ads-submit-{platform_type.lower()}",
+        )
+        for platform_type, request_serializer in submission_platforms()
     ),
     path("api/v1/", include(router.urls)),
     # Last under /api/: whatever matched no route above is the API's JSON 404.

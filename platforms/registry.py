@@ -27,6 +27,8 @@ class PlatformEntry:
     # validate(data, *, now=None, account_config=None) -> cleaned request (account_config: the
     # ad account's additional_config, None when unknown); raises rest_framework ValidationError.
     request_validator: str | None = None
+    # The serializer that validator is built on: it documents the body in the OpenAPI schema.
+    request_serializer: str | None = None
     # plan(*, job, request) -> mojito.db.Rows; the plan rows of an unsaved job, which the caller
     # inserts with the job (sets job.campaign to the tree in memory).
     planner: str | None = None
@@ -40,6 +42,7 @@ _PLATFORMS: dict[str, PlatformEntry] = {
     PlatformType.META: PlatformEntry(
         account_spec="platforms.meta.accounts.MetaAccountSpec",
         request_validator="platforms.meta.validation.validate_meta_ad_request",
+        request_serializer="platforms.meta.validation.MetaAdRequestSerializer",
         planner="platforms.meta.planning.plan_meta_job",
         executor="platforms.meta.executor.execute_meta_job",
         verifier="platforms.meta.verify.verify_meta_account",
@@ -64,6 +67,15 @@ def _capability(platform_type: str, name: str) -> Callable[..., Any]:
     if path is None:
         raise PlatformNotSupported(f"{platform_type} has no {name.replace('_', ' ')} yet.")
     return import_string(path)
+
+
+def submission_platforms() -> list[tuple[PlatformType, type[Any]]]:
+    """Every platform that takes ad submissions, with the serializer of its request body."""
+    return [
+        (PlatformType(platform_type), import_string(entry.request_serializer))
+        for platform_type, entry in _PLATFORMS.items()
+        if entry.request_serializer is not None
+    ]
 
 
 def get_request_validator(platform_type: str) -> Callable[..., dict[str, Any]]:

@@ -98,7 +98,32 @@ class CreativeFormat(models.TextChoices):
     INSTAGRAM_POST = rules.FORMAT_INSTAGRAM_POST, "Existing Instagram post"
 
 
-class MetaCreativeDetails(models.Model):
+# The media fields of a creative and of a carousel card, as `MediaFields` names them.
+MEDIA_ID_FIELDS = ("image_hash", "video_id", "thumbnail_hash")
+
+
+class MediaFields(models.Model):
+    """An image or a video (with its thumbnail): given by the client as a hash or ID, or as a
+    URL to upload first (an asset, whose platform ID then stands for the hash or ID)."""
+
+    image_hash = models.CharField(max_length=128, null=True, blank=True)
+    video_id = models.CharField(max_length=64, null=True, blank=True)
+    thumbnail_hash = models.CharField(max_length=128, null=True, blank=True)
+    image_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    video_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    thumbnail_asset = models.ForeignKey(
+        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class MetaCreativeDetails(MediaFields):
     creative = models.OneToOneField(
         Creative, on_delete=models.CASCADE, primary_key=True, related_name="meta"
     )
@@ -112,19 +137,6 @@ class MetaCreativeDetails(models.Model):
     headline = models.CharField(max_length=255, null=True, blank=True)
     description = models.TextField(null=True, blank=True)
     call_to_action = models.JSONField(null=True, blank=True)
-    image_hash = models.CharField(max_length=128, null=True, blank=True)
-    video_id = models.CharField(max_length=64, null=True, blank=True)
-    thumbnail_hash = models.CharField(max_length=128, null=True, blank=True)
-    # Media this creative needs uploaded first; their platform IDs fill in the hash/ID above.
-    image_asset = models.ForeignKey(
-        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    video_asset = models.ForeignKey(
-        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    thumbnail_asset = models.ForeignKey(
-        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
     # An existing post to promote: "<page id>_<post id>", or an Instagram media id.
     object_story_id = models.CharField(max_length=64, null=True, blank=True)
     source_instagram_media_id = models.CharField(max_length=64, null=True, blank=True)
@@ -152,7 +164,7 @@ class MetaAdDetails(models.Model):
         return f"Meta details of {self.ad}"
 
 
-class MetaCreativeCard(models.Model):
+class MetaCreativeCard(MediaFields):
     """One card of a carousel creative (`link_data.child_attachments`), in order."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -162,19 +174,6 @@ class MetaCreativeCard(models.Model):
     headline = models.CharField(max_length=255, null=True, blank=True)
     description = models.TextField(null=True, blank=True)
     call_to_action = models.JSONField(null=True, blank=True)
-    image_hash = models.CharField(max_length=128, null=True, blank=True)
-    video_id = models.CharField(max_length=64, null=True, blank=True)
-    thumbnail_hash = models.CharField(max_length=128, null=True, blank=True)
-    # Media the card needs uploaded first, as for a single-media creative.
-    image_asset = models.ForeignKey(
-        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    video_asset = models.ForeignKey(
-        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    thumbnail_asset = models.ForeignKey(
-        MediaAsset, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
 
     class Meta:
         db_table = "meta_creative_cards"

@@ -19,12 +19,20 @@ from platforms.meta.models import (
     AD_SET_GRAPH_FIELDS,
     CAMPAIGN_GRAPH_FIELDS,
     CreativeFormat,
+    MediaFields,
     MetaCreativeCard,
     MetaCreativeDetails,
 )
 
 # Meta's thumbnail URL of an uploaded video, for a video the client sent without one.
 Thumbnail = Callable[[str], str]
+
+# Where a media field's uploaded asset is, when the client gave a URL instead of the field.
+_ASSET_OF = {
+    "image_hash": "image_asset_id",
+    "video_id": "video_asset_id",
+    "thumbnail_hash": "thumbnail_asset_id",
+}
 
 
 def _given(details: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -116,10 +124,10 @@ class CreativeParams:
         params["adlabels"] = _labels(label)
         return {**params, **details.extra_params}
 
-    def _asset_id(self, literal: str | None, asset_id: Any) -> str | None:
-        if literal:
-            return literal
-        return self.media[asset_id].platform_id if asset_id else None
+    def _media_id(self, media: MediaFields, field: str) -> str | None:
+        """The hash or ID `field` the client gave, else the platform ID of its uploaded asset."""
+        asset_id = getattr(media, _ASSET_OF[field])
+        return getattr(media, field) or (self.media[asset_id].platform_id if asset_id else None)
 
     @staticmethod
     def _call_to_action(cta: dict[str, Any] | None, link: str | None) -> dict[str, Any] | None:
@@ -137,7 +145,7 @@ class CreativeParams:
         if details.instagram_user_id:
             story["instagram_user_id"] = details.instagram_user_id
         cta = self._call_to_action(details.call_to_action, details.link)
-        video_id = self._asset_id(details.video_id, details.video_asset_id)
+        video_id = self._media_id(details, "video_id")
         if details.format == CreativeFormat.CAROUSEL:
             story["link_data"] = _non_empty(
                 link=details.link,
@@ -160,7 +168,7 @@ class CreativeParams:
             )
         else:
             story["link_data"] = _non_empty(
-                image_hash=self._asset_id(details.image_hash, details.image_asset_id),
+                image_hash=self._media_id(details, "image_hash"),
                 link=details.link,
                 message=details.message,
                 name=details.headline,
@@ -169,23 +177,22 @@ class CreativeParams:
             )
         return story
 
-    def _video_thumbnail(self, media: Any, video_id: str) -> dict[str, str]:
-        """video_data's thumbnail: the client's, else Meta's own frame of the video."""
-        thumbnail_hash = self._asset_id(media.thumbnail_hash, media.thumbnail_asset_id)
+    def _video_thumbnail(
+        self, media: MediaFields, video_id: str, url_key: str = "image_url"
+    ) -> dict[str, str]:
+        """A video's thumbnail: the client's (`image_hash`), else Meta's own frame of the video
+        by URL (`url_key`: video_data's `image_url`, a card's `picture`)."""
+        thumbnail_hash = self._media_id(media, "thumbnail_hash")
         if thumbnail_hash:
             return {"image_hash": thumbnail_hash}
-        return {"image_url": self.thumbnail(video_id)}
+        return {url_key: self.thumbnail(video_id)}
 
     def _card(self, card: MetaCreativeCard) -> dict[str, Any]:
-        video_id = self._asset_id(card.video_id, card.video_asset_id)
+        video_id = self._media_id(card, "video_id")
         if video_id:
-            # A card's thumbnail is its `picture` (a URL) or `image_hash`.
-            thumbnail = self._video_thumbnail(card, video_id)
-            media = {"video_id": video_id, **thumbnail}
-            if "image_url" in media:
-                media["picture"] = media.pop("image_url")
+            media = {"video_id": video_id, **self._video_thumbnail(card, video_id, "picture")}
         else:
-            media = {"image_hash": self._asset_id(card.image_hash, card.image_asset_id)}
+            media = {"image_hash": self._media_id(card, "image_hash")}
         return _non_empty(
             link=card.link,
             name=card.headline,

@@ -22,6 +22,7 @@ from mojito.db import Rows
 from platforms.meta.models import (
     AD_SET_GRAPH_FIELDS,
     CAMPAIGN_GRAPH_FIELDS,
+    MEDIA_ID_FIELDS,
     MetaAdDetails,
     MetaAdSetDetails,
     MetaCampaignDetails,
@@ -38,24 +39,14 @@ _CREATIVE_DETAIL_FIELDS = (
     "headline",
     "description",
     "call_to_action",
-    "image_hash",
-    "video_id",
-    "thumbnail_hash",
+    *MEDIA_ID_FIELDS,
     "format",
     "object_story_id",
     "source_instagram_media_id",
     "multi_share_optimized",
     "creative_features",
 )
-_CARD_FIELDS = (
-    "link",
-    "headline",
-    "description",
-    "call_to_action",
-    "image_hash",
-    "video_id",
-    "thumbnail_hash",
-)
+_CARD_FIELDS = ("link", "headline", "description", "call_to_action", *MEDIA_ID_FIELDS)
 
 
 def _pick(source: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

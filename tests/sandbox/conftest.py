@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 from facebook_business.adobjects.adaccount import AdAccount
+from facebook_business.adobjects.adset import AdSet
+from facebook_business.adobjects.campaign import Campaign
 from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 from facebook_business.session import FacebookSession
@@ -219,3 +221,44 @@ def api(sandbox: Sandbox) -> FacebookAdsApi:
 @pytest.fixture
 def account(api: FacebookAdsApi) -> AdAccount:
     return AdAccount(ACT, api=api)
+
+
+# --- A campaign and its ad sets as the SDK's callers send them (the rule tests) ---------------
+
+US = {"geo_locations": {"countries": ["US"]}}
+CAMPAIGN = {
+    Campaign.Field.name: "Spring sale",
+    Campaign.Field.objective: Campaign.Objective.outcome_traffic,
+    Campaign.Field.status: Campaign.Status.paused,
+    Campaign.Field.special_ad_categories: [],
+    "is_adset_budget_sharing_enabled": False,
+}
+
+
+def adset_params(
+    campaign_id: str,
+    targeting: dict[str, Any] = US,
+    goal: str = AdSet.OptimizationGoal.reach,
+    **overrides: Any,
+) -> dict[str, Any]:
+    return {
+        AdSet.Field.name: "Ad set",
+        AdSet.Field.campaign_id: campaign_id,
+        AdSet.Field.billing_event: AdSet.BillingEvent.impressions,
+        AdSet.Field.optimization_goal: goal,
+        AdSet.Field.daily_budget: 2000,
+        AdSet.Field.targeting: targeting,
+        AdSet.Field.status: AdSet.Status.paused,
+        **overrides,
+    }
+
+
+def stored_targeting(account: AdAccount, adset_id: str) -> dict[str, Any]:
+    """The ad set's targeting as Meta stored it (the SDK's Targeting object as plain data)."""
+    read = AdSet(adset_id, api=account.get_api()).api_get(fields=["targeting"])
+    return read["targeting"].export_all_data()
+
+
+@pytest.fixture
+def campaign_id(account: AdAccount) -> str:
+    return account.create_campaign(params=CAMPAIGN)["id"]

@@ -8,41 +8,14 @@ from typing import Any
 import pytest
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adset import AdSet
-from facebook_business.adobjects.campaign import Campaign
 
-from .conftest import Sandbox, account_at, refused
+from .conftest import CAMPAIGN, US, Sandbox, account_at, adset_params, refused, stored_targeting
 
-US = {"geo_locations": {"countries": ["US"]}}
-CAMPAIGN = {
-    Campaign.Field.name: "Spring sale",
-    Campaign.Field.objective: Campaign.Objective.outcome_traffic,
-    Campaign.Field.status: Campaign.Status.paused,
-    Campaign.Field.special_ad_categories: [],
-    "is_adset_budget_sharing_enabled": False,
-}
 FLAG_REQUIRED_MSG = (
     "To create your ad set, you need to enable or disable the Advantage audience feature. This "
     "can be done by setting the advantage_audience flag to either 1 or 0 within the "
     "targeting_automation field in the targeting spec."
 )
-
-
-def adset_params(campaign_id: str, targeting: dict[str, Any]) -> dict[str, Any]:
-    return {
-        AdSet.Field.name: "Ad set",
-        AdSet.Field.campaign_id: campaign_id,
-        AdSet.Field.billing_event: AdSet.BillingEvent.impressions,
-        AdSet.Field.optimization_goal: AdSet.OptimizationGoal.reach,
-        AdSet.Field.daily_budget: 2000,
-        AdSet.Field.targeting: targeting,
-        AdSet.Field.status: AdSet.Status.paused,
-    }
-
-
-def stored_targeting(account: AdAccount, adset_id: str) -> dict[str, Any]:
-    """The ad set's targeting as Meta stored it (the SDK's Targeting object as plain data)."""
-    read = AdSet(adset_id, api=account.get_api()).api_get(fields=["targeting"])
-    return read["targeting"].export_all_data()
 
 
 NARROWED = {

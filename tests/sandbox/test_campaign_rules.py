@@ -7,31 +7,9 @@ shopping and app campaigns (smart_promotion_type, existing_customer_budget_perce
 from __future__ import annotations
 
 from facebook_business.adobjects.adaccount import AdAccount
-from facebook_business.adobjects.adset import AdSet
 from facebook_business.adobjects.campaign import Campaign
 
-from .conftest import Sandbox, account_at, refused
-
-CAMPAIGN = {
-    Campaign.Field.name: "Spring sale",
-    Campaign.Field.objective: Campaign.Objective.outcome_traffic,
-    Campaign.Field.status: Campaign.Status.paused,
-    Campaign.Field.special_ad_categories: [],
-    "is_adset_budget_sharing_enabled": False,
-}
-
-
-def adset_params(campaign_id: str, **overrides: object) -> dict[str, object]:
-    return {
-        AdSet.Field.name: "US broad",
-        AdSet.Field.campaign_id: campaign_id,
-        AdSet.Field.billing_event: AdSet.BillingEvent.impressions,
-        AdSet.Field.optimization_goal: AdSet.OptimizationGoal.link_clicks,
-        AdSet.Field.daily_budget: 2000,
-        AdSet.Field.targeting: {"geo_locations": {"countries": ["US"]}},
-        AdSet.Field.status: AdSet.Status.paused,
-        **overrides,
-    }
+from .conftest import CAMPAIGN, Sandbox, account_at, adset_params, refused
 
 
 def test_credit_is_refused_on_every_version(sandbox: Sandbox, account: AdAccount) -> None:

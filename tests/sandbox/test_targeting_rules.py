@@ -3,48 +3,11 @@ EU territories), through the real SDK over HTTP."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adset import AdSet
-from facebook_business.adobjects.campaign import Campaign
 
-from .conftest import Sandbox, account_at, refused
-
-US = {"geo_locations": {"countries": ["US"]}}
-CAMPAIGN = {
-    Campaign.Field.name: "Spring sale",
-    Campaign.Field.objective: Campaign.Objective.outcome_traffic,
-    Campaign.Field.status: Campaign.Status.paused,
-    Campaign.Field.special_ad_categories: [],
-    "is_adset_budget_sharing_enabled": False,
-}
-
-
-def adset_params(
-    campaign_id: str, targeting: dict[str, Any], goal: str = AdSet.OptimizationGoal.reach
-) -> dict[str, Any]:
-    return {
-        AdSet.Field.name: "Ad set",
-        AdSet.Field.campaign_id: campaign_id,
-        AdSet.Field.billing_event: AdSet.BillingEvent.impressions,
-        AdSet.Field.optimization_goal: goal,
-        AdSet.Field.daily_budget: 2000,
-        AdSet.Field.targeting: targeting,
-        AdSet.Field.status: AdSet.Status.paused,
-    }
-
-
-def stored_targeting(account: AdAccount, adset_id: str) -> dict[str, Any]:
-    read = AdSet(adset_id, api=account.get_api()).api_get(fields=["targeting"])
-    return read["targeting"].export_all_data()
-
-
-@pytest.fixture
-def campaign_id(account: AdAccount) -> str:
-    return account.create_campaign(params=CAMPAIGN)["id"]
-
+from .conftest import US, Sandbox, account_at, adset_params, refused, stored_targeting
 
 # --- placements ---------------------------------------------------------------------------------
 

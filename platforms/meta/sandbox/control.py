@@ -178,41 +178,35 @@ async def control_health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def control_posts(request: web.Request) -> web.Response:
-    """Page posts an ad may promote with object_story_id (and the unpublished ones creatives
-    made)."""
+async def _listed_or_added(request: web.Request, kind: str, owner: str, text: str) -> web.Response:
+    """GET lists the state's `kind` (posts, instagram_media); POST adds one for `owner`, with an
+    optional `text`, through the state's `add_<kind>` (add_post, add_instagram_media)."""
     state = request.app[STATE_KEY]
     if request.method == "GET":
         with state.lock:
-            data = [post.__dict__.copy() for post in state.posts.values()]
+            data = [item.__dict__.copy() for item in getattr(state, kind).values()]
         return web.json_response({"data": data})
     body = await _json_body(request)
-    message = body.get("message")
+    value = body.get(text)
+    add = getattr(state, f"add_{kind.removesuffix('s')}")
     try:
-        post = state.add_post(
-            str(body.get("page_id", "")), None if message is None else str(message)
-        )
+        item = add(str(body.get(owner, "")), None if value is None else str(value))
     except ValueError as exc:
         return _bad_request(str(exc))
-    return web.json_response({"id": post.id})
+    return web.json_response({"id": item.id})
+
+
+async def control_posts(request: web.Request) -> web.Response:
+    """Page posts an ad may promote with object_story_id (and the unpublished ones creatives
+    made)."""
+    return await _listed_or_added(request, "posts", owner="page_id", text="message")
 
 
 async def control_instagram_media(request: web.Request) -> web.Response:
     """Instagram posts an ad may promote with source_instagram_media_id."""
-    state = request.app[STATE_KEY]
-    if request.method == "GET":
-        with state.lock:
-            data = [media.__dict__.copy() for media in state.instagram_media.values()]
-        return web.json_response({"data": data})
-    body = await _json_body(request)
-    caption = body.get("caption")
-    try:
-        media = state.add_instagram_media(
-            str(body.get("instagram_user_id", "")), None if caption is None else str(caption)
-        )
-    except ValueError as exc:
-        return _bad_request(str(exc))
-    return web.json_response({"id": media.id})
+    return await _listed_or_added(
+        request, "instagram_media", owner="instagram_user_id", text="caption"
+    )
 
 
 def add_control_routes(app: web.Application) -> None:

@@ -36,20 +36,12 @@ class CallToActionSerializer(MetaSerializer):
 
 
 class CreativeFeaturesField(serializers.DictField):
-    """`{"<feature>": "OPT_IN" | "OPT_OUT"}` for Meta's Advantage+ creative features.
-
-    The cleaned value names every feature mojito knows, `OPT_OUT` unless the client opted in:
-    Meta otherwise applies some of them by default, and what runs would not be what was sent.
-    """
+    """`{"<feature>": "OPT_IN" | "OPT_OUT"}` for Meta's Advantage+ creative features: the
+    client's choices, Meta's own spellings taken as the reference's. `CreativeSerializer`
+    completes them with `full_feature_spec` (every other feature `OPT_OUT`)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            child=StrictChoiceField(rules.CREATIVE_FEATURE_STATUSES),
-            required=False,
-            allow_null=True,
-            default=dict,
-            **kwargs,
-        )
+        super().__init__(required=False, allow_null=True, default=dict, **kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         if not isinstance(data, dict):
@@ -58,8 +50,6 @@ class CreativeFeaturesField(serializers.DictField):
         chosen: dict[str, str] = {}
         for key, status in data.items():
             name = rules.CREATIVE_FEATURE_ALIASES.get(key, key)
-            if name in rules.CREATIVE_FEATURES and status in rules.CREATIVE_FEATURE_STATUSES:
-                chosen[name] = status
             if name not in rules.CREATIVE_FEATURES:
                 errors[key] = [
                     rules.REMOVED_CREATIVE_FEATURES.get(key)
@@ -68,9 +58,14 @@ class CreativeFeaturesField(serializers.DictField):
                 ]
             elif status not in rules.CREATIVE_FEATURE_STATUSES:
                 errors[key] = [f"Expected {' or '.join(rules.CREATIVE_FEATURE_STATUSES)}."]
+            else:
+                chosen[name] = status
         if errors:
             raise serializers.ValidationError(errors)
         return chosen
+
+
+_FEATURES_IN_ORDER = tuple(sorted(rules.CREATIVE_FEATURES))
 
 
 def full_feature_spec(chosen: Mapping[str, str] | None) -> dict[str, str]:
@@ -78,7 +73,7 @@ def full_feature_spec(chosen: Mapping[str, str] | None) -> dict[str, str]:
     chosen = chosen or {}
     return {
         feature: chosen.get(feature, rules.CREATIVE_FEATURE_OPT_OUT)
-        for feature in sorted(rules.CREATIVE_FEATURES)
+        for feature in _FEATURES_IN_ORDER
     }
 
 
@@ -368,7 +363,7 @@ class AdSerializer(MetaSerializer):
                 errors["creative"] = creative_errors
             else:
                 values["creative"] = creative
-        has_creative = data.get("creative") is not None
+        has_creative = raw is not None
         has_creative_id = data.get("creative_id") is not None
         if has_creative and has_creative_id:
             add_error(
