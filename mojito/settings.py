@@ -90,14 +90,37 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL bounds every wait of a session itself (seconds; 0: no limit), since nothing else
+# does on the threads pool (see CELERY_TASK_TIME_LIMIT). A process frozen inside a transaction
+# (a stalled worker) would hold its row locks and block every other worker: the server ends
+# such a session. No statement of mojito's needs more than a fraction of the statement timeout
+# (a whole 50 x 50 plan is one INSERT); migrations run under it too, and every one so far only
+# adds tables and nullable or constant-default columns, which takes no time. A migration that
+# rewrites or indexes a big table must lift it inside its own transaction
+# (`SET LOCAL statement_timeout = 0` in a RunSQL first), or be run with DB_STATEMENT_TIMEOUT=0.
+# The lock timeout stays for migrations too: a migration queued for a table lock would block
+# every worker's statement behind it.
+DB_IDLE_IN_TRANSACTION_TIMEOUT = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=60)
+DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=30.0)
+DB_LOCK_TIMEOUT = env.float("DB_LOCK_TIMEOUT", default=10.0)
+# Whole seconds (libpq's unit; it waits at least 2).
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A process frozen inside a transaction (a stalled worker) would hold its row locks and
-    # block every other worker; PostgreSQL ends such sessions after this many seconds.
-    _idle_timeout = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT", default=60)
-    if _idle_timeout:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-            f"-c idle_in_transaction_session_timeout={_idle_timeout * 1000}"
-        )
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _server_timeouts_ms = {
+        "idle_in_transaction_session_timeout": DB_IDLE_IN_TRANSACTION_TIMEOUT * 1000,
+        "statement_timeout": round(DB_STATEMENT_TIMEOUT * 1000),
+        "lock_timeout": round(DB_LOCK_TIMEOUT * 1000),
+    }
+    # libpq's `options`: session settings sent with the connection, so they hold from the first
+    # statement on, for every connection Django opens (web, worker, beat, management commands).
+    _db_options["options"] = " ".join(
+        [
+            *filter(None, [_db_options.get("options")]),  # any given in DATABASE_URL
+            *(f"-c {name}={ms}" for name, ms in _server_timeouts_ms.items()),
+        ]
+    )
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share the embedded file: wait for a lock instead of failing.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -242,15 +265,31 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Longest task runtime allowed; the broker's visibility timeout must stay above it, or Redis
 # would hand a still-running task to a second worker.
+# Celery enforces these limits only in the prefork pool (it kills or signals the child
+# process). The worker runs the threads pool (CELERY_WORKER_POOL), where a thread cannot be
+# stopped: there they are never applied, and what keeps a job from hanging forever is that every
+# blocking call carries its own timeout:
+# - Graph HTTP calls, video uploads included (Meta fetches the video): META_REQUEST_TIMEOUT;
+# - image downloads: MEDIA_FETCH_TIMEOUT (the whole fetch), MEDIA_FETCH_CONNECT_TIMEOUT;
+# - PostgreSQL: DB_STATEMENT_TIMEOUT per statement, DB_LOCK_TIMEOUT per lock wait,
+#   DB_IDLE_IN_TRANSACTION_TIMEOUT, DB_CONNECT_TIMEOUT (all set on the server session above);
+# - the Redis cache (the rate-limit pauses every worker reads): CACHE_SOCKET_TIMEOUT per command,
+#   CACHE_SOCKET_CONNECT_TIMEOUT;
+# - the Redis broker: CELERY_BROKER_SOCKET_TIMEOUT per command, CELERY_BROKER_CONNECTION_TIMEOUT.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 # Publishing happens in the request path: fail fast when the broker is down, the sweeper
 # re-publishes later.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# kombu waits forever for a reply by default: a publish to a broker gone silent (failover, a
+# NAT or firewall dropping the connection) would hang the request or the worker thread. Keep it
+# above kombu's BRPOP timeout (1 s), which the server answers only when that time is up.
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
         "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+        "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
         # kombu otherwise retries a refused connection with sleeps before giving up (2 s
         # here); a request must not wait for that. Workers reconnect through Celery's own loop.
         "max_retries": 1,
@@ -370,6 +409,15 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": env.cache("CACHE_URL", default=f"{_redis_server}/1")}
 else:
     CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+# Every worker reads the pauses before its Meta calls: a Redis gone silent must fail the call,
+# not hold the thread. Set here rather than left to redis-py's default, which releases have
+# changed (older ones wait forever). Options given in CACHE_URL's query string win.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=2.0)
+CACHE_SOCKET_CONNECT_TIMEOUT = env.float("CACHE_SOCKET_CONNECT_TIMEOUT", default=2.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    _cache_options = CACHES["default"].setdefault("OPTIONS", {})
+    _cache_options.setdefault("socket_timeout", CACHE_SOCKET_TIMEOUT)
+    _cache_options.setdefault("socket_connect_timeout", CACHE_SOCKET_CONNECT_TIMEOUT)
 
 # A run extends its lease between Meta calls (and image downloads), at most every tenth of
 # the lease; if the lease ran out within one call, the sweeper would hand a live run's job to
