@@ -32,6 +32,7 @@ import redis
 import requests
 from rest_framework.test import APIClient
 
+from mojito.celery import app as celery_app
 from platforms.meta.sandbox import SandboxServer
 from tests import payloads
 from tests.broker import broker_down
@@ -393,16 +394,43 @@ class Harness:
 
     @contextmanager
     def sweeper_paused(self) -> Iterator[None]:
-        """Beat stopped (SIGSTOP) and its queued sweeps drained: nothing publishes jobs."""
-        beat = self.procs.beat
-        assert beat is not None
+        """Beat stopped (SIGSTOP) and every sweep it had sent finished: nothing publishes jobs."""
+        beat, worker = self.procs.beat, self.procs.worker
+        assert beat is not None and worker is not None
         beat.pause()
         try:
-            wait_until(lambda: self.redis.queue_length() == 0, 10, "queued sweeps drained")
-            time.sleep(0.3)  # a sweep the worker already took finishes in milliseconds
+            # killpg only sends the signal; the parent is told once the child has stopped.
+            wait_until(
+                lambda: os.WIFSTOPPED(os.waitpid(beat.popen.pid, os.WNOHANG | os.WUNTRACED)[1]),
+                10,
+                "beat stopped",
+            )
+            # The queue is first in, first out, and the worker takes one message after another:
+            # once it has received a no-op sent now, it has received every sweep sent before.
+            marker = celery_app.send_task("celery.accumulate")
+            worker.wait_for_log(rf"Task celery\.accumulate\[{marker.id}\] received", timeout=10)
+            wait_until(
+                lambda: not self.worker_tasks_in_flight("campaigns.tasks.jobs_sweep"),
+                10,
+                "the sweeps the worker took finished",
+            )
             yield
         finally:
             beat.resume()
+
+    def worker_tasks_in_flight(self, task: str | None = None) -> set[str]:
+        """Ids of the tasks (named `task`, or any) the current worker has received and not yet
+        finished, read from Celery's INFO lines in its log: "Task <name>[<id>] received", then
+        "... succeeded in ...", "... raised ...", "... retry: ...", and so on."""
+        worker = self.procs.worker
+        if worker is None:
+            return set()
+        name = re.escape(task) if task else r"[\w.]+"
+        received: set[str] = set()
+        ended: set[str] = set()
+        for match in re.finditer(rf"Task {name}\[([\w-]+)\] (\w+)", worker.log()):
+            (received if match[2] == "received" else ended).add(match[1])
+        return received - ended
 
     def worker_log_tail(self, lines: int = 60) -> str:
         worker = self.procs.worker

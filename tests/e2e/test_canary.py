@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 import uuid
 
 import pytest
@@ -18,7 +17,7 @@ import redis
 from django.db import connection
 
 from tests.e2e.conftest import create_ad_account, new_meta_account
-from tests.e2e.harness import Harness, find_leaks, redis_values
+from tests.e2e.harness import Harness, find_leaks, redis_values, wait_until
 
 
 def test_the_scanner_finds_a_planted_canary() -> None:
@@ -73,8 +72,8 @@ def test_canary_token_is_never_stored_logged_queued_or_answered(
     client.get(f"/api/v1/jobs?ad_account_id={account.id}")
     client.get(f"/api/v1/ad_accounts/{account.id}")
     client.get("/api/v1/ad_accounts")
-    # Let the worker finish logging the last task.
-    time.sleep(0.5)
+    # The jobs are finished; their tasks may still be logging their last lines.
+    wait_until(lambda: not e2e.worker_tasks_in_flight(), 10, "the worker's tasks finished")
 
     leaks: list[str] = []
     for response in client.responses:
