@@ -29,6 +29,16 @@ class JobStatus(models.TextChoices):
 RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.PARTIAL_SUCCESS)
 
 
+class JobKind(models.TextChoices):
+    """What a job does (API.md, "Jobs"); the engine runs every kind the same way."""
+
+    CREATE = "CREATE", "Create"
+    UPDATE = "UPDATE", "Update"
+    ARCHIVE = "ARCHIVE", "Archive"
+    IMPORT = "IMPORT", "Import"
+    SYNC = "SYNC", "Sync"
+
+
 class CampaignJob(TimeStampedModel):
     """One client request to create an ad structure, and its progress on the platform."""
 
@@ -39,6 +49,7 @@ class CampaignJob(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
+    kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.CREATE)
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     # The request body exactly as accepted (after validation), for audit and re-planning.
     payload = models.JSONField()
@@ -47,6 +58,9 @@ class CampaignJob(TimeStampedModel):
     request_hash = models.CharField(max_length=64, blank=True, default="")
 
     attempts = models.PositiveIntegerField(default=0)
+    # `attempts` when the job was last retried by hand: a retry is a fresh budget of
+    # JOB_MAX_ATTEMPTS, while `attempts` keeps counting every run.
+    attempts_at_retry = models.PositiveIntegerField(default=0)
     # Retries are driven by this column, never by long broker countdowns.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A claimed job belongs to its worker until the lease expires without a heartbeat.
@@ -84,6 +98,10 @@ class CampaignJob(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Job {self.id} ({self.status})"
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, settings.JOB_MAX_ATTEMPTS - (self.attempts - self.attempts_at_retry))
 
 
 class PlannedObject(TimeStampedModel):

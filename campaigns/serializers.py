@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from adaccounts.serializers import PlatformErrorField
-from campaigns.models import CampaignJob, JobStatus
+from campaigns.models import CampaignJob, JobKind, JobStatus
 from mojito.api import shared_serializer
 from platforms.base import PlatformType
 
@@ -50,6 +50,7 @@ class JobSerializer(serializers.Serializer):
     """A job with its whole campaign tree (detail, submission, retry, cancel)."""
 
     id = serializers.UUIDField(read_only=True)
+    kind = serializers.ChoiceField(choices=JobKind.choices, read_only=True)
     status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
     platform_type = serializers.ChoiceField(choices=PlatformType.choices, read_only=True)
     ad_account_id = serializers.UUIDField(read_only=True)

@@ -1,7 +1,8 @@
-"""Job lifecycle: submit, publish, claim, cancel, retry, sweep.
+"""Job lifecycle outside a run: submit, publish, cancel, retry, sweep.
 
-Who may change a job's status, and when, is decided here with conditional UPDATEs, so two
-workers (or a worker and an operator) can never both act on one job.
+Who may change a job's status, and when, is decided with conditional UPDATEs, so two workers
+(or a worker and an operator) can never both act on one job. What happens while a worker
+holds a job is the engine's (`campaigns.engine`).
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import socket
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -29,23 +26,9 @@ from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
 from campaigns.models import RETRYABLE_STATUSES, CampaignJob, JobStatus
 from mojito.db import insert_rows
-from platforms.registry import (
-    PlatformNotSupported,
-    get_account_spec,
-    get_executor,
-    get_planner,
-    get_request_validator,
-)
+from platforms.registry import get_account_spec, get_planner, get_request_validator
 
 logger = logging.getLogger(__name__)
-
-
-def claim_token() -> str:
-    """Who holds a claim: this host, process and thread, plus a nonce. Unique per claim, so a
-    run that lost its lease can never pass for the run that took the job over, even in the
-    same process (threads pool) or after a fork (prefork children share import-time state).
-    """
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:12]}"
 
 
 class IdempotencyKeyReused(Exception):
@@ -287,327 +270,6 @@ def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
     return True
 
 
-class AccountBusy(Exception):
-    """The job's ad account already runs as many jobs as it may at once."""
-
-
-def job_claim(*, job_id: Any, worker: str | None = None) -> CampaignJob | None:
-    """Take a PENDING job for this worker: status, attempt and lease change in one UPDATE.
-
-    Returns the job with its `ad_account`, or None when there is nothing to do: the job is
-    gone, already taken or finished, not due yet, or its account is not ACTIVE (its jobs wait,
-    without burning attempts). A message delivered twice therefore runs the job once. Raises
-    AccountBusy when the account already runs `JOB_MAX_CONCURRENT_PER_ACCOUNT` jobs, and
-    PlatformNotSupported when this worker has no executor for the job's platform (the job
-    stays PENDING, no attempt spent).
-    """
-    now = timezone.now()
-    token = worker or claim_token()
-    if connection.vendor == "postgresql":
-        return _claim_postgresql(job_id, token, now)
-    return _claim_portable(job_id, token, now)
-
-
-def _account_is_busy(account_id: Any, now: datetime) -> bool:
-    cap = settings.JOB_MAX_CONCURRENT_PER_ACCOUNT
-    running = CampaignJob.objects.filter(
-        ad_account_id=account_id, status=JobStatus.PROCESSING, lease_expires_at__gt=now
-    )
-    return bool(cap) and running.count() >= cap
-
-
-# The claim on PostgreSQL: 4 statements (BEGIN, lock, UPDATE ... RETURNING, COMMIT) where the
-# ORM needs 8; the claim is a third of a small job's database work. The account's row is
-# locked first, so claims of one account queue there; the UPDATE then starts after the
-# previous claimer committed, and its own snapshot counts that claimer's job (READ COMMITTED
-# takes a snapshot per statement, which is why the count cannot live in the locking SELECT).
-_LOCK_ACCOUNT_SQL = """
-    SELECT a.*, j.platform_type AS job_platform_type
-    FROM ad_accounts a JOIN campaign_jobs j ON j.ad_account_id = a.id
-    WHERE j.id = %(job)s AND j.status = 'PENDING'
-"""
-_CLAIM_SQL = """
-    UPDATE campaign_jobs SET
-        status = 'PROCESSING',
-        attempts = attempts + 1,
-        lease_expires_at = %(lease)s,
-        claimed_by = %(token)s,
-        started_at = COALESCE(started_at, %(now)s),
-        updated_at = %(now)s
-    WHERE id = %(job)s
-        AND status = 'PENDING'
-        AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s)
-        AND EXISTS (
-            SELECT 1 FROM ad_accounts a WHERE a.id = campaign_jobs.ad_account_id
-            AND a.status = 'ACTIVE' AND a.deleted_at IS NULL
-        )
-        AND (%(cap)s = 0 OR (
-            SELECT count(*) FROM campaign_jobs r WHERE r.ad_account_id = campaign_jobs.ad_account_id
-            AND r.status = 'PROCESSING' AND r.lease_expires_at > %(now)s
-        ) < %(cap)s)
-    RETURNING *
-"""
-
-
-def _claim_postgresql(job_id: Any, token: str, now: datetime) -> CampaignJob | None:
-    cap = settings.JOB_MAX_CONCURRENT_PER_ACCOUNT
-    params = {
-        "job": CampaignJob._meta.pk.to_python(job_id),
-        "token": token,
-        "now": now,
-        "lease": now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-        "cap": cap,
-    }
-    lock = " FOR UPDATE OF a" if cap else ""
-    with transaction.atomic():
-        account = next(iter(AdAccount.objects.raw(_LOCK_ACCOUNT_SQL + lock, params)), None)
-        if account is None:
-            return None
-        get_executor(account.job_platform_type)  # raises PlatformNotSupported
-        job = next(iter(CampaignJob.objects.raw(_CLAIM_SQL, params)), None)
-        if job is None:
-            if account.status == AdAccountStatus.ACTIVE and _account_is_busy(account.pk, now):
-                raise AccountBusy()
-            return None
-    job.ad_account = account
-    return job
-
-
-def _claim_portable(job_id: Any, token: str, now: datetime) -> CampaignJob | None:
-    """The claim with the ORM, for databases other than PostgreSQL (SQLite by default)."""
-    with transaction.atomic():
-        found = (
-            CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
-            .values_list("ad_account_id", "platform_type")
-            .first()
-        )
-        if found is None:
-            return None
-        account_id, platform_type = found
-        get_executor(platform_type)  # raises PlatformNotSupported
-        if settings.JOB_MAX_CONCURRENT_PER_ACCOUNT:
-            # Lock the account's row: claims of one account queue here, so counting its
-            # running jobs and claiming one more cannot interleave across workers.
-            list(AdAccount.objects.select_for_update().filter(pk=account_id).values_list("pk"))
-            if _account_is_busy(account_id, now):
-                raise AccountBusy()
-        claimed = (
-            CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            # EXISTS, not a join: with a join Django writes `WHERE id IN (SELECT ...)`, and
-            # PostgreSQL's re-check of a concurrently updated row skips the subquery's
-            # `status = PENDING`, letting every concurrent claimer win.
-            .filter(Exists(AdAccount.objects.active().filter(pk=OuterRef("ad_account_id"))))
-            .update(
-                status=JobStatus.PROCESSING,
-                attempts=F("attempts") + 1,
-                lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
-                claimed_by=token,
-                started_at=Coalesce(F("started_at"), now),
-                updated_at=now,
-            )
-        )
-    if claimed != 1:
-        return None
-    return CampaignJob.objects.select_related("ad_account").get(pk=job_id)
-
-
-def job_execute(*, job_id: Any) -> None:
-    """Worker entry: claim the job and let its platform's executor realise the plan."""
-    try:
-        job = job_claim(job_id=job_id)
-    except PlatformNotSupported:
-        # Left PENDING (no attempt spent) until a worker that can run it exists.
-        logger.warning("No executor for job %s's platform yet; it stays PENDING", job_id)
-        return
-    except AccountBusy:
-        # Not a failure: come back shortly (the sweeper would, later, if this is lost).
-        delay = settings.JOB_ACCOUNT_BUSY_RETRY_SECONDS
-        CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-            published_at=timezone.now() + timedelta(seconds=delay)
-        )
-        job_publish(job_id=job_id, countdown=delay)
-        return
-    if job is None:
-        logger.info(
-            "Job %s not claimable (gone, taken, finished, not due or account inactive)", job_id
-        )
-        return
-    get_executor(job.platform_type)(job=job)
-
-
-def _held(job: CampaignJob) -> QuerySet[CampaignJob]:
-    """The job, as long as the run that claimed it still holds it (the claim token is per
-    claim: a run whose lease expired and was claimed again no longer matches)."""
-    return CampaignJob.objects.filter(
-        pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
-    )
-
-
-def _release(job: CampaignJob, **changes: Any) -> bool:
-    """Write the outcome of a run, only if this worker still holds the job.
-
-    When the lease expired and the sweeper handed the job to someone else, this run's
-    outcome is stale and is dropped (the other worker's run decides).
-    """
-    now = timezone.now()
-    changes.setdefault("lease_expires_at", None)
-    changes.setdefault("claimed_by", "")
-    released = _held(job).update(updated_at=now, **changes)
-    if not released:
-        logger.warning("Job %s was taken from this worker; its outcome is dropped", job.pk)
-    return bool(released)
-
-
-def job_succeed(*, job: CampaignJob, platform_campaign_id: str | None) -> bool:
-    ok = _release(
-        job,
-        status=JobStatus.SUCCESS,
-        platform_campaign_id=platform_campaign_id,
-        error=None,
-        next_attempt_at=None,
-        finished_at=timezone.now(),
-    )
-    if ok:
-        logger.info("Job %s succeeded (campaign %s)", job.pk, platform_campaign_id)
-    return ok
-
-
-def job_fail(
-    *, job: CampaignJob, error: dict[str, Any], partial: bool, platform_campaign_id: str | None
-) -> bool:
-    """End the job: PARTIAL_SUCCESS when something exists on the platform, else FAILED."""
-    status = JobStatus.PARTIAL_SUCCESS if partial else JobStatus.FAILED
-    ok = _release(
-        job,
-        status=status,
-        error=error,
-        platform_campaign_id=platform_campaign_id,
-        next_attempt_at=None,
-        finished_at=timezone.now(),
-    )
-    if ok:
-        logger.warning(
-            "Job %s ended %s at %s: %s", job.pk, status, error.get("step"), error.get("message")
-        )
-    return ok
-
-
-def job_reschedule(
-    *,
-    job: CampaignJob,
-    delay: float,
-    error: dict[str, Any] | None,
-    count_attempt: bool = True,
-    platform_campaign_id: str | None = None,
-) -> bool:
-    """Back to PENDING, due in `delay` seconds; published then (or by the sweeper).
-
-    `count_attempt=False` refunds the attempt the claim took: waiting for a rate-limit pause
-    or a video to finish processing is not a failure.
-    """
-    now = timezone.now()
-    due = now + timedelta(seconds=delay)
-    changes: dict[str, Any] = {
-        "status": JobStatus.PENDING,
-        "next_attempt_at": due,
-        "error": error,
-        # Counted from when the job becomes due, so the sweeper's "stale" clock starts then.
-        "published_at": due,
-    }
-    if platform_campaign_id:
-        changes["platform_campaign_id"] = platform_campaign_id
-    if not count_attempt:
-        changes["attempts"] = F("attempts") - 1
-    if not _release(job, **changes):
-        return False
-    if delay <= settings.JOB_MAX_COUNTDOWN_SECONDS:
-        job_publish(job_id=job.pk, countdown=delay)
-    logger.info("Job %s rescheduled in %.1f s", job.pk, delay)
-    return True
-
-
-def job_still_held(job: CampaignJob) -> Exists:
-    """A condition for writes a run makes: true only while that run still holds the job."""
-    return Exists(_held(job))
-
-
-# Rows of one model to change: {primary key: {field name: value}}, the same fields for all.
-RowChanges = dict[Any, dict[str, Any]]
-
-
-def job_update_rows(job: CampaignJob, changes: dict[type[Model], RowChanges]) -> bool:
-    """Write checkpoint fields of a job's rows (plan objects, media), only while this run
-    holds the job. Returns False when the run lost it: then nothing was written.
-
-    On PostgreSQL this is one statement whatever the rows and tables (an UPDATE per table as
-    data-modifying CTEs sharing one check of the hold): a job writes its checkpoints before
-    and after every Graph call, and through the ORM a 1-1-1 batch took 12 statements.
-    """
-    changes = {model: rows for model, rows in changes.items() if rows}
-    if not changes:
-        return True
-    expected = sum(len(rows) for rows in changes.values())
-    if connection.vendor != "postgresql":
-        held = job_still_held(job)
-        with transaction.atomic():
-            updated = sum(
-                model.objects.filter(pk=pk).filter(held).update(**fields)
-                for model, rows in changes.items()
-                for pk, fields in rows.items()
-            )
-            if updated != expected:
-                transaction.set_rollback(True)
-        return updated == expected
-    sql, params = _update_rows_sql(job, changes)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        (updated,) = cursor.fetchone()
-    # One statement: either the hold check passed and every row was written, or none was.
-    return updated == expected
-
-
-def _update_rows_sql(
-    job: CampaignJob, changes: dict[type[Model], RowChanges]
-) -> tuple[str, list[Any]]:
-    # Only identifiers from the models' metadata are formatted into the SQL (hence the
-    # S608 exemptions below); every value is a parameter.
-    params: list[Any] = [job.pk, JobStatus.PROCESSING, job.claimed_by]
-    ctes = [
-        "held AS (SELECT 1 FROM campaign_jobs WHERE id = %s AND status = %s AND claimed_by = %s)"
-    ]
-    for n, (model, rows) in enumerate(changes.items()):
-        opts = model._meta
-        names = list(next(iter(rows.values())))
-        if any(list(fields) != names for fields in rows.values()):
-            raise ValueError(f"Every {opts.object_name} row must change the same fields.")
-        fields = [opts.pk, *(opts.get_field(name) for name in names)]
-        columns = [connection.ops.quote_name(field.column) for field in fields]
-        row_sql = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields) + ")"
-        for pk, values in rows.items():
-            params.append(opts.pk.get_db_prep_value(pk, connection))
-            params += [
-                field.get_db_prep_save(values[field.name], connection) for field in fields[1:]
-            ]
-        assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
-        ctes.append(
-            f"u{n} AS (UPDATE {connection.ops.quote_name(opts.db_table)} AS t SET {assignments}"  # noqa: S608
-            f" FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({', '.join(columns)})"
-            f" WHERE t.{columns[0]} = v.{columns[0]} AND EXISTS (SELECT 1 FROM held)"
-            " RETURNING 1)"
-        )
-    counts = " + ".join(f"(SELECT count(*) FROM u{n})" for n in range(len(changes)))  # noqa: S608
-    return f"WITH {', '.join(ctes)} SELECT {counts}", params
-
-
-def job_heartbeat(*, job: CampaignJob) -> bool:
-    """Extend the lease of a job this worker holds; False if it was taken away meanwhile."""
-    now = timezone.now()
-    return bool(
-        _held(job).update(lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS))
-    )
-
-
 def job_cancel(*, job: CampaignJob) -> CampaignJob:
     """PENDING → CANCELLED. A job a worker already holds cannot be cancelled."""
     now = timezone.now()
@@ -622,7 +284,7 @@ def job_cancel(*, job: CampaignJob) -> CampaignJob:
 
 
 def job_retry(*, job: CampaignJob) -> CampaignJob:
-    """FAILED / PARTIAL_SUCCESS → PENDING, published after commit.
+    """FAILED / PARTIAL_SUCCESS → PENDING with a fresh attempt budget, published after commit.
 
     The plan rows keep their platform IDs, so the next run resumes: nothing that exists on
     the platform is created again.
@@ -631,6 +293,8 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
     with transaction.atomic():
         changed = CampaignJob.objects.filter(pk=job.pk, status__in=RETRYABLE_STATUSES).update(
             status=JobStatus.PENDING,
+            # A fresh budget of JOB_MAX_ATTEMPTS: someone decided it is worth another go.
+            attempts_at_retry=F("attempts"),
             next_attempt_at=None,
             finished_at=None,
             lease_expires_at=None,
@@ -669,8 +333,25 @@ def jobs_retry(
     return retried
 
 
+def job_error(message: str, *, step: str = "") -> dict[str, Any]:
+    """An error of mojito's own (no platform said it), in the shape API.md gives `error`."""
+    return {
+        "message": message,
+        "code": None,
+        "subcode": None,
+        "type": None,
+        "fbtrace_id": None,
+        "user_title": None,
+        "user_message": None,
+        "transient": False,
+        "step": step,
+    }
+
+
 def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
-    """Return PROCESSING jobs whose lease expired (their worker died) to PENDING and publish.
+    """Return PROCESSING jobs whose lease expired (their worker died) to PENDING and publish,
+    or end them FAILED once they have spent `JOB_MAX_ATTEMPTS`: a job whose run kills its
+    worker (out of memory, a crash of the interpreter) must not be run again forever.
 
     The conditional UPDATE only touches jobs still expired at that instant, so a worker that
     renews its lease concurrently keeps its job.
@@ -679,13 +360,31 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
     stuck = list(
         CampaignJob.objects.filter(
             status=JobStatus.PROCESSING, lease_expires_at__lt=now
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "attempts", "attempts_at_retry", "claimed_by")
     )
     requeued = []
-    for job_id in stuck:
-        changed = CampaignJob.objects.filter(
+    for job_id, attempts, at_retry, holder in stuck:
+        expired = CampaignJob.objects.filter(
             pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
-        ).update(
+        )
+        if attempts - at_retry >= settings.JOB_MAX_ATTEMPTS:
+            message = (
+                f"The worker running this job stopped answering on attempt {attempts - at_retry} of "
+                f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "
+                "no attempt is left. Retry the job to try again."
+            )
+            if expired.update(
+                status=JobStatus.FAILED,
+                error=job_error(message, step="worker"),
+                lease_expires_at=None,
+                claimed_by="",
+                next_attempt_at=None,
+                finished_at=now,
+                updated_at=now,
+            ):
+                logger.warning("Job %s lease expired with no attempt left; FAILED", job_id)
+            continue
+        changed = expired.update(
             status=JobStatus.PENDING,
             lease_expires_at=None,
             claimed_by="",
@@ -739,3 +438,28 @@ def jobs_publish_for_reactivated_account(*, ad_account_id: Any) -> list[str]:
             "Account %s active again: published %d waiting job(s)", ad_account_id, len(published)
         )
     return published
+
+
+def jobs_cancel_of_deleted_account(*, ad_account_id: Any = None, job_id: Any = None) -> list[str]:
+    """End CANCELLED the PENDING jobs of soft-deleted accounts (of one account, or one job):
+    they could never run, and nobody would otherwise tell their clients."""
+    jobs = CampaignJob.objects.filter(
+        status=JobStatus.PENDING, ad_account__deleted_at__isnull=False
+    )
+    if ad_account_id is not None:
+        jobs = jobs.filter(ad_account_id=ad_account_id)
+    if job_id is not None:
+        jobs = jobs.filter(pk=job_id)
+    now = timezone.now()
+    cancelled = [str(pk) for pk in jobs.values_list("pk", flat=True)]
+    if cancelled:
+        CampaignJob.objects.filter(pk__in=cancelled, status=JobStatus.PENDING).update(
+            status=JobStatus.CANCELLED,
+            error=job_error("Cancelled: the job's ad account was deleted.", step="ad_account"),
+            next_attempt_at=None,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+        )
+        logger.info("Cancelled %d job(s) of deleted ad accounts", len(cancelled))
+    return cancelled

@@ -7,15 +7,21 @@ from celery import shared_task
 
 @shared_task(name="campaigns.tasks.job_run", ignore_result=True)
 def job_run(job_id: str) -> None:
-    from campaigns.services import job_execute
+    from campaigns.engine.worker import job_execute
 
     job_execute(job_id=job_id)
 
 
 @shared_task(name="campaigns.tasks.jobs_sweep", ignore_result=True)
 def jobs_sweep() -> None:
-    """Beat: re-publish PENDING jobs nobody claimed, return jobs whose worker died."""
-    from campaigns.services import jobs_publish_unclaimed, jobs_requeue_stuck
+    """Beat: return jobs whose worker died (failing those out of attempts), re-publish
+    PENDING jobs nobody claimed, cancel those of deleted accounts."""
+    from campaigns.services import (
+        jobs_cancel_of_deleted_account,
+        jobs_publish_unclaimed,
+        jobs_requeue_stuck,
+    )
 
     jobs_requeue_stuck()
     jobs_publish_unclaimed()
+    jobs_cancel_of_deleted_account()

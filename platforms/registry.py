@@ -32,8 +32,9 @@ class PlatformEntry:
     # plan(*, job, request) -> mojito.db.Rows; the plan rows of an unsaved job, which the caller
     # inserts with the job (sets job.campaign to the tree in memory).
     planner: str | None = None
-    # execute(*, job) -> None; realises the job's plan on the platform (worker side).
-    executor: str | None = None
+    # A `campaigns.engine.adapter.PlatformAdapter` class: what the job engine asks of the
+    # platform (worker side).
+    adapter: str | None = None
     # verify(*, platform_account_id, credentials) -> VerifyResult
     verifier: str | None = None
 
@@ -44,7 +45,7 @@ _PLATFORMS: dict[str, PlatformEntry] = {
         request_validator="platforms.meta.validation.validate_meta_ad_request",
         request_serializer="platforms.meta.validation.MetaAdRequestSerializer",
         planner="platforms.meta.planning.plan_meta_job",
-        executor="platforms.meta.executor.execute_meta_job",
+        adapter="platforms.meta.adapter.MetaAdapter",
         verifier="platforms.meta.verify.verify_meta_account",
     ),
     # Planned platforms: accounts can be provisioned now; ads come with their packages.
@@ -86,8 +87,10 @@ def get_planner(platform_type: str) -> Callable[..., Any]:
     return _capability(platform_type, "planner")
 
 
-def get_executor(platform_type: str) -> Callable[..., Any]:
-    return _capability(platform_type, "executor")
+@cache
+def get_adapter(platform_type: str) -> Any:
+    """The platform's job-engine adapter (one instance per process; it keeps no job state)."""
+    return _capability(platform_type, "adapter")()
 
 
 def get_verifier(platform_type: str) -> Callable[..., Any]:

@@ -20,6 +20,8 @@ import requests
 from django.conf import settings
 from facebook_business.exceptions import FacebookRequestError
 
+from campaigns.engine.adapter import Failure, FailureKind
+
 TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613}) | frozenset(range(80000, 80015))
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613}) | frozenset(range(80000, 80015))
 TOKEN_CODE = 190
@@ -159,4 +161,27 @@ def from_transport_error(
         retry_after=settings.META_REQUEST_TIMEOUT
         if isinstance(exc, requests.ReadTimeout)
         else None,
+    )
+
+
+def failure_of(error: MetaError) -> Failure:
+    """Meta's error in the engine's words: which kind of failure, and what is stored."""
+    if error.kind is ErrorKind.TOKEN:
+        kind = FailureKind.TOKEN
+    elif error.transient and error.is_rate_limit:
+        kind = FailureKind.RATE_LIMITED
+    elif error.transient:
+        kind = FailureKind.TRANSIENT
+    else:
+        kind = FailureKind.PERMANENT
+    retry_after = error.retry_after
+    if kind is FailureKind.RATE_LIMITED and not retry_after:
+        retry_after = settings.META_USAGE_PAUSE_SECONDS
+    return Failure(
+        kind=kind,
+        message=error.message,
+        step=error.step,
+        ambiguous=error.ambiguous,
+        retry_after=retry_after,
+        details=error.as_job_error(),
     )

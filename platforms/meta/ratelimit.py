@@ -1,24 +1,24 @@
-"""Meta's rate-limit signals, and a pause per ad account shared by every worker.
+"""Meta's rate-limit signals, read off every response, and the account pauses they call for.
 
 Meta reports usage on every response: `x-business-use-case-usage` (per business use case,
 keyed by object id, with `estimated_time_to_regain_access` in minutes), `x-ad-account-usage`
 (`acc_id_util_pct`, `reset_time_duration` in seconds) and `x-app-usage`. Crossing 100% gets
 calls refused for a while, so mojito slows an account down before that: once usage passes
-`META_USAGE_PAUSE_PERCENT` the account is paused in the shared cache, and every worker defers
-that account's jobs until the pause ends.
+`META_USAGE_PAUSE_PERCENT` the account is paused (`campaigns.engine.pauses`, shared by every
+worker), and its jobs are deferred until the pause ends.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+
+from campaigns.engine.pauses import pause_account
 
 logger = logging.getLogger(__name__)
 
@@ -72,27 +72,6 @@ def parse_usage(headers: Mapping[str, str], *, account_number: str) -> Usage | N
     if not figures and not regain:
         return None
     return Usage(percent=max(figures, default=0.0), regain_seconds=regain)
-
-
-def _key(account_key: str) -> str:
-    return f"meta:pause:{account_key}"
-
-
-def pause_account(account_key: str, seconds: float, *, reason: str) -> float:
-    """Pause an account's Meta calls for `seconds` (extending, never shortening, a pause)."""
-    until = time.time() + seconds
-    current = paused_until(account_key)
-    if current and current >= until:
-        return current
-    cache.set(_key(account_key), until, timeout=int(seconds) + 1)
-    logger.warning("Pausing Meta calls for account %s for %.0f s: %s", account_key, seconds, reason)
-    return until
-
-
-def paused_until(account_key: str) -> float | None:
-    """Unix time until which the account is paused, or None."""
-    until = cache.get(_key(account_key))
-    return until if until and until > time.time() else None
 
 
 def note_usage(account_key: str, usage: Usage | None) -> float | None:

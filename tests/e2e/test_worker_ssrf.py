@@ -4,7 +4,7 @@ clear media error naming the private address, and nothing is sent to Meta.
 A worker of its own runs here with MEDIA_FETCH_ALLOW_PRIVATE=false (the production default).
 Two cases cannot go through it without risking a request off loopback: a link-local address
 (a buggy fetcher would really try 169.254.169.254) and a redirect to loopback (it needs a public
-host first). Those run the executor in this process, with every non-loopback connect refused
+host first). Those run the job engine in this process, with every non-loopback connect refused
 and the public host stood in for by a requests adapter, while the sweeper is paused and the
 job unpublished so that the worker cannot take it.
 """
@@ -16,7 +16,7 @@ import socket
 
 import pytest
 
-from campaigns.services import job_execute
+from campaigns.engine.worker import job_execute
 from platforms.meta import media
 from tests.e2e.harness import Harness, publishing_broken
 from tests.fakes import FakeRedirectAdapter

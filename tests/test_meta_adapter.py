@@ -1,4 +1,4 @@
-"""The Meta executor in-process, through the real SDK over HTTP to the sandbox.
+"""The job engine with the Meta adapter in-process, through the real SDK over HTTP to the sandbox.
 
 These pin down what each execution mode sends (round trips, batches) and how a run resumes;
 the worker-level behaviour (Celery, leases, the sweeper) is covered in tests/e2e.
@@ -18,13 +18,23 @@ import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from facebook_business.adobjects.adaccount import AdAccount as FbAdAccount
 
 from adaccounts.models import AdAccount
 from campaigns import services
-from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus
+from campaigns.engine import runner
+from campaigns.engine.adapter import LeaseLost
+from campaigns.engine.checkpoints import job_update_rows
+from campaigns.engine.claims import job_claim
+from campaigns.engine.runner import JobRun, execute_job, job_label
+from campaigns.engine.worker import job_execute
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus, MediaAsset
+from platforms.meta import params
+from platforms.meta.adapter import MetaAdapter
 from platforms.meta.client import build_meta_client
-from platforms.meta.executor import BatchMetaJobRun, LeaseLost, Plan, execute_meta_job
+from platforms.meta.plan import MetaRows
 from platforms.meta.sandbox.server import SandboxServer
+from platforms.meta.uploads import video_title
 from tests.factories import AdAccountFactory
 from tests.images import LoopbackServer, make_png
 from tests.payloads import api_example
@@ -118,9 +128,9 @@ def body_with(caller, *, ad_sets: int, ads: int, media: dict[str, str]) -> dict[
 
 def run(caller, body: dict[str, Any]) -> CampaignJob:
     submission = services.job_submit(user=caller.user, platform_type="META", data=body)
-    job = services.job_claim(job_id=submission.job.pk)
+    job = job_claim(job_id=submission.job.pk)
     assert job is not None
-    execute_meta_job(job=job)
+    execute_job(job, MetaAdapter())
     job.refresh_from_db()
     return job
 
@@ -198,19 +208,23 @@ def test_a_run_that_stalled_and_lost_its_job_sends_nothing_more_to_graph(
     caller, graph, image_server, settings
 ):
     body = body_with(caller, ad_sets=1, ads=1, media={"image_hash": "h"})
-    job = services.job_claim(
+    job = job_claim(
         job_id=services.job_submit(user=caller.user, platform_type="META", data=body).job.pk
     )
-    credentials = job.ad_account.credentials
-    client = build_meta_client(account_id=ACCOUNT, credentials=credentials)
-    run = BatchMetaJobRun(job, job.ad_account, client, credentials)
+    run = JobRun(job, MetaAdapter())
+    session = MetaAdapter().open(
+        job=job,
+        account=job.ad_account,
+        credentials=job.ad_account.credentials,
+        before_send=run.heartbeat,
+    )
     # The worker froze after its last check; meanwhile the sweeper gave the job to another run.
     run._last_heartbeat -= settings.JOB_LEASE_SECONDS
     CampaignJob.objects.filter(pk=job.pk).update(claimed_by="another run")
     before = len(graph_requests(graph))
 
     with pytest.raises(LeaseLost):
-        run.call("campaign", lambda: run.fb_account.create_campaign(params=run.campaign_params()))
+        session.call("campaign", lambda: session.fb_account.create_campaign(params={"name": "x"}))
 
     assert len(graph_requests(graph)) == before
     assert objects(graph, "campaign") == []
@@ -238,7 +252,7 @@ def test_a_3x3_tree_takes_one_batch_per_ad_set_and_records_every_id(caller, grap
     sent = [r["path"] for r in graph_requests(graph)[before:]]
     # One upload (the image is shared), then Meta's rule: one ad set of a campaign per batch.
     assert sent == ["/v26.0/act_200000000000001/adimages", "/v26.0", "/v26.0", "/v26.0"]
-    plan = Plan.load(job)
+    plan = MetaRows.load(job)
     assert {s.platform_id for s in plan.ad_sets} == {o["id"] for o in objects(graph, "adset")}
     assert {a.platform_id for a in plan.ads} == {o["id"] for o in objects(graph, "ad")}
     assert {c.platform_id for c in plan.creatives} == {
@@ -290,8 +304,8 @@ def test_a_failed_operation_ends_the_job_partial_with_metas_error_and_a_retry_co
     assert len(objects(graph, "campaign")) == 1
 
     services.job_retry(job=job)
-    job = services.job_claim(job_id=job.pk)
-    execute_meta_job(job=job)
+    job = job_claim(job_id=job.pk)
+    execute_job(job, MetaAdapter())
     job.refresh_from_db()
 
     assert job.status == JobStatus.SUCCESS, job.error
@@ -310,11 +324,11 @@ def test_a_dropped_batch_answer_is_reconciled_without_duplicates(caller, graph, 
     assert job.status == JobStatus.PENDING
     assert job.error["transient"] is True
 
-    job = services.job_claim(job_id=job.pk)
+    job = job_claim(job_id=job.pk)
     if job is None:  # not due yet: make it due (the backoff is the worker's business)
         CampaignJob.objects.filter(status=JobStatus.PENDING).update(next_attempt_at=None)
-        job = services.job_claim(job_id=CampaignJob.objects.get().pk)
-    execute_meta_job(job=job)
+        job = job_claim(job_id=CampaignJob.objects.get().pk)
+    execute_job(job, MetaAdapter())
     job.refresh_from_db()
 
     assert job.status == JobStatus.SUCCESS, job.error
@@ -333,9 +347,9 @@ def test_loading_a_plan_takes_the_same_queries_whatever_its_size(caller, graph, 
     large = services.job_submit(user=caller.user, platform_type="META", data=body).job
 
     with CaptureQueriesContext(connection) as small_queries:
-        Plan.load(small)
+        MetaRows.load(small)
     with CaptureQueriesContext(connection) as large_queries:
-        plan = Plan.load(large)
+        plan = MetaRows.load(large)
 
     assert len(plan.ads) == 50
     assert len(large_queries) == len(small_queries)
@@ -350,7 +364,7 @@ def test_a_batch_job_costs_a_handful_of_sql_statements(
     job = services.job_submit(user=caller.user, platform_type="META", data=body).job
 
     with CaptureQueriesContext(connection) as queries:
-        services.job_execute(job_id=str(job.pk))
+        job_execute(job_id=str(job.pk))
 
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCESS, job.error
@@ -363,10 +377,10 @@ def test_checkpoints_of_several_tables_are_written_together_while_the_job_is_hel
     caller, graph, image_server, sql_path
 ):
     body = body_with(caller, ad_sets=1, ads=2, media={"image_hash": "h"})
-    job = services.job_claim(
+    job = job_claim(
         job_id=services.job_submit(user=caller.user, platform_type="META", data=body).job.pk
     )
-    plan = Plan.load(job)
+    plan = MetaRows.load(job)
     now = timezone.now()
     changes = {
         Campaign: {plan.campaign.pk: {"platform_id": "c1", "attempted_at": now}},
@@ -374,11 +388,11 @@ def test_checkpoints_of_several_tables_are_written_together_while_the_job_is_hel
     }
 
     with CaptureQueriesContext(connection) as queries:
-        assert services.job_update_rows(job, changes) is True
+        assert job_update_rows(job, changes) is True
     if sql_path == "postgresql":
         assert len(queries) == 1
 
-    plan = Plan.load(job)
+    plan = MetaRows.load(job)
     assert (plan.campaign.platform_id, plan.campaign.attempted_at) == ("c1", now)
     assert [(ad.platform_id, ad.attempted_at) for ad in plan.ads] == [("a0", now), ("a1", now)]
     assert plan.ad_sets[0].platform_id is None
@@ -389,17 +403,17 @@ def test_checkpoints_of_several_tables_are_written_together_while_the_job_is_hel
         Campaign: {plan.campaign.pk: {"platform_id": "stale", "attempted_at": None}},
         AdSet: {plan.ad_sets[0].pk: {"platform_id": "stale", "attempted_at": None}},
     }
-    assert services.job_update_rows(job, later) is False
-    plan = Plan.load(job)
+    assert job_update_rows(job, later) is False
+    plan = MetaRows.load(job)
     assert (plan.campaign.platform_id, plan.ad_sets[0].platform_id) == ("c1", None)
 
 
 def test_checkpoint_rows_of_one_table_must_change_the_same_fields(caller, graph):
     body = body_with(caller, ad_sets=1, ads=2, media={"image_hash": "h"})
     job = services.job_submit(user=caller.user, platform_type="META", data=body).job
-    ads = Plan.load(job).ads
+    ads = MetaRows.load(job).ads
     with pytest.raises(ValueError, match="same fields"):
-        services.job_update_rows(
+        job_update_rows(
             job, {Ad: {ads[0].pk: {"platform_id": "1"}, ads[1].pk: {"attempted_at": None}}}
         )
 
@@ -451,9 +465,7 @@ def graph_without_batch(graph: SandboxServer) -> Iterator[str]:
 def test_an_endpoint_that_refuses_batches_gets_one_request_per_object(
     caller, graph, graph_without_batch, image_server, settings, monkeypatch
 ):
-    from platforms.meta import executor
-
-    monkeypatch.setattr(executor, "_batch_refused_by", None)
+    monkeypatch.setattr(runner, "_refused_scopes", {})
     settings.META_GRAPH_URL = graph_without_batch
     image_hash = uploaded_hash(graph, image_server)
 
@@ -469,3 +481,106 @@ def test_an_endpoint_that_refuses_batches_gets_one_request_per_object(
     body["campaign"]["name"] = "Second"
     assert run(caller, body).status == JobStatus.SUCCESS
     assert len(graph_requests(graph)) - before == 4
+
+
+def claim_and_run(job: CampaignJob) -> CampaignJob:
+    CampaignJob.objects.filter(pk=job.pk).update(next_attempt_at=None)
+    claimed = job_claim(job_id=job.pk)
+    assert claimed is not None
+    execute_job(claimed, MetaAdapter())
+    job.refresh_from_db()
+    return job
+
+
+def test_a_lost_create_never_adopts_an_advertisers_object_of_the_same_name(
+    caller, graph, image_server
+):
+    image_hash = uploaded_hash(graph, image_server)
+    body = body_with(caller, ad_sets=1, ads=1, media={"image_hash": image_hash})
+    job = services.job_submit(user=caller.user, platform_type="META", data=body).job
+    rows = MetaRows.load(job)
+    # The advertiser's own campaign (made in Ads Manager): the same name, no label of ours.
+    own = params.campaign_params(rows.campaign, "unused")
+    del own["adlabels"]
+    client = build_meta_client(account_id=ACCOUNT, credentials={"access_token": TOKEN})
+    advertisers = FbAdAccount(ACCOUNT, api=client.api).create_campaign(params=own)["id"]
+    # The job's campaign create left and its answer was lost.
+    Campaign.objects.filter(pk=rows.campaign.pk).update(attempted_at=timezone.now())
+
+    job = claim_and_run(job)
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    assert job.platform_campaign_id != advertisers
+    assert len(objects(graph, "campaign")) == 2
+    (ad_set,) = objects(graph, "adset")
+    assert ad_set["fields"]["campaign_id"] == job.platform_campaign_id
+
+
+@pytest.mark.parametrize("mode", ["batch", "sequential"])
+def test_a_campaign_meta_refuses_leaves_nothing_on_the_account(
+    caller, graph, image_server, settings, mode
+):
+    settings.META_EXECUTION_MODE = mode
+    image_hash = uploaded_hash(graph, image_server)
+    body = body_with(caller, ad_sets=2, ads=1, media={"image_hash": image_hash})
+    body["campaign"]["name"] = "Spring [sandbox:permanent]"
+
+    job = run(caller, body)
+
+    assert job.status == JobStatus.FAILED
+    assert job.error["step"] == "campaign"
+    for kind in ("campaign", "adset", "adcreative", "ad"):
+        assert objects(graph, kind) == [], kind
+    rows = MetaRows.load(job)
+    # Known not to have been made: a retry looks nothing up.
+    assert all(row.attempted_at is None for row in (rows.campaign, *rows.ad_sets, *rows.creatives))
+
+
+@pytest.mark.parametrize("mode", ["batch", "sequential"])
+def test_an_ad_set_meta_refuses_leaves_nothing_of_its_ads(
+    caller, graph, image_server, settings, mode
+):
+    settings.META_EXECUTION_MODE = mode
+    image_hash = uploaded_hash(graph, image_server)
+    body = body_with(caller, ad_sets=2, ads=1, media={"image_hash": image_hash})
+    body["ad_sets"][1]["name"] = "Set 1 [sandbox:permanent]"
+
+    job = run(caller, body)
+
+    assert job.status == JobStatus.PARTIAL_SUCCESS
+    assert job.error["step"] == "ad_sets.1"
+    assert "Creative 1.0" not in {o["fields"]["name"] for o in objects(graph, "adcreative")}
+    assert "Ad 1.0" not in {o["fields"]["name"] for o in objects(graph, "ad")}
+
+
+def test_a_lost_video_upload_is_found_by_its_title_in_one_request(caller, graph, image_server):
+    body = body_with(
+        caller,
+        ad_sets=1,
+        ads=1,
+        media={"video_url": f"{image_server}/clip.mp4", "thumbnail_hash": "h"},
+    )
+    job = services.job_submit(user=caller.user, platform_type="META", data=body).job
+    asset = MediaAsset.objects.get(job=job)
+    client = build_meta_client(account_id=ACCOUNT, credentials={"access_token": TOKEN})
+    library = FbAdAccount(ACCOUNT, api=client.api)
+    for n in range(3):  # the advertiser's library
+        library.create_ad_video(params={"file_url": f"{image_server}/v{n}.mp4", "title": f"v{n}"})
+    title = video_title(job_label(job), asset.pk)
+    # The job's upload reached Meta; its answer was lost.
+    lost = library.create_ad_video(params={"file_url": asset.source_url, "title": title})["id"]
+    MediaAsset.objects.filter(pk=asset.pk).update(attempted_at=timezone.now())
+    before = len(graph_requests(graph))
+
+    claim_and_run(job)
+
+    asset.refresh_from_db()
+    assert asset.platform_id == lost
+    assert len(objects(graph, "advideo")) == 4
+    lookups = [
+        r
+        for r in graph_requests(graph)[before:]
+        if r["method"] == "GET" and r["path"].endswith("/advideos")
+    ]
+    assert len(lookups) == 1
+    assert lookups[0]["params"]["title"] == title

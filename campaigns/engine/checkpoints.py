@@ -1,0 +1,106 @@
+"""What a run writes while it holds its job: checkpoints of the plan's rows, and the lease.
+
+Every write is conditional on the run still holding the job (its claim token), so a run that
+lost its lease to the sweeper can never overwrite what the run that took over recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, Model, QuerySet
+from django.utils import timezone
+
+from campaigns.models import CampaignJob, JobStatus
+
+
+def held(job: CampaignJob) -> QuerySet[CampaignJob]:
+    """The job, as long as the run that claimed it still holds it (the claim token is per
+    claim: a run whose lease expired and was claimed again no longer matches)."""
+    return CampaignJob.objects.filter(
+        pk=job.pk, status=JobStatus.PROCESSING, claimed_by=job.claimed_by
+    )
+
+
+def job_still_held(job: CampaignJob) -> Exists:
+    """A condition for writes a run makes: true only while that run still holds the job."""
+    return Exists(held(job))
+
+
+# Rows of one model to change: {primary key: {field name: value}}, the same fields for all.
+RowChanges = dict[Any, dict[str, Any]]
+
+
+def job_update_rows(job: CampaignJob, changes: dict[type[Model], RowChanges]) -> bool:
+    """Write checkpoint fields of a job's rows (plan objects, media), only while this run
+    holds the job. Returns False when the run lost it: then nothing was written.
+
+    On PostgreSQL this is one statement whatever the rows and tables (an UPDATE per table as
+    data-modifying CTEs sharing one check of the hold): a job writes its checkpoints before
+    and after every Graph call, and through the ORM a 1-1-1 batch took 12 statements.
+    """
+    changes = {model: rows for model, rows in changes.items() if rows}
+    if not changes:
+        return True
+    expected = sum(len(rows) for rows in changes.values())
+    if connection.vendor != "postgresql":
+        still_held = job_still_held(job)
+        with transaction.atomic():
+            updated = sum(
+                model.objects.filter(pk=pk).filter(still_held).update(**fields)
+                for model, rows in changes.items()
+                for pk, fields in rows.items()
+            )
+            if updated != expected:
+                transaction.set_rollback(True)
+        return updated == expected
+    sql, params = _update_rows_sql(job, changes)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (updated,) = cursor.fetchone()
+    # One statement: either the hold check passed and every row was written, or none was.
+    return updated == expected
+
+
+def _update_rows_sql(
+    job: CampaignJob, changes: dict[type[Model], RowChanges]
+) -> tuple[str, list[Any]]:
+    # Only identifiers from the models' metadata are formatted into the SQL (hence the
+    # S608 exemptions below); every value is a parameter.
+    params: list[Any] = [job.pk, JobStatus.PROCESSING, job.claimed_by]
+    ctes = [
+        "held AS (SELECT 1 FROM campaign_jobs WHERE id = %s AND status = %s AND claimed_by = %s)"
+    ]
+    for n, (model, rows) in enumerate(changes.items()):
+        opts = model._meta
+        names = list(next(iter(rows.values())))
+        if any(list(fields) != names for fields in rows.values()):
+            raise ValueError(f"Every {opts.object_name} row must change the same fields.")
+        fields = [opts.pk, *(opts.get_field(name) for name in names)]
+        columns = [connection.ops.quote_name(field.column) for field in fields]
+        row_sql = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields) + ")"
+        for pk, values in rows.items():
+            params.append(opts.pk.get_db_prep_value(pk, connection))
+            params += [
+                field.get_db_prep_save(values[field.name], connection) for field in fields[1:]
+            ]
+        assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
+        ctes.append(
+            f"u{n} AS (UPDATE {connection.ops.quote_name(opts.db_table)} AS t SET {assignments}"  # noqa: S608
+            f" FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({', '.join(columns)})"
+            f" WHERE t.{columns[0]} = v.{columns[0]} AND EXISTS (SELECT 1 FROM held)"
+            " RETURNING 1)"
+        )
+    counts = " + ".join(f"(SELECT count(*) FROM u{n})" for n in range(len(changes)))  # noqa: S608
+    return f"WITH {', '.join(ctes)} SELECT {counts}", params
+
+
+def job_heartbeat(*, job: CampaignJob) -> bool:
+    """Extend the lease of a job this worker holds; False if it was taken away meanwhile."""
+    now = timezone.now()
+    return bool(
+        held(job).update(lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS))
+    )

@@ -1,0 +1,166 @@
+"""How a run ends: the job's final status, or when it runs again, decided from its failure.
+
+Policy, for every platform (the failure's kind comes from the platform's taxonomy):
+- token dead: the job ends FAILED and its account REQUIRES_REAUTH, if the account still holds
+  the credentials this run used;
+- rate-limited: the account is paused and the job deferred, its attempt refunded;
+- transient (a crash of ours included): backoff with full jitter, until `JOB_MAX_ATTEMPTS`
+  attempts have been spent, then FAILED with the last error;
+- permanent: FAILED, or PARTIAL_SUCCESS when something already exists on the platform.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from adaccounts import services as account_services
+from adaccounts.models import AdAccount
+from campaigns.engine import pauses
+from campaigns.engine.adapter import Failure, FailureKind
+from campaigns.engine.checkpoints import held
+from campaigns.models import CampaignJob, JobStatus
+from campaigns.services import job_publish
+
+logger = logging.getLogger(__name__)
+
+
+def release(job: CampaignJob, **changes: Any) -> bool:
+    """Write the outcome of a run, only if this worker still holds the job.
+
+    When the lease expired and the sweeper handed the job to someone else, this run's
+    outcome is stale and is dropped (the other worker's run decides).
+    """
+    now = timezone.now()
+    changes.setdefault("lease_expires_at", None)
+    changes.setdefault("claimed_by", "")
+    released = held(job).update(updated_at=now, **changes)
+    if not released:
+        logger.warning("Job %s was taken from this worker; its outcome is dropped", job.pk)
+    return bool(released)
+
+
+def job_succeed(*, job: CampaignJob, platform_campaign_id: str | None) -> bool:
+    ok = release(
+        job,
+        status=JobStatus.SUCCESS,
+        platform_campaign_id=platform_campaign_id,
+        error=None,
+        next_attempt_at=None,
+        finished_at=timezone.now(),
+    )
+    if ok:
+        logger.info("Job %s succeeded (campaign %s)", job.pk, platform_campaign_id)
+    return ok
+
+
+def job_fail(
+    *, job: CampaignJob, error: dict[str, Any], partial: bool, platform_campaign_id: str | None
+) -> bool:
+    """End the job: PARTIAL_SUCCESS when something exists on the platform, else FAILED."""
+    status = JobStatus.PARTIAL_SUCCESS if partial else JobStatus.FAILED
+    ok = release(
+        job,
+        status=status,
+        error=error,
+        platform_campaign_id=platform_campaign_id,
+        next_attempt_at=None,
+        finished_at=timezone.now(),
+    )
+    if ok:
+        logger.warning(
+            "Job %s ended %s at %s: %s", job.pk, status, error.get("step"), error.get("message")
+        )
+    return ok
+
+
+def job_reschedule(
+    *,
+    job: CampaignJob,
+    delay: float,
+    error: dict[str, Any] | None,
+    count_attempt: bool = True,
+    platform_campaign_id: str | None = None,
+) -> bool:
+    """Back to PENDING, due in `delay` seconds; published then (or by the sweeper).
+
+    `count_attempt=False` refunds the attempt the claim took: waiting for a rate-limit pause
+    or a video to finish processing is not a failure.
+    """
+    now = timezone.now()
+    due = now + timedelta(seconds=delay)
+    changes: dict[str, Any] = {
+        "status": JobStatus.PENDING,
+        "next_attempt_at": due,
+        "error": error,
+        # Counted from when the job becomes due, so the sweeper's "stale" clock starts then.
+        "published_at": due,
+    }
+    if platform_campaign_id:
+        changes["platform_campaign_id"] = platform_campaign_id
+    if not count_attempt:
+        changes["attempts"] = F("attempts") - 1
+    if not release(job, **changes):
+        return False
+    if delay <= settings.JOB_MAX_COUNTDOWN_SECONDS:
+        job_publish(job_id=job.pk, countdown=delay)
+    logger.info("Job %s rescheduled in %.1f s", job.pk, delay)
+    return True
+
+
+def backoff(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, never sooner than the platform asked."""
+    ceiling = min(
+        settings.JOB_RETRY_MAX_SECONDS, settings.JOB_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1)
+    )
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 (jitter, not crypto)
+    return max(delay, retry_after or 0)
+
+
+def job_settle(
+    *,
+    job: CampaignJob,
+    account: AdAccount,
+    failure: Failure,
+    partial: bool,
+    platform_campaign_id: str | None,
+    credentials_version: int | None,
+) -> None:
+    """Apply the policy above to a run that ended with `failure`."""
+    error = failure.error
+    if failure.kind is FailureKind.TOKEN:
+        # No other job of this account can succeed until new credentials are set. A run that
+        # started before they were replaced says nothing about the new ones.
+        if credentials_version is not None:
+            account_services.ad_account_require_reauth(
+                account_id=account.pk, credentials_version=credentials_version
+            )
+        # API.md: the job whose call gets the dead-token answer ends FAILED (a retry resumes).
+        job_fail(job=job, error=error, partial=False, platform_campaign_id=platform_campaign_id)
+        return
+    if failure.kind is FailureKind.RATE_LIMITED:
+        pause = failure.retry_after or settings.JOB_RETRY_BASE_SECONDS
+        pauses.pause_account(account.pk, pause, reason=f"{failure.step}: {failure.message}")
+        job_reschedule(
+            job=job,
+            delay=pause,
+            error=error,
+            count_attempt=False,
+            platform_campaign_id=platform_campaign_id,
+        )
+        return
+    if failure.kind is FailureKind.TRANSIENT and job.attempts_left > 0:
+        job_reschedule(
+            job=job,
+            delay=backoff(job.attempts, failure.retry_after),
+            error=error,
+            platform_campaign_id=platform_campaign_id,
+        )
+        return
+    job_fail(job=job, error=error, partial=partial, platform_campaign_id=platform_campaign_id)
