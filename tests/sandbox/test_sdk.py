@@ -142,6 +142,22 @@ def test_filtered_campaign_list_and_paging(account: AdAccount) -> None:
     assert [c["name"] for c in exact] == ["unrelated"]
 
 
+def test_the_video_library_filtered_by_title_lists_only_that_video(account: AdAccount) -> None:
+    # How mojito finds a video whose upload answer was lost, without paging the whole library.
+    def upload(title: str) -> str:
+        params = {"file_url": f"https://cdn.example.com/{len(title)}.mp4", "title": title}
+        return account.create_ad_video(params=params)["id"]
+
+    wanted = upload("mojito-asset-7f3a")
+    upload("mojito-asset-7f3a (copy)")
+    upload("mojito-asset-0000")
+
+    found = account.get_ad_videos(fields=["title"], params={"title": "mojito-asset-7f3a"})
+    assert [(video["id"], video["title"]) for video in found] == [(wanted, "mojito-asset-7f3a")]
+    assert list(account.get_ad_videos(params={"title": "mojito-asset-none"})) == []
+    assert len(list(account.get_ad_videos())) == 3
+
+
 def test_sdk_raises_meta_errors(account: AdAccount) -> None:
     with pytest.raises(FacebookRequestError) as caught:
         account.create_campaign(params={**CAMPAIGN, "special_ad_categories": None})

@@ -653,6 +653,11 @@ class Graph:
                 candidates = [o for o in candidates if o.fields.get("hash") in hashes]
             if params.present("name"):
                 candidates = [o for o in candidates if o.fields.get("name") == params.str("name")]
+        if object_type == "advideo" and params.present("title"):
+            # Ad Account Ad Videos reference, Reading: `title`, "Video name used in the video
+            # names filter". An exact name here.
+            title = params.str("title")
+            candidates = [o for o in candidates if o.fields.get("title") == title]
         if filters:
             candidates = [
                 o
