@@ -68,6 +68,10 @@ class AdAccount(TimeStampedModel):
     name = models.CharField(max_length=255)
     # Never rendered anywhere: serializers, admin and logs only ever see `has_credentials`.
     credentials = EncryptedJSONField(default=dict, blank=True, editable=False)
+    # Bumped (F() + 1, in the same UPDATE) whenever credentials are set, never by a key
+    # rotation: a job run remembers it, so that its dead-token answer marks the account
+    # REQUIRES_REAUTH only if the account still holds the credentials that run used.
+    credentials_version = models.PositiveIntegerField(default=1, editable=False)
     status = models.CharField(
         max_length=20, choices=AdAccountStatus.choices, default=AdAccountStatus.ACTIVE
     )

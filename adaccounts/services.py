@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
@@ -99,7 +102,14 @@ def ad_account_update(*, account: AdAccount, **changes: Any) -> AdAccount:
     was = account.status
     for field, value in changes.items():
         setattr(account, field, value)
-    _save_checking_duplicates(account)
+    with transaction.atomic():
+        if "credentials" in changes:
+            # Counted in the UPDATE itself, so two concurrent changes make two bumps.
+            account.credentials_version = F("credentials_version") + 1
+        _save_checking_duplicates(account)
+        if "credentials" in changes:
+            # Our UPDATE holds the row lock until commit: this reads the value it wrote.
+            account.refresh_from_db(fields=["credentials_version"])
     logger.info("Updated ad account %s (%s)", account.id, ", ".join(sorted(changes)) or "nothing")
     _announce_if_reactivated(account, was)
     return account
@@ -110,6 +120,31 @@ def _announce_if_reactivated(account: AdAccount, previous_status: str) -> None:
         transaction.on_commit(
             lambda: ad_account_reactivated.send(sender=AdAccount, account_id=account.pk)
         )
+
+
+def ad_account_require_reauth(*, account_id: UUID | str, credentials_version: int) -> bool:
+    """Mark the account REQUIRES_REAUTH after a dead-token answer, if it still holds the
+    credentials of the run that got it (`credentials_version`) and is ACTIVE and not deleted.
+
+    One conditional UPDATE: a slow run with the old token never undoes credentials that were
+    replaced (and verified) meanwhile. Returns whether the account changed.
+    """
+    changed = AdAccount.objects.filter(
+        pk=account_id,
+        credentials_version=credentials_version,
+        status=AdAccountStatus.ACTIVE,
+        deleted_at__isnull=True,
+    ).update(status=AdAccountStatus.REQUIRES_REAUTH, updated_at=timezone.now())
+    if changed:
+        logger.warning("Account %s requires re-authentication", account_id)
+    else:
+        logger.info(
+            "Account %s: dead token of credentials version %s, but the credentials changed "
+            "since the run started (or the account is no longer ACTIVE); status left as is",
+            account_id,
+            credentials_version,
+        )
+    return bool(changed)
 
 
 def ad_account_delete(*, account: AdAccount) -> None:

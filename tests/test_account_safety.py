@@ -1,0 +1,208 @@
+"""Ad account writes that race with the job engine and with each other lose nothing.
+
+A worker marks an account REQUIRES_REAUTH only for the credentials its run used; key rotation,
+API and admin updates write only what they mean to write; a soft delete is announced.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.test import Client
+
+from adaccounts import services
+from adaccounts.models import AdAccount, AdAccountStatus
+from tests.factories import AdAccountFactory
+
+pytestmark = pytest.mark.django_db
+
+OLD_TOKEN = "EAAB-old-token-3c1f9e"
+NEW_TOKEN = "EAAB-new-token-8a72d4"
+
+
+def stored(account: AdAccount) -> AdAccount:
+    return AdAccount.objects.get(pk=account.pk)
+
+
+@pytest.fixture
+def account() -> AdAccount:
+    return AdAccountFactory(credentials={"access_token": OLD_TOKEN})
+
+
+# --- credentials_version ---------------------------------------------------------------------
+
+
+def test_a_new_account_starts_at_credentials_version_1(account):
+    assert stored(account).credentials_version == 1
+
+
+def test_setting_credentials_bumps_the_version(account):
+    services.ad_account_update(account=account, credentials={"access_token": NEW_TOKEN})
+
+    assert account.credentials_version == 2
+    assert stored(account).credentials_version == 2
+    assert stored(account).credentials == {"access_token": NEW_TOKEN}
+
+
+def test_an_update_without_credentials_keeps_the_version(account):
+    services.ad_account_update(account=account, name="Renamed", status=AdAccountStatus.INACTIVE)
+
+    assert stored(account).credentials_version == 1
+
+
+def test_the_bump_counts_from_the_stored_version_not_the_loaded_one(account):
+    stale = stored(account)
+    services.ad_account_update(account=account, credentials={"access_token": "EAAB-2"})
+
+    services.ad_account_update(account=stale, credentials={"access_token": "EAAB-3"})
+
+    assert stored(account).credentials_version == 3
+
+
+def test_patching_credentials_through_the_api_bumps_the_version(caller):
+    account = AdAccountFactory(team=caller.team)
+
+    response = caller.client.patch(
+        f"/api/v1/ad_accounts/{account.pk}",
+        {"credentials": {"access_token": NEW_TOKEN}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert "credentials_version" not in response.json()
+    assert stored(account).credentials_version == 2
+
+
+def test_a_put_without_credentials_keeps_the_version(caller):
+    account = AdAccountFactory(team=caller.team, platform_account_id="act_42")
+
+    response = caller.client.put(
+        f"/api/v1/ad_accounts/{account.pk}",
+        {
+            "platform_account_id": "act_42",
+            "name": "Replaced",
+            "platform_type": "META",
+            "status": "ACTIVE",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert stored(account).credentials_version == 1
+
+
+def _admin_change_form(account: AdAccount, **overrides: str) -> dict[str, str]:
+    data = {
+        "platform_account_id": account.platform_account_id,
+        "name": account.name,
+        "team": str(account.team_id),
+        "owner_user": "",
+        "status": account.status,
+        "additional_config": "{}",
+        "initial-additional_config": "{}",
+        "access_token": "",
+        "app_secret": "",
+        "_save": "Save",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_new_token_in_the_admin_bumps_the_version(admin_client: Client, account):
+    response = admin_client.post(
+        f"/admin/adaccounts/adaccount/{account.pk}/change/",
+        _admin_change_form(account, access_token=NEW_TOKEN),
+    )
+
+    assert response.status_code == 302
+    assert stored(account).credentials_version == 2
+    assert stored(account).credentials == {"access_token": NEW_TOKEN}
+
+
+def test_the_admin_neither_shows_nor_takes_the_version(admin_client: Client, account):
+    url = f"/admin/adaccounts/adaccount/{account.pk}/change/"
+
+    page = admin_client.get(url).content.decode()
+    response = admin_client.post(
+        url, _admin_change_form(account, name="Renamed", credentials_version="99")
+    )
+
+    assert 'name="credentials_version"' not in page
+    assert OLD_TOKEN not in page
+    assert response.status_code == 302
+    assert stored(account).name == "Renamed"
+    assert stored(account).credentials_version == 1
+
+
+# --- ad_account_require_reauth ----------------------------------------------------------------
+
+
+def test_a_dead_token_of_the_current_credentials_requires_reauth(account):
+    version = stored(account).credentials_version
+    updated_at = stored(account).updated_at
+
+    changed = services.ad_account_require_reauth(account_id=account.pk, credentials_version=version)
+
+    assert changed is True
+    assert stored(account).status == AdAccountStatus.REQUIRES_REAUTH
+    assert stored(account).updated_at > updated_at
+
+
+def test_a_dead_token_of_replaced_credentials_leaves_the_account_active(account):
+    version_of_the_run = stored(account).credentials_version
+    # New credentials were set (and verified) while the slow run still used the old token.
+    services.ad_account_update(account=account, credentials={"access_token": NEW_TOKEN})
+
+    changed = services.ad_account_require_reauth(
+        account_id=account.pk, credentials_version=version_of_the_run
+    )
+
+    assert changed is False
+    assert stored(account).status == AdAccountStatus.ACTIVE
+    assert stored(account).credentials == {"access_token": NEW_TOKEN}
+
+
+@pytest.mark.parametrize(
+    "status", [AdAccountStatus.INACTIVE, AdAccountStatus.SUSPENDED, AdAccountStatus.REQUIRES_REAUTH]
+)
+def test_a_dead_token_leaves_an_account_that_is_not_active_as_it_is(status):
+    account = AdAccountFactory(status=status)
+
+    changed = services.ad_account_require_reauth(account_id=account.pk, credentials_version=1)
+
+    assert changed is False
+    assert stored(account).status == status
+
+
+def test_a_dead_token_leaves_a_deleted_account_as_it_is(account):
+    account.soft_delete()
+
+    changed = services.ad_account_require_reauth(account_id=account.pk, credentials_version=1)
+
+    assert changed is False
+    assert stored(account).status == AdAccountStatus.ACTIVE
+
+
+def test_requiring_reauth_warns_without_the_credentials(account, caplog):
+    caplog.set_level(logging.INFO, logger="adaccounts.services")
+
+    services.ad_account_require_reauth(account_id=account.pk, credentials_version=1)
+
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        f"Account {account.pk} requires re-authentication"
+    ]
+    assert OLD_TOKEN not in caplog.text
+
+
+def test_a_stale_dead_token_is_only_an_info_line(account, caplog):
+    services.ad_account_update(account=account, credentials={"access_token": NEW_TOKEN})
+    caplog.set_level(logging.INFO, logger="adaccounts.services")
+
+    services.ad_account_require_reauth(account_id=account.pk, credentials_version=1)
+
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "status left as is" in caplog.text
+    assert OLD_TOKEN not in caplog.text
+    assert NEW_TOKEN not in caplog.text
