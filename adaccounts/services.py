@@ -160,10 +160,24 @@ def ad_account_credentials_rotate() -> int:
     accounts are rotated too, so an old key can be dropped from the list afterwards.
     Returns the number of rows rewritten.
     """
+    # Primary keys only: credentials read at the start would be stale by the time their row
+    # is written back. Rows created meanwhile are written under the newest key anyway.
     count = 0
-    for account in AdAccount.objects.only("id", "credentials").iterator(chunk_size=500):
-        # update() bypasses save() so updated_at keeps meaning "last changed by a person".
-        AdAccount.objects.filter(pk=account.pk).update(credentials=account.credentials)
+    for pk in list(AdAccount.objects.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Lock the row while it is re-read and rewritten: a concurrent credentials change
+            # either committed before (and is what gets re-encrypted) or waits for this one.
+            account = (
+                AdAccount.objects.select_for_update()
+                .only("id", "credentials")
+                .filter(pk=pk)
+                .first()
+            )
+            if account is None:
+                continue  # deleted from the table meanwhile
+            # update() bypasses save() so updated_at keeps meaning "last changed by a person",
+            # and credentials_version stays: these are the same credentials.
+            AdAccount.objects.filter(pk=pk).update(credentials=account.credentials)
         count += 1
     logger.info("Re-encrypted credentials of %d ad accounts under the newest key", count)
     return count

@@ -7,13 +7,19 @@ API and admin updates write only what they mean to write; a soft delete is annou
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from adaccounts import services
 from adaccounts.models import AdAccount, AdAccountStatus
 from tests.factories import AdAccountFactory
+from tests.test_credentials_encryption import fernet_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +212,131 @@ def test_a_stale_dead_token_is_only_an_info_line(account, caplog):
     assert "status left as is" in caplog.text
     assert OLD_TOKEN not in caplog.text
     assert NEW_TOKEN not in caplog.text
+
+
+# --- key rotation ----------------------------------------------------------------------------
+
+
+class OtherConnection:
+    """Runs `work` in a thread, so on its own database connection (and its own transaction)."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self._work = work
+        self._failures: list[BaseException] = []
+        self._connected = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+        self.backend_pid: int | None = None
+
+    def _run(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                (self.backend_pid,) = cursor.fetchone()
+            self._connected.set()
+            self._work()
+        except BaseException as exc:  # re-raised in the test's thread by join()
+            self._failures.append(exc)
+        finally:
+            self._connected.set()
+            connection.close()
+
+    def start(self) -> OtherConnection:
+        self._thread.start()
+        self._connected.wait(timeout=10)
+        return self
+
+    def join(self) -> None:
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the other connection is still blocked"
+        if self._failures:
+            raise self._failures[0]
+
+    def wait_until_blocked(self) -> None:
+        """Until PostgreSQL reports this connection waiting for a lock another one holds."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT cardinality(pg_blocking_pids(%s))", [self.backend_pid])
+                (blockers,) = cursor.fetchone()
+            if blockers:
+                return
+            assert self._thread.is_alive(), "the other connection finished without waiting"
+            time.sleep(0.01)
+        raise AssertionError("the other connection never waited for a lock")
+
+
+def replace_credentials(account_id: Any) -> Callable[[], Any]:
+    return lambda: services.ad_account_update(
+        account=AdAccount.objects.get(pk=account_id), credentials={"access_token": NEW_TOKEN}
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotation_keeps_credentials_changed_while_it_runs():
+    with fernet_keys("A"):
+        first = AdAccountFactory(credentials={"access_token": "EAAB-first"})
+        second = AdAccountFactory(credentials={"access_token": "EAAB-second"})
+
+    def change_the_other_account(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('UPDATE "ad_accounts"') and not changed:
+            # Rotation has rewritten its first account; before it reaches the other one, a
+            # person replaces that one's credentials, and commits.
+            rotated = first.pk if first.pk in params else second.pk
+            other = second if rotated == first.pk else first
+            changed.append(other)
+            OtherConnection(replace_credentials(other.pk)).start().join()
+        return result
+
+    changed: list[AdAccount] = []
+    with fernet_keys("B", "A"), connection.execute_wrapper(change_the_other_account):
+        assert services.ad_account_credentials_rotate() == 2
+
+    assert len(changed) == 1
+    (other,) = changed
+    rotated = first if other == second else second
+    # The old key is gone: every row reads under the new one alone, the change included.
+    with fernet_keys("B"):
+        assert stored(other).credentials == {"access_token": NEW_TOKEN}
+        assert stored(rotated).credentials == rotated.credentials
+        assert stored(other).credentials_version == 2
+        assert stored(rotated).credentials_version == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_credentials_change_waits_for_the_rotation_of_its_row_and_then_wins():
+    with fernet_keys("A"):
+        account = AdAccountFactory(credentials={"access_token": OLD_TOKEN})
+
+    def change_the_locked_row(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("SELECT") and '"ad_accounts"."id" = ' in sql and not others:
+            # Rotation has read the row to rewrite it; a person's change of that row must now
+            # wait for rotation's commit, not slip in between its read and its write.
+            others.append(OtherConnection(replace_credentials(account.pk)).start())
+            others[0].wait_until_blocked()
+        return result
+
+    others: list[OtherConnection] = []
+    with fernet_keys("B", "A"):
+        with connection.execute_wrapper(change_the_locked_row):
+            services.ad_account_credentials_rotate()
+        assert len(others) == 1
+        others[0].join()
+
+    with fernet_keys("B"):
+        assert stored(account).credentials == {"access_token": NEW_TOKEN}
+        assert stored(account).credentials_version == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotation_does_not_bump_the_credentials_version():
+    with fernet_keys("A"):
+        account = AdAccountFactory(credentials={"access_token": OLD_TOKEN})
+
+    with fernet_keys("B", "A"):
+        services.ad_account_credentials_rotate()
+
+    with fernet_keys("B"):
+        assert stored(account).credentials == {"access_token": OLD_TOKEN}
+        assert stored(account).credentials_version == 1
