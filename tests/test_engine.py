@@ -468,3 +468,20 @@ def test_the_sweeper_cancels_waiting_jobs_of_deleted_accounts():
     assert services.jobs_cancel_of_deleted_account() == [str(job.pk)]
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.finished_at is not None
+
+
+def test_a_lookup_the_adapter_stops_before_it_leaves_defers_the_job_without_an_attempt(
+    monkeypatch,
+):
+    ledger = Ledger(script={"campaign": "lose"})
+    adapter = LedgerAdapter(ledger, groups=False)
+    job = run_once(make_job(), adapter)
+    assert job.status == JobStatus.PENDING and job.attempts == 1
+
+    def paused(self, step):
+        raise NotSent(5, "account paused")
+
+    monkeypatch.setattr(LedgerSession, "find", paused)
+    job = run_once(job, adapter)
+    assert job.status == JobStatus.PENDING and job.attempts == 1
+    assert job.error["message"] == "Connection reset."

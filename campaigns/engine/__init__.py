@@ -10,4 +10,11 @@
 - `worker`: the worker's entry point (claim, then run).
 
 The engine knows no platform: it reaches one only through `platforms.registry`.
+
+A new kind of work (update, archive, import, sync) is a new `Step` class in `steps` if its
+checkpoint differs from the existing ones (what marks it sent, what records its result), and
+a plan builder in the platform's adapter (`load_plan`) that turns the job's rows into steps;
+the runner, claims and outcome stay as they are. A new platform is a folder under
+`platforms/` with an adapter (see `platforms/meta/adapter.py`) and one registry entry.
+`tests/test_engine.py` proves the engine's rules through a small platform written there.
 """

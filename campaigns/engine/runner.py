@@ -106,7 +106,9 @@ class JobRun:
         except LeaseLost:
             logger.warning("Job %s: lease lost mid-run; another worker owns it now", job.pk)
             return
-        except Deferred as wait:
+        except (Deferred, NotSent) as wait:
+            # NotSent outside a send: a lookup or a parameter's own read found the account
+            # paused; nothing was marked for it.
             logger.info("Job %s deferred %.1f s: %s", job.pk, wait.seconds, wait.reason)
             job_reschedule(
                 job=job,
