@@ -367,9 +367,10 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
         expired = CampaignJob.objects.filter(
             pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
         )
-        if attempts - at_retry >= settings.JOB_MAX_ATTEMPTS:
+        spent = attempts - at_retry
+        if spent >= settings.JOB_MAX_ATTEMPTS:
             message = (
-                f"The worker running this job stopped answering on attempt {attempts - at_retry} of "
+                f"The worker running this job stopped answering on attempt {spent} of "
                 f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "
                 "no attempt is left. Retry the job to try again."
             )
