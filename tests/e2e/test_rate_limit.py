@@ -42,9 +42,7 @@ def test_usage_past_80_percent_pauses_the_account_and_the_job_still_succeeds(
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     longest = max(gaps)
     worker_log = e2e.worker_log_since_start()
-    paused = re.search(
-        r"Pausing account \S+ for ([\d.]+) s: usage at (\d+)%", worker_log
-    )
+    paused = re.search(r"Pausing account \S+ for ([\d.]+) s: usage at (\d+)%", worker_log)
     assert paused, worker_log
     assert int(paused.group(2)) >= 80
     assert longest >= 1.5 and longest >= float(paused.group(1)) - 0.5, gaps
