@@ -213,9 +213,13 @@ class AdAccountInputSerializer(serializers.Serializer):
     # --- cross-field checks ----------------------------------------------------------------
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        team = attrs.pop("team_id", None) or (self.instance.team if self.instance else None)
+        given_team = attrs.pop("team_id", None)
+        team = given_team or (self.instance.team if self.instance else None)
         team = team or self._default_team
-        attrs["team"] = team
+        if given_team is not None or self.instance is None:
+            # An update writes the team only when the client names one; otherwise the account
+            # keeps whatever team the database has by then.
+            attrs["team"] = team
         errors: dict[str, Any] = {}
 
         if "owner_user_id" in attrs:

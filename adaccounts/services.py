@@ -95,23 +95,40 @@ _UPDATABLE = {
 
 
 def ad_account_update(*, account: AdAccount, **changes: Any) -> AdAccount:
-    """Apply `changes`; credentials are replaced only when given (omitting them keeps them)."""
+    """Apply `changes` and write only those fields, so that every other field keeps what the
+    database has (`account` may be stale: a worker may have set REQUIRES_REAUTH meanwhile).
+
+    Credentials are replaced only when given (omitting them keeps them), and then
+    credentials_version goes up by one. Announces a reactivation when this update is what
+    makes the account ACTIVE. Returns `account`, reloaded as stored.
+    """
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise TypeError(f"ad_account_update() got unexpected fields: {sorted(unknown)}")
-    was = account.status
-    for field, value in changes.items():
-        setattr(account, field, value)
+    was: str | None = None
     with transaction.atomic():
+        if "status" in changes:
+            # The status the row has, not the one the instance was loaded with; the lock keeps
+            # a worker from changing it between this read and the write below.
+            was = (
+                AdAccount.objects.select_for_update()
+                .values_list("status", flat=True)
+                .get(pk=account.pk)
+            )
+        for field, value in changes.items():
+            setattr(account, field, value)
+        update_fields = [*changes, "updated_at"]
         if "credentials" in changes:
             # Counted in the UPDATE itself, so two concurrent changes make two bumps.
             account.credentials_version = F("credentials_version") + 1
-        _save_checking_duplicates(account)
-        if "credentials" in changes:
-            # Our UPDATE holds the row lock until commit: this reads the value it wrote.
-            account.refresh_from_db(fields=["credentials_version"])
+            update_fields.append("credentials_version")
+        _save_checking_duplicates(account, update_fields=update_fields)
+        # Our UPDATE holds the row lock until commit: this reads what it wrote, and the
+        # fields it did not write as they are now.
+        account.refresh_from_db()
     logger.info("Updated ad account %s (%s)", account.id, ", ".join(sorted(changes)) or "nothing")
-    _announce_if_reactivated(account, was)
+    if was is not None:
+        _announce_if_reactivated(account, was)
     return account
 
 

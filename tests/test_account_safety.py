@@ -9,16 +9,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models.signals import pre_save
 from django.test import Client
 
 from adaccounts import services
 from adaccounts.models import AdAccount, AdAccountStatus
-from tests.factories import AdAccountFactory
+from adaccounts.signals import ad_account_reactivated
+from tests.factories import AdAccountFactory, TeamFactory
 from tests.test_credentials_encryption import fernet_keys
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +343,133 @@ def test_rotation_does_not_bump_the_credentials_version():
     with fernet_keys("B"):
         assert stored(account).credentials == {"access_token": OLD_TOKEN}
         assert stored(account).credentials_version == 1
+
+
+# --- updates write only what they change -----------------------------------------------------
+
+
+def mark_requires_reauth(account: AdAccount) -> None:
+    """What a worker does on a dead token: a queryset update, not through anyone's instance."""
+    AdAccount.objects.filter(pk=account.pk).update(status=AdAccountStatus.REQUIRES_REAUTH)
+
+
+@pytest.fixture
+def reactivations() -> Iterator[list[Any]]:
+    sent: list[Any] = []
+
+    def receiver(sender: object, account_id: Any, **kwargs: object) -> None:
+        sent.append(account_id)
+
+    ad_account_reactivated.connect(receiver)
+    yield sent
+    ad_account_reactivated.disconnect(receiver)
+
+
+@pytest.fixture
+def just_before_the_save() -> Iterator[Callable[[Callable[[AdAccount], None]], None]]:
+    """Run a change on the row after the account was loaded, right before it is saved (once),
+    as a worker or another person committing in between would."""
+    pending: list[Callable[[AdAccount], None]] = []
+
+    def receiver(sender: object, instance: AdAccount, **kwargs: object) -> None:
+        while pending:
+            pending.pop()(instance)
+
+    pre_save.connect(receiver, sender=AdAccount)
+    yield pending.append
+    pre_save.disconnect(receiver, sender=AdAccount)
+
+
+def test_renaming_a_stale_instance_keeps_the_status_a_worker_set(account):
+    stale = stored(account)
+    mark_requires_reauth(account)
+
+    returned = services.ad_account_update(account=stale, name="Renamed")
+
+    assert stored(account).status == AdAccountStatus.REQUIRES_REAUTH
+    assert stored(account).name == "Renamed"
+    # What the caller gets back is the row as stored, not the stale status.
+    assert returned.status == AdAccountStatus.REQUIRES_REAUTH
+
+
+def test_patching_the_name_keeps_the_status_a_worker_set_meanwhile(caller, just_before_the_save):
+    account = AdAccountFactory(team=caller.team)
+    just_before_the_save(mark_requires_reauth)
+
+    response = caller.client.patch(
+        f"/api/v1/ad_accounts/{account.pk}", {"name": "Renamed"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["name"] == "Renamed"
+    assert response.json()["status"] == "REQUIRES_REAUTH"
+    assert stored(account).status == AdAccountStatus.REQUIRES_REAUTH
+    assert stored(account).name == "Renamed"
+
+
+def test_patching_the_name_keeps_a_team_change_made_meanwhile(caller, just_before_the_save):
+    account = AdAccountFactory(team=caller.team)
+    other_team = TeamFactory(members=[caller.user])
+    just_before_the_save(
+        lambda instance: AdAccount.objects.filter(pk=instance.pk).update(team=other_team)
+    )
+
+    response = caller.client.patch(
+        f"/api/v1/ad_accounts/{account.pk}", {"name": "Renamed"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["team_id"] == str(other_team.pk)
+    assert stored(account).team == other_team
+
+
+def test_reactivating_a_stale_instance_announces_it(
+    account, reactivations, django_capture_on_commit_callbacks
+):
+    stale = stored(account)  # loaded ACTIVE
+    mark_requires_reauth(account)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ad_account_update(account=stale, status=AdAccountStatus.ACTIVE)
+
+    assert stored(account).status == AdAccountStatus.ACTIVE
+    assert reactivations == [account.pk]
+
+
+def test_setting_active_on_an_account_already_active_announces_nothing(
+    reactivations, django_capture_on_commit_callbacks
+):
+    account = AdAccountFactory(status=AdAccountStatus.REQUIRES_REAUTH)
+    stale = stored(account)  # loaded REQUIRES_REAUTH
+    AdAccount.objects.filter(pk=account.pk).update(status=AdAccountStatus.ACTIVE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ad_account_update(account=stale, status=AdAccountStatus.ACTIVE)
+
+    assert reactivations == []
+
+
+def test_an_update_that_does_not_touch_the_status_announces_nothing(
+    reactivations, django_capture_on_commit_callbacks
+):
+    account = AdAccountFactory(status=AdAccountStatus.REQUIRES_REAUTH)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ad_account_update(account=account, name="Renamed")
+
+    assert reactivations == []
+    assert stored(account).status == AdAccountStatus.REQUIRES_REAUTH
+
+
+def test_an_update_to_a_live_duplicate_id_is_refused_and_changes_nothing(account):
+    AdAccountFactory(platform_account_id="act_777")
+    before = stored(account)
+
+    with pytest.raises(ValidationError) as excinfo:
+        services.ad_account_update(account=account, platform_account_id="act_777", name="Renamed")
+
+    assert excinfo.value.message_dict == {
+        "platform_account_id": [services.DUPLICATE_ACCOUNT_MESSAGE]
+    }
+    assert stored(account).platform_account_id == before.platform_account_id
+    assert stored(account).name == before.name
