@@ -108,6 +108,13 @@ class AdAccount(TimeStampedModel):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
-    def soft_delete(self) -> None:
-        self.deleted_at = timezone.now()
-        self.save(update_fields=["deleted_at", "updated_at"])
+    def soft_delete(self) -> bool:
+        """Mark the row deleted. False if it already was (e.g. a concurrent delete won)."""
+        now = timezone.now()
+        # Conditional, so that of two concurrent deletes only one is the delete.
+        changed = AdAccount.objects.filter(pk=self.pk, deleted_at__isnull=True).update(
+            deleted_at=now, updated_at=now
+        )
+        if changed:
+            self.deleted_at, self.updated_at = now, now
+        return bool(changed)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
-from adaccounts.signals import ad_account_reactivated
+from adaccounts.signals import ad_account_deleted, ad_account_reactivated
 from platforms.base import VerifyResult
 from platforms.registry import get_verifier
 
@@ -165,9 +165,16 @@ def ad_account_require_reauth(*, account_id: UUID | str, credentials_version: in
 
 
 def ad_account_delete(*, account: AdAccount) -> None:
-    """Soft delete: the row stays for the jobs that reference it, but leaves the API."""
-    account.soft_delete()
+    """Soft delete: the row stays for the jobs that reference it, but leaves the API.
+
+    Sends `ad_account_deleted` after commit, once: deleting a deleted account does nothing.
+    """
+    if not account.soft_delete():
+        logger.info("Ad account %s was already deleted", account.id)
+        return
     logger.info("Soft-deleted ad account %s", account.id)
+    account_id = account.pk
+    transaction.on_commit(lambda: ad_account_deleted.send(sender=AdAccount, account_id=account_id))
 
 
 def ad_account_credentials_rotate() -> int:

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import pre_save
 from django.test import Client
 
 from adaccounts import services
 from adaccounts.models import AdAccount, AdAccountStatus
-from adaccounts.signals import ad_account_reactivated
+from adaccounts.signals import ad_account_deleted, ad_account_reactivated
 from tests.factories import AdAccountFactory, TeamFactory
 from tests.test_credentials_encryption import fernet_keys
 
@@ -473,3 +473,71 @@ def test_an_update_to_a_live_duplicate_id_is_refused_and_changes_nothing(account
     }
     assert stored(account).platform_account_id == before.platform_account_id
     assert stored(account).name == before.name
+
+
+# --- soft delete is announced ----------------------------------------------------------------
+
+
+@pytest.fixture
+def deletions() -> Iterator[list[Any]]:
+    sent: list[Any] = []
+
+    def receiver(sender: object, account_id: Any, **kwargs: object) -> None:
+        sent.append(account_id)
+
+    ad_account_deleted.connect(receiver)
+    yield sent
+    ad_account_deleted.disconnect(receiver)
+
+
+def test_a_soft_delete_is_announced_once_after_commit(
+    account, deletions, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ad_account_delete(account=account)
+        assert deletions == []  # not before the commit: the row may still roll back
+
+    assert deletions == [account.pk]
+    assert stored(account).is_deleted
+
+
+def test_deleting_through_the_api_announces_the_account(
+    caller, deletions, django_capture_on_commit_callbacks
+):
+    account = AdAccountFactory(team=caller.team)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = caller.client.delete(f"/api/v1/ad_accounts/{account.pk}")
+
+    assert response.status_code == 204
+    assert deletions == [account.pk]
+
+
+def test_a_rolled_back_delete_announces_nothing(
+    account, deletions, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.ad_account_delete(account=account)
+        raise RuntimeError("rolled back")
+
+    assert deletions == []
+    assert not stored(account).is_deleted
+
+
+def test_deleting_an_account_already_deleted_announces_nothing_again(
+    account, deletions, django_capture_on_commit_callbacks
+):
+    stale = stored(account)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ad_account_delete(account=account)
+    deleted_at = stored(account).deleted_at
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ad_account_delete(account=stale)
+
+    assert deletions == [account.pk]
+    assert stored(account).deleted_at == deleted_at
