@@ -485,3 +485,20 @@ def test_a_lookup_the_adapter_stops_before_it_leaves_defers_the_job_without_an_a
     job = run_once(job, adapter)
     assert job.status == JobStatus.PENDING and job.attempts == 1
     assert job.error["message"] == "Connection reset."
+
+
+def test_deleting_an_account_over_the_api_cancels_its_waiting_jobs(
+    caller, django_capture_on_commit_callbacks
+):
+    account = AdAccountFactory(team=caller.team)
+    waiting = make_job(account)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = caller.client.delete(f"/api/v1/ad_accounts/{account.pk}")
+
+    assert response.status_code == 204, response.content
+    waiting.refresh_from_db()
+    assert waiting.status == JobStatus.CANCELLED
+    shown = caller.client.get(f"/api/v1/jobs/{waiting.pk}").json()
+    assert shown["status"] == "CANCELLED"
+    assert shown["error"]["message"] == "Cancelled: the job's ad account was deleted."
