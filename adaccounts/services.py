@@ -213,8 +213,10 @@ def ad_account_verify(*, account: AdAccount) -> VerifyResult:
     Invalid or expired credentials → REQUIRES_REAUTH. A platform-side block → SUSPENDED.
     Working credentials bring a REQUIRES_REAUTH or SUSPENDED account back to ACTIVE, and its
     waiting jobs run again; an account ops set INACTIVE stays INACTIVE. A transient failure
-    changes nothing.
+    changes nothing, and so does an answer about credentials replaced while it was out: it
+    says nothing about the new ones.
     """
+    version = account.credentials_version
     result = get_verifier(account.platform_type)(
         platform_account_id=account.platform_account_id, credentials=account.credentials
     )
@@ -229,8 +231,15 @@ def ad_account_verify(*, account: AdAccount) -> VerifyResult:
     ):
         new_status = AdAccountStatus.ACTIVE
     if new_status != account.status:
+        changed = AdAccount.objects.filter(
+            pk=account.pk, credentials_version=version, status=account.status
+        ).update(status=new_status, updated_at=timezone.now())
+        if not changed:
+            logger.info(
+                "Ad account %s changed while it was verified; status left as is", account.id
+            )
+            return result
         was, account.status = account.status, new_status
-        account.save(update_fields=["status", "updated_at"])
         logger.info("Ad account %s verified: status now %s", account.id, new_status)
         _announce_if_reactivated(account, was)
     return result

@@ -21,6 +21,7 @@ from django.test import Client
 from adaccounts import services
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.signals import ad_account_deleted, ad_account_reactivated
+from platforms.base import VerifyResult
 from tests.factories import AdAccountFactory, TeamFactory
 from tests.test_credentials_encryption import fernet_keys
 
@@ -541,3 +542,23 @@ def test_deleting_an_account_already_deleted_announces_nothing_again(
 
     assert deletions == [account.pk]
     assert stored(account).deleted_at == deleted_at
+
+
+# --- a verify answer about replaced credentials changes nothing ---------------------------------
+
+
+@pytest.mark.django_db
+def test_a_verify_of_the_old_token_leaves_credentials_set_meanwhile_alone(account, monkeypatch):
+    def platform_that_answers_late(*, platform_account_id: str, credentials: dict) -> Any:
+        # While the platform looked at the old token, ops set new credentials.
+        services.ad_account_update(
+            account=AdAccount.objects.get(pk=account.pk), credentials={"access_token": "new"}
+        )
+        return VerifyResult(verified=False, usable=False, credentials_invalid=True)
+
+    monkeypatch.setattr(services, "get_verifier", lambda platform_type: platform_that_answers_late)
+
+    services.ad_account_verify(account=account)
+
+    assert stored(account).status == AdAccountStatus.ACTIVE
+    assert stored(account).credentials == {"access_token": "new"}
