@@ -24,7 +24,16 @@ from rest_framework import serializers
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
-from campaigns.models import RETRYABLE_STATUSES, CampaignJob, JobStatus
+from campaigns.engine.adapter import job_error
+from campaigns.models import (
+    RETRYABLE_STATUSES,
+    Ad,
+    AdSet,
+    Campaign,
+    CampaignJob,
+    Creative,
+    JobStatus,
+)
 from mojito.db import insert_rows
 from platforms.registry import get_account_spec, get_planner, get_request_validator
 
@@ -333,19 +342,20 @@ def jobs_retry(
     return retried
 
 
-def job_error(message: str, *, step: str = "") -> dict[str, Any]:
-    """An error of mojito's own (no platform said it), in the shape API.md gives `error`."""
-    return {
-        "message": message,
-        "code": None,
-        "subcode": None,
-        "type": None,
-        "fbtrace_id": None,
-        "user_title": None,
-        "user_message": None,
-        "transient": False,
-        "step": step,
-    }
+def _created_so_far(job_id: Any) -> tuple[str | None, bool]:
+    """The job's campaign ID on the platform, and whether any object of it exists there."""
+    campaign_id = (
+        Campaign.objects.filter(job_id=job_id).values_list("platform_id", flat=True).first()
+    )
+    created = bool(campaign_id) or any(
+        rows.exists()
+        for rows in (
+            AdSet.objects.filter(campaign__job_id=job_id, platform_id__isnull=False),
+            Creative.objects.filter(job_id=job_id, is_existing=False, platform_id__isnull=False),
+            Ad.objects.filter(ad_set__campaign__job_id=job_id, platform_id__isnull=False),
+        )
+    )
+    return campaign_id or None, created
 
 
 def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
@@ -374,16 +384,18 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
                 f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "
                 "no attempt is left. Retry the job to try again."
             )
+            campaign_id, created = _created_so_far(job_id)
             if expired.update(
-                status=JobStatus.FAILED,
+                status=JobStatus.PARTIAL_SUCCESS if created else JobStatus.FAILED,
                 error=job_error(message, step="worker"),
+                platform_campaign_id=campaign_id,
                 lease_expires_at=None,
                 claimed_by="",
                 next_attempt_at=None,
                 finished_at=now,
                 updated_at=now,
             ):
-                logger.warning("Job %s lease expired with no attempt left; FAILED", job_id)
+                logger.warning("Job %s lease expired with no attempt left; ended", job_id)
             continue
         changed = expired.update(
             status=JobStatus.PENDING,

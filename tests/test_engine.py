@@ -18,9 +18,9 @@ from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.services import ad_account_update
 from campaigns import services
 from campaigns.engine import pauses, runner
-from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent
+from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.claims import job_claim
-from campaigns.engine.runner import execute_job, job_label
+from campaigns.engine.runner import execute_job
 from campaigns.engine.steps import NO_ANSWER, CreateStep, Plan, Step
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus
 from tests.factories import AdAccountFactory, CampaignJobFactory
@@ -73,6 +73,7 @@ class LedgerSession:
         self.job = job
         self.marker = job_label(job)
         self.group_scope = f"ledger {job.ad_account.platform_account_id}" if groups else None
+        self.unanswered_wait = 0.0
 
     def load_plan(self) -> Plan:
         campaign = Campaign.objects.get(job=self.job)
@@ -232,12 +233,12 @@ def test_a_plan_whose_step_comes_before_what_it_needs_is_refused():
 # --- hole 1: attempts are capped on every path -------------------------------------------------
 
 
-def test_a_run_that_crashes_every_time_ends_failed_naming_the_crash(settings):
+def test_a_run_that_crashes_every_time_ends_failed_naming_the_crash(settings, caplog):
     settings.JOB_MAX_ATTEMPTS = 3
     ledger = Ledger()
 
     def crash(keys: list[str]) -> None:
-        raise ZeroDivisionError("division by zero in ledger-secret")
+        raise ZeroDivisionError("division by zero in ledger-secret with factory-token")
 
     ledger.on_send = crash
     job = make_job()
@@ -246,7 +247,10 @@ def test_a_run_that_crashes_every_time_ends_failed_naming_the_crash(settings):
         assert job.attempts == attempt
     assert job.status == JobStatus.FAILED
     assert "ZeroDivisionError: division by zero" in job.error["message"]
-    assert "ledger-secret" not in str(job.error)
+    # Neither the platform's secrets nor the account's token, stored or logged.
+    assert "ledger-secret" not in str(job.error) and "factory-token" not in str(job.error)
+    assert "ZeroDivisionError" in caplog.text and "Traceback" in caplog.text
+    assert "ledger-secret" not in caplog.text and "factory-token" not in caplog.text
     assert job.error["step"] == "campaign"
 
     # A retry is a fresh budget; `attempts` goes on counting every run.
@@ -364,8 +368,12 @@ def test_a_slow_run_with_the_old_token_leaves_new_credentials_alone():
     ledger.on_send = new_credentials_meanwhile
     job = run_once(job, LedgerAdapter(ledger))
 
-    assert job.status == JobStatus.FAILED
     assert AdAccount.objects.get(pk=account.pk).status == AdAccountStatus.ACTIVE
+    # The answer was about the old token: the job runs again, with the new one.
+    assert job.status == JobStatus.PENDING and job.error["message"] == "The token is dead."
+    ledger.on_send = None
+    del ledger.script["campaign"]
+    assert run_once(job, LedgerAdapter(ledger)).status == JobStatus.SUCCESS
 
 
 # --- hole 6: nothing is marked for a send deferred before it leaves ----------------------------
@@ -502,3 +510,41 @@ def test_deleting_an_account_over_the_api_cancels_its_waiting_jobs(
     shown = caller.client.get(f"/api/v1/jobs/{waiting.pk}").json()
     assert shown["status"] == "CANCELLED"
     assert shown["error"]["message"] == "Cancelled: the job's ad account was deleted."
+
+
+def test_a_step_left_unanswered_is_looked_up_in_a_later_run_not_at_once(monkeypatch):
+    ledger = Ledger()
+    adapter = LedgerAdapter(ledger)
+    job = make_job(ad_sets=1, ads=1)
+    original_run = LedgerSession.run
+
+    def cut_short(self, steps):
+        outcomes = original_run(self, steps)
+        return [*outcomes[:-1], NO_ANSWER]  # the last operation's answer never came
+
+    monkeypatch.setattr(LedgerSession, "run", cut_short)
+    job = run_once(job, adapter)
+    monkeypatch.setattr(LedgerSession, "run", original_run)
+    assert job.status == JobStatus.PENDING
+    assert job.error["transient"] is True and job.error["step"] == "ad_sets.0.ads.0"
+    assert ledger.lookups == []
+    assert Ad.objects.get().attempted_at is not None
+
+    job = run_once(job, adapter)
+    assert job.status == JobStatus.SUCCESS, job.error
+    assert ledger.lookups == ["ad_sets.0.ads.0"]
+    assert len(ledger.of_kind("ad")) == 1
+
+
+def test_a_worker_that_dies_after_creating_something_leaves_the_job_partial(settings):
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = make_job()
+    assert job_claim(job_id=job.pk) is not None
+    Campaign.objects.filter(job=job).update(platform_id="1000")
+    CampaignJob.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    services.jobs_requeue_stuck()
+    job.refresh_from_db()
+
+    assert (job.status, job.platform_campaign_id) == (JobStatus.PARTIAL_SUCCESS, "1000")

@@ -23,10 +23,10 @@ from facebook_business.adobjects.adaccount import AdAccount as FbAdAccount
 from adaccounts.models import AdAccount
 from campaigns import services
 from campaigns.engine import runner
-from campaigns.engine.adapter import LeaseLost
+from campaigns.engine.adapter import LeaseLost, job_label
 from campaigns.engine.checkpoints import job_update_rows
 from campaigns.engine.claims import job_claim
-from campaigns.engine.runner import JobRun, execute_job, job_label
+from campaigns.engine.runner import JobRun, execute_job
 from campaigns.engine.worker import job_execute
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus, MediaAsset
 from platforms.meta import params

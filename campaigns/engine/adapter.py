@@ -66,10 +66,25 @@ class Failure(Exception):
 
     @property
     def error(self) -> dict[str, Any]:
-        error = dict.fromkeys(ERROR_KEYS)
-        error.update({k: v for k, v in self.details.items() if k in ERROR_KEYS})
-        error.update(message=self.message, transient=self.transient, step=self.step)
-        return error
+        return {
+            **job_error(self.message, step=self.step, transient=self.transient),
+            **{
+                key: value
+                for key, value in self.details.items()
+                if key in ERROR_KEYS and key not in ("message", "transient", "step")
+            },
+        }
+
+
+def job_label(job: CampaignJob) -> str:
+    """The marker every object of a job carries: how an adapter finds it again after a lost
+    answer (`PlatformSession.find`)."""
+    return f"mojito-job-{job.pk}"
+
+
+def job_error(message: str, *, step: str = "", transient: bool = False) -> dict[str, Any]:
+    """An error no platform said (mojito's own), in the stored shape."""
+    return {**dict.fromkeys(ERROR_KEYS), "message": message, "transient": transient, "step": step}
 
 
 class NotSent(Exception):
@@ -107,6 +122,9 @@ class PlatformSession(Protocol):
 
     # Several steps may go in one request (the adapter composes them); None: one at a time.
     group_scope: str | None
+    # Seconds after which a step sent without an answer has surely finished on the platform
+    # (so that a lookup then finds what it made).
+    unanswered_wait: float
 
     def load_plan(self) -> Plan:
         """The job's steps, built from its rows."""

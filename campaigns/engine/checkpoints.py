@@ -40,7 +40,7 @@ def job_update_rows(job: CampaignJob, changes: dict[type[Model], RowChanges]) ->
 
     On PostgreSQL this is one statement whatever the rows and tables (an UPDATE per table as
     data-modifying CTEs sharing one check of the hold): a job writes its checkpoints before
-    and after every Graph call, and through the ORM a 1-1-1 batch took 12 statements.
+    and after every Graph call, and through the ORM each row would cost a statement.
     """
     changes = {model: rows for model, rows in changes.items() if rows}
     if not changes:
@@ -72,7 +72,10 @@ def _update_rows_sql(
     # S608 exemptions below); every value is a parameter.
     params: list[Any] = [job.pk, JobStatus.PROCESSING, job.claimed_by]
     ctes = [
-        "held AS (SELECT 1 FROM campaign_jobs WHERE id = %s AND status = %s AND claimed_by = %s)"
+        # FOR SHARE: a sweeper's requeue committed while this statement runs is waited for
+        # and seen (the check re-reads the row), instead of missed by the statement's snapshot.
+        "held AS (SELECT 1 FROM campaign_jobs WHERE id = %s AND status = %s AND claimed_by = %s"
+        " FOR SHARE)"
     ]
     for n, (model, rows) in enumerate(changes.items()):
         opts = model._meta

@@ -136,11 +136,22 @@ def job_settle(
     error = failure.error
     if failure.kind is FailureKind.TOKEN:
         # No other job of this account can succeed until new credentials are set. A run that
-        # started before they were replaced says nothing about the new ones.
-        if credentials_version is not None:
-            account_services.ad_account_require_reauth(
-                account_id=account.pk, credentials_version=credentials_version
+        # started before they were replaced says nothing about the new ones: it runs again
+        # with them, the attempt counted.
+        if credentials_version is not None and not account_services.ad_account_require_reauth(
+            account_id=account.pk, credentials_version=credentials_version
+        ):
+            replaced = AdAccount.objects.filter(pk=account.pk).exclude(
+                credentials_version=credentials_version
             )
+            if replaced.exists() and job.attempts_left > 0:
+                job_reschedule(
+                    job=job,
+                    delay=backoff(job.attempts - job.attempts_at_retry, None),
+                    error=error,
+                    platform_campaign_id=platform_campaign_id,
+                )
+                return
         # API.md: the job whose call gets the dead-token answer ends FAILED (a retry resumes).
         job_fail(job=job, error=error, partial=False, platform_campaign_id=platform_campaign_id)
         return
@@ -158,7 +169,7 @@ def job_settle(
     if failure.kind is FailureKind.TRANSIENT and job.attempts_left > 0:
         job_reschedule(
             job=job,
-            delay=backoff(job.attempts, failure.retry_after),
+            delay=backoff(job.attempts - job.attempts_at_retry, failure.retry_after),
             error=error,
             platform_campaign_id=platform_campaign_id,
         )

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 # How long a request of several steps that a scope refused keeps that scope on one step per
 # request (an endpoint may gain batch support, e.g. a proxy fixed). Per process.
 GROUP_REFUSAL_SECONDS = 3600.0
+# A crash's stored message is cut here (its log line keeps the whole traceback).
+MAX_MESSAGE = 2000
 _refused_scopes: dict[str, float] = {}
 
 
@@ -75,11 +77,6 @@ def _decrypted_credentials(account: AdAccount) -> dict[str, str]:
     return field.from_db_value(sealed, None, connection)
 
 
-def job_label(job: CampaignJob) -> str:
-    """The marker every object of a job carries: how it is found again after a lost answer."""
-    return f"mojito-job-{job.pk}"
-
-
 class JobRun:
     def __init__(self, job: CampaignJob, adapter: PlatformAdapter) -> None:
         self.job = job
@@ -89,6 +86,8 @@ class JobRun:
         self.credentials_version: int | None = getattr(self.account, "credentials_version", None)
         self.session: PlatformSession | None = None
         self.plan: Plan | None = None
+        # Decrypted credential values, scrubbed from whatever a crash leaves behind.
+        self._secrets: list[str] = []
         # The step being sent, named in the error of a crash.
         self._current: str = ""
         # The claim just set the lease.
@@ -138,22 +137,29 @@ class JobRun:
 
     def _root_id(self) -> str | None:
         root = self.plan.root if self.plan else None
-        return getattr(root.row, root.result_field) or None if root else None
+        if root is None:
+            return None
+        return getattr(root.row, root.result_field) or None
 
     def _crash(self, exc: Exception) -> Failure:
         if self.session is not None:
             known = self.session.classify(exc)
             if known is not None:
                 return known
-        scrub = self.session.scrub if self.session is not None else str
-        message = scrub(f"{type(exc).__name__}: {exc}")
+        message = self._scrub(f"{type(exc).__name__}: {exc}")[:MAX_MESSAGE]
         logger.error(
             "Job %s: run crashed at %s: %s",
             self.job.pk,
             self._current or "start",
-            scrub("".join(traceback.format_exception(exc))),
+            self._scrub("".join(traceback.format_exception(exc))),
         )
         return Failure(FailureKind.TRANSIENT, f"Internal error: {message}", step=self._current)
+
+    def _scrub(self, text: str) -> str:
+        """`text` without the run's credentials, nor any secret the platform's session holds."""
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return self.session.scrub(text) if self.session is not None else text
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -189,6 +195,9 @@ class JobRun:
                 "check that FERNET_KEYS still lists the key they were encrypted with.",
                 step="credentials",
             ) from None
+        self._secrets = sorted(
+            (v for v in credentials.values() if isinstance(v, str) and v), key=len, reverse=True
+        )
         self.session = session = self.adapter.open(
             job=self.job, account=self.account, credentials=credentials, before_send=self.heartbeat
         )
@@ -331,16 +340,17 @@ class JobRun:
     ) -> Failure | None:
         records: dict[type, RowChanges] = {}
         not_run: list[Step] = []
+        unanswered: list[Step] = []
         first_failure: Failure | None = None
-        answered = False
         for step, outcome in zip(group, outcomes, strict=True):
             if outcome is NO_ANSWER:
                 # Skipped because a step it needs failed: it never ran. Otherwise unknown:
                 # the mark stays, and it is looked up before it is sent again.
                 if any(need in not_run for need in step.needs):
                     not_run.append(step)
+                else:
+                    unanswered.append(step)
                 continue
-            answered = True
             if isinstance(outcome, Failure):
                 first_failure = first_failure or outcome
                 if not outcome.ambiguous:
@@ -354,12 +364,15 @@ class JobRun:
         self._write(records)
         self._unmark(not_run)
         self.heartbeat()
-        if first_failure is None and not answered:
+        if first_failure is None and unanswered:
+            # The platform may still be working on them (a request cut short by its own
+            # timeout): looked up in a later run, once it has surely finished, not now.
             return Failure(
                 FailureKind.TRANSIENT,
-                "The platform answered no step of the request.",
-                step=group[0].key,
+                f"The platform did not answer for {len(unanswered)} step(s) of the request.",
+                step=unanswered[0].key,
                 ambiguous=True,
+                retry_after=self.session.unanswered_wait if self.session else None,
             )
         return first_failure
 

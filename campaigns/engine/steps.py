@@ -183,8 +183,6 @@ class Plan:
 
     steps: list[Step]
     root: Step | None = None
-    # What the adapter wants to keep with the plan (the rows it was built from).
-    context: Any = None
     _index: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -200,9 +198,6 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.steps)
-
-    def position(self, step: Step) -> int:
-        return self._index[id(step)]
 
     def pending(self) -> list[Step]:
         return [step for step in self.steps if not step.done]

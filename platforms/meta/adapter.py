@@ -19,10 +19,9 @@ from facebook_business.adobjects.adset import AdSet as FbAdSet
 from facebook_business.adobjects.campaign import Campaign as FbCampaign
 
 from adaccounts.models import AdAccount
-from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent
-from campaigns.engine.runner import job_label
+from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.steps import NO_ANSWER, Plan, Step, Wait
-from campaigns.models import CampaignJob
+from campaigns.models import CampaignJob, JobKind
 from platforms.meta import batch, params, uploads
 from platforms.meta.calls import meta_call
 from platforms.meta.client import MetaClient, build_meta_client
@@ -83,6 +82,8 @@ class MetaSession:
         self.fb_account = FbAdAccount(client.account_id, api=client.api)
         self.label = job_label(job)
         self.rows: MetaRows | None = None
+        # Meta may go on with a request it did not answer until its own timeout.
+        self.unanswered_wait = float(settings.META_REQUEST_TIMEOUT)
         # A Graph endpoint refuses batches per account, if at all.
         self.group_scope = (
             f"{settings.META_GRAPH_URL} {client.account_id}"
@@ -91,6 +92,12 @@ class MetaSession:
         )
 
     def load_plan(self) -> Plan:
+        if self.job.kind != JobKind.CREATE:
+            raise Failure(
+                FailureKind.PERMANENT,
+                f"mojito cannot run {self.job.kind} jobs on Meta yet.",
+                step="plan",
+            )
         self.rows = MetaRows.load(self.job)
         return build_plan(self.rows)
 
@@ -107,13 +114,15 @@ class MetaSession:
         return None
 
     def scrub(self, text: str) -> str:
-        return scrub(text, *self.client.secrets)
+        return scrub(text, *self.client.secrets, limit=None)
 
     def compose(self, candidates: Sequence[Step]) -> list[Step]:
         first = candidates[0]
         if first.kind == IMAGE:
-            # Images upload concurrently, each on its own connection.
-            return [step for step in candidates if step.kind == IMAGE]
+            # Images upload concurrently, each on its own connection; as many as upload at
+            # once, so that the group takes one upload's time between two heartbeats.
+            images = [step for step in candidates if step.kind == IMAGE]
+            return images[: settings.META_MEDIA_CONCURRENCY]
         if first.kind in (VIDEO, VIDEO_STATUS):
             return [first]
         return batch.compose(candidates, settings.META_BATCH_MAX_OPERATIONS)

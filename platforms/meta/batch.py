@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from facebook_business.exceptions import FacebookRequestError
 
 from campaigns.engine.steps import NO_ANSWER, Step
-from platforms.meta.errors import from_facebook_error
+from platforms.meta.errors import ErrorKind, MetaError, from_facebook_error
 from platforms.meta.plan import AD, AD_SET, CAMPAIGN, CREATIVE
 
 # Where each kind of step is created, under the ad account.
@@ -170,6 +170,17 @@ def read_answers(
         code = answer.get("code")
         if code == 200 and isinstance(body, dict) and body.get("id"):
             outcomes.append(str(body["id"]))
+            continue
+        if code == 200:
+            # Meta ran it, but the answer carries no ID: the object may exist. Look first.
+            outcomes.append(
+                MetaError(
+                    message="Meta's answer to the operation had no ID.",
+                    kind=ErrorKind.TRANSIENT,
+                    step=operation.step.key,
+                    ambiguous=True,
+                )
+            )
             continue
         exc = FacebookRequestError(
             "Batch operation failed",

@@ -27,6 +27,8 @@ def meta_call(client: MetaClient, account_key: str, step: str, fn: Callable[[], 
     paused = pauses.paused_for(account_key)
     if paused:
         raise NotSent(paused, "account paused")
+    # Only this call's answer says anything about the account's usage now.
+    client.usage = None
     try:
         return fn()
     except FacebookRequestError as exc:

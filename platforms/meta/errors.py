@@ -38,13 +38,14 @@ class ErrorKind(enum.StrEnum):
     PERMANENT = "PERMANENT"
 
 
-def scrub(text: str, *secrets: str | None) -> str:
-    """Remove credentials from text: secret query parameters and any known secret value."""
+def scrub(text: str, *secrets: str | None, limit: int | None = _MAX_MESSAGE) -> str:
+    """Remove credentials from text: secret query parameters and any known secret value;
+    cut to `limit` characters (a stored message), or not at all (None: a log's traceback)."""
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=[redacted]", text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
-    return text[:_MAX_MESSAGE]
+    return text[:limit] if limit is not None else text
 
 
 @dataclass

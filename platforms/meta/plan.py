@@ -150,4 +150,4 @@ def build_plan(rows: MetaRows) -> Plan:
         if ad.creative_id in creative_steps:
             needs.append(creative_steps[ad.creative_id])
         steps.append(CreateStep(ad_key(ad), AD, ad, needs))
-    return Plan(steps=steps, root=campaign, context=rows)
+    return Plan(steps=steps, root=campaign)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -59,9 +60,7 @@ def upload_images(
         client = build_meta_client(account_id=account_id, credentials=credentials)
         return upload_image(client, account_key, url)
 
-    results: list[str | BaseException] = [
-        MediaFetchError("connection", "Not uploaded.", transient=True)
-    ] * len(urls)
+    results: dict[int, str | BaseException] = {}
     workers = min(settings.META_MEDIA_CONCURRENCY, len(urls))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media") as pool:
         futures = {pool.submit(upload, url): n for n, url in enumerate(urls)}
@@ -70,7 +69,7 @@ def upload_images(
                 results[futures[future]] = future.result()
             except (MetaError, MediaFetchError, NotSent) as exc:
                 results[futures[future]] = exc
-    return results
+    return [results[n] for n in range(len(urls))]
 
 
 def video_title(label: str, asset_pk: Any) -> str:
@@ -118,8 +117,12 @@ def find_videos(client: MetaClient, account_key: str, title: str) -> list[str]:
         client,
         account_key,
         "video (lookup)",
+        # One page: the title is the job's marker, so more than a page means something else.
         lambda: list(
-            account.get_ad_videos(fields=["id", "title"], params={"title": title, "limit": 25})
+            islice(
+                account.get_ad_videos(fields=["id", "title"], params={"title": title, "limit": 25}),
+                25,
+            )
         ),
     )
     return [str(video["id"]) for video in videos if video.get("title") == title]
