@@ -101,8 +101,8 @@ class MetaSession:
         self.rows = MetaRows.load(self.job)
         return build_plan(self.rows)
 
-    def call(self, step: str, fn: Callable[[], Any]) -> Any:
-        return meta_call(self.client, self.account_key, step, fn)
+    def call(self, step: str, fn: Callable[[], Any], *, check_pause: bool = True) -> Any:
+        return meta_call(self.client, self.account_key, step, fn, check_pause=check_pause)
 
     # --- the engine's questions ------------------------------------------------------------
 
@@ -170,7 +170,8 @@ class MetaSession:
             AD: self.fb_account.create_ad,
         }[step.kind]
         graph_params = self._params(step, lambda parent: str(parent.platform_id))
-        created = self.call(step.key, lambda: create(params=graph_params))
+        # The engine found the account unpaused just before sending the step.
+        created = self.call(step.key, lambda: create(params=graph_params), check_pause=False)
         return str(created["id"])
 
     def _params(self, step: Step, ref: Callable[[Any], str]) -> dict[str, Any]:
@@ -225,6 +226,7 @@ class MetaSession:
                 lambda: self.client.api.call(
                     "POST", (), params={"batch": body, "include_headers": "false"}
                 ),
+                check_pause=False,
             )
         except MetaError as error:
             if error.kind is ErrorKind.PERMANENT and not error.ambiguous:

@@ -97,14 +97,15 @@ class Operation:
     name: str
     step: Step
     relative_url: str
-    params: dict[str, Any]
+    # The parameters, form-encoded (a creative's are kilobytes: encoded once).
+    body: str
     depends_on: str | None = None
 
     def as_request(self) -> dict[str, Any]:
         request = {
             "method": "POST",
             "relative_url": self.relative_url,
-            "body": form_encode(self.params),
+            "body": self.body,
             "name": self.name,
             # Every answer is needed: it carries the created ID, the checkpoint.
             "omit_response_on_success": False,
@@ -129,8 +130,7 @@ def encode(
 
     for n, step in enumerate(steps):
         name = f"op{n}"
-        params = params_of(step, ref)
-        encoded = form_encode(params)
+        encoded = form_encode(params_of(step, ref))
         # A need in the batch the parameters do not reference (a creative needs its ad set
         # only to be skipped with it): say it with depends_on.
         unreferenced = [
@@ -143,7 +143,7 @@ def encode(
                 name,
                 step,
                 f"{account_id}/{EDGES[step.kind]}",
-                params,
+                encoded,
                 depends_on=unreferenced[-1] if unreferenced else None,
             )
         )

@@ -22,9 +22,17 @@ from platforms.meta.errors import (
 )
 
 
-def meta_call(client: MetaClient, account_key: str, step: str, fn: Callable[[], Any]) -> Any:
-    """Make one Meta call, turning every failure into a MetaError and honouring pauses."""
-    paused = pauses.paused_for(account_key)
+def meta_call(
+    client: MetaClient,
+    account_key: str,
+    step: str,
+    fn: Callable[[], Any],
+    *,
+    check_pause: bool = True,
+) -> Any:
+    """Make one Meta call, turning every failure into a MetaError and honouring pauses
+    (`check_pause=False`: the engine looked just before, as it does before sending steps)."""
+    paused = pauses.paused_for(account_key) if check_pause else None
     if paused:
         raise NotSent(paused, "account paused")
     # Only this call's answer says anything about the account's usage now.
