@@ -14,13 +14,13 @@ class CampaignsConfig(AppConfig):
 
 
 def _publish_waiting_jobs(sender: object, account_id: object, **kwargs: object) -> None:
-    from campaigns.services import jobs_publish_for_reactivated_account
+    from campaigns.sweeps import jobs_publish_for_reactivated_account
 
     jobs_publish_for_reactivated_account(ad_account_id=account_id)
 
 
 def _cancel_waiting_jobs(sender: object, account_id: object, **kwargs: object) -> None:
     # Jobs that are running finish their run; the claim or the sweeper cancels them after.
-    from campaigns.services import jobs_cancel_of_deleted_account
+    from campaigns.sweeps import jobs_cancel_of_deleted_account
 
     jobs_cancel_of_deleted_account(ad_account_id=account_id)

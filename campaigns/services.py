@@ -1,4 +1,4 @@
-"""Job lifecycle outside a run: submit, publish, cancel, retry, sweep.
+"""Job lifecycle outside a run: submit, publish, cancel, retry (the sweeper: `sweeps`).
 
 Who may change a job's status, and when, is decided with conditional UPDATEs, so two workers
 (or a worker and an operator) can never both act on one job. What happens while a worker
@@ -12,26 +12,20 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import F, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework import serializers
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
-from campaigns.engine.adapter import job_error
 from campaigns.models import (
     RETRYABLE_STATUSES,
-    Ad,
-    AdSet,
-    Campaign,
     CampaignJob,
-    Creative,
     JobStatus,
 )
 from mojito.db import insert_rows
@@ -340,139 +334,3 @@ def jobs_retry(
         except JobStateConflict:
             continue  # changed under us; nothing to do
     return retried
-
-
-def _created_so_far(job_id: Any) -> tuple[str | None, bool]:
-    """The job's campaign ID on the platform, and whether any object of it exists there."""
-    campaign_id = (
-        Campaign.objects.filter(job_id=job_id).values_list("platform_id", flat=True).first()
-    )
-    created = bool(campaign_id) or any(
-        rows.exists()
-        for rows in (
-            AdSet.objects.filter(campaign__job_id=job_id, platform_id__isnull=False),
-            Creative.objects.filter(job_id=job_id, is_existing=False, platform_id__isnull=False),
-            Ad.objects.filter(ad_set__campaign__job_id=job_id, platform_id__isnull=False),
-        )
-    )
-    return campaign_id or None, created
-
-
-def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
-    """Return PROCESSING jobs whose lease expired (their worker died) to PENDING and publish,
-    or end them FAILED once they have spent `JOB_MAX_ATTEMPTS`: a job whose run kills its
-    worker (out of memory, a crash of the interpreter) must not be run again forever.
-
-    The conditional UPDATE only touches jobs still expired at that instant, so a worker that
-    renews its lease concurrently keeps its job.
-    """
-    now = now or timezone.now()
-    stuck = list(
-        CampaignJob.objects.filter(
-            status=JobStatus.PROCESSING, lease_expires_at__lt=now
-        ).values_list("pk", "attempts", "attempts_at_retry", "claimed_by")
-    )
-    requeued = []
-    for job_id, attempts, at_retry, holder in stuck:
-        expired = CampaignJob.objects.filter(
-            pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
-        )
-        spent = attempts - at_retry
-        if spent >= settings.JOB_MAX_ATTEMPTS:
-            message = (
-                f"The worker running this job stopped answering on attempt {spent} of "
-                f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "
-                "no attempt is left. Retry the job to try again."
-            )
-            campaign_id, created = _created_so_far(job_id)
-            if expired.update(
-                status=JobStatus.PARTIAL_SUCCESS if created else JobStatus.FAILED,
-                error=job_error(message, step="worker"),
-                platform_campaign_id=campaign_id,
-                lease_expires_at=None,
-                claimed_by="",
-                next_attempt_at=None,
-                finished_at=now,
-                updated_at=now,
-            ):
-                logger.warning("Job %s lease expired with no attempt left; ended", job_id)
-            continue
-        changed = expired.update(
-            status=JobStatus.PENDING,
-            lease_expires_at=None,
-            claimed_by="",
-            published_at=now,
-            updated_at=now,
-        )
-        if changed:
-            logger.warning("Job %s lease expired; returned to PENDING", job_id)
-            job_publish(job_id=job_id)
-            requeued.append(str(job_id))
-    return requeued
-
-
-def jobs_publish_unclaimed(
-    *, now: datetime | None = None, ad_account_id: Any = None, stale_after: float | None = None
-) -> list[str]:
-    """Publish PENDING jobs that nobody took: never published (broker down at commit), or
-    published longer ago than `JOB_REPUBLISH_AFTER_SECONDS`, or whose retry time has come.
-
-    Jobs of accounts that are not ACTIVE are left alone: they wait for new credentials.
-    """
-    now = now or timezone.now()
-    if stale_after is None:
-        stale_after = settings.JOB_REPUBLISH_AFTER_SECONDS
-    stale = now - timedelta(seconds=stale_after)
-    jobs = CampaignJob.objects.filter(status=JobStatus.PENDING)
-    if ad_account_id is not None:
-        jobs = jobs.filter(ad_account_id=ad_account_id)
-    due = (
-        jobs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(Q(published_at__isnull=True) | Q(published_at__lt=stale))
-        .filter(ad_account__in=AdAccount.objects.active())
-        .order_by("created_at")
-        .values_list("pk", flat=True)[: settings.JOB_SWEEP_BATCH_SIZE]
-    )
-    published = []
-    for job_id in due:
-        if not job_publish(job_id=job_id):
-            break  # broker still down: try again next sweep
-        published.append(str(job_id))
-    if published:
-        CampaignJob.objects.filter(pk__in=published).update(published_at=now)
-    return published
-
-
-def jobs_publish_for_reactivated_account(*, ad_account_id: Any) -> list[str]:
-    """An account is ACTIVE again: publish its waiting jobs now rather than at the next sweep."""
-    published = jobs_publish_unclaimed(ad_account_id=ad_account_id, stale_after=0)
-    if published:
-        logger.info(
-            "Account %s active again: published %d waiting job(s)", ad_account_id, len(published)
-        )
-    return published
-
-
-def jobs_cancel_of_deleted_account(*, ad_account_id: Any = None, job_id: Any = None) -> list[str]:
-    """End CANCELLED the PENDING jobs of soft-deleted accounts (of one account, or one job):
-    they could never run, and nobody would otherwise tell their clients."""
-    jobs = CampaignJob.objects.filter(
-        status=JobStatus.PENDING, ad_account__deleted_at__isnull=False
-    )
-    if ad_account_id is not None:
-        jobs = jobs.filter(ad_account_id=ad_account_id)
-    if job_id is not None:
-        jobs = jobs.filter(pk=job_id)
-    now = timezone.now()
-    cancelled = [str(pk) for pk in jobs.values_list("pk", flat=True)]
-    if cancelled:
-        CampaignJob.objects.filter(pk__in=cancelled, status=JobStatus.PENDING).update(
-            status=JobStatus.CANCELLED,
-            error=job_error("Cancelled: the job's ad account was deleted.", step="ad_account"),
-            next_attempt_at=None,
-            lease_expires_at=None,
-            finished_at=now,
-            updated_at=now,
-        )
-        logger.info("Cancelled %d job(s) of deleted ad accounts", len(cancelled))
-    return cancelled

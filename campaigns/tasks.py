@@ -16,7 +16,7 @@ def job_run(job_id: str) -> None:
 def jobs_sweep() -> None:
     """Beat: return jobs whose worker died (failing those out of attempts), re-publish
     PENDING jobs nobody claimed, cancel those of deleted accounts."""
-    from campaigns.services import (
+    from campaigns.sweeps import (
         jobs_cancel_of_deleted_account,
         jobs_publish_unclaimed,
         jobs_requeue_stuck,

@@ -25,7 +25,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from adaccounts.models import AdAccountStatus
-from campaigns import services
+from campaigns import services, sweeps
 from campaigns.models import (
     Ad,
     AdSet,
@@ -484,8 +484,8 @@ def test_a_submission_is_accepted_while_the_broker_is_down_and_the_sweeper_publi
     assert broker_queue.job_ids() == []
 
     # The broker is back: the beat sweeper's pass publishes the job, once.
-    assert services.jobs_publish_unclaimed() == [str(job.pk)]
-    assert services.jobs_publish_unclaimed() == []
+    assert sweeps.jobs_publish_unclaimed() == [str(job.pk)]
+    assert sweeps.jobs_publish_unclaimed() == []
     assert broker_queue.job_ids() == [str(job.pk)]
     job.refresh_from_db()
     assert job.published_at is not None

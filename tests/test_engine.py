@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.services import ad_account_update
-from campaigns import services
+from campaigns import services, sweeps
 from campaigns.engine import pauses, runner
 from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.claims import job_claim
@@ -291,7 +291,7 @@ def test_a_job_whose_worker_dies_on_every_attempt_ends_failed(settings):
         CampaignJob.objects.filter(pk=job.pk).update(
             lease_expires_at=timezone.now() - timedelta(seconds=1)
         )
-        services.jobs_requeue_stuck()
+        sweeps.jobs_requeue_stuck()
     job.refresh_from_db()
 
     assert job.status == JobStatus.FAILED
@@ -473,7 +473,7 @@ def test_the_sweeper_cancels_waiting_jobs_of_deleted_accounts():
     AdAccount.objects.filter(pk=job.ad_account_id).update(
         deleted_at=timezone.now(), status=AdAccountStatus.REQUIRES_REAUTH
     )
-    assert services.jobs_cancel_of_deleted_account() == [str(job.pk)]
+    assert sweeps.jobs_cancel_of_deleted_account() == [str(job.pk)]
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and job.finished_at is not None
 
@@ -544,7 +544,7 @@ def test_a_worker_that_dies_after_creating_something_leaves_the_job_partial(sett
     CampaignJob.objects.filter(pk=job.pk).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-    services.jobs_requeue_stuck()
+    sweeps.jobs_requeue_stuck()
     job.refresh_from_db()
 
     assert (job.status, job.platform_campaign_id) == (JobStatus.PARTIAL_SUCCESS, "1000")

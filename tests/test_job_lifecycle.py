@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from adaccounts.models import AdAccountStatus
-from campaigns import services
+from campaigns import services, sweeps
 from campaigns.engine import claims, worker
 from campaigns.engine.runner import _decrypted_credentials
 from campaigns.models import CampaignJob, JobStatus
@@ -198,15 +198,15 @@ def test_the_sweeper_publishes_a_job_the_broker_never_got(broker_queue: BrokerQu
     job = CampaignJobFactory()
     with broker_down():
         assert services.job_publish(job_id=job.pk) is False
-        assert services.jobs_publish_unclaimed() == []
+        assert sweeps.jobs_publish_unclaimed() == []
     job.refresh_from_db()
     assert job.published_at is None
     assert broker_queue.job_ids() == []
 
-    assert services.jobs_publish_unclaimed() == [str(job.pk)]
+    assert sweeps.jobs_publish_unclaimed() == [str(job.pk)]
     assert broker_queue.job_ids() == [str(job.pk)]
     # Published just now: the next sweep leaves it alone.
-    assert services.jobs_publish_unclaimed() == []
+    assert sweeps.jobs_publish_unclaimed() == []
 
 
 def test_the_sweeper_leaves_jobs_of_inactive_accounts_and_future_retries_alone(
@@ -214,7 +214,7 @@ def test_the_sweeper_leaves_jobs_of_inactive_accounts_and_future_retries_alone(
 ):
     CampaignJobFactory(ad_account=AdAccountFactory(status=AdAccountStatus.REQUIRES_REAUTH))
     CampaignJobFactory(next_attempt_at=timezone.now() + timedelta(minutes=1))
-    assert services.jobs_publish_unclaimed() == []
+    assert sweeps.jobs_publish_unclaimed() == []
     assert broker_queue.job_ids() == []
 
 

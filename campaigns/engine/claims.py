@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from adaccounts.models import AdAccount, AdAccountStatus
-from campaigns import services
+from campaigns import sweeps
 from campaigns.models import CampaignJob, JobStatus
 from platforms.registry import get_adapter
 
@@ -130,7 +130,7 @@ def _claim_postgresql(job_id: Any, token: str, now: datetime) -> CampaignJob | N
         if account is None:
             return None
         if account.deleted_at is not None:
-            services.jobs_cancel_of_deleted_account(ad_account_id=account.pk, job_id=job_id)
+            sweeps.jobs_cancel_of_deleted_account(ad_account_id=account.pk, job_id=job_id)
             return None
         get_adapter(account.job_platform_type)  # raises PlatformNotSupported
         job = next(iter(CampaignJob.objects.raw(_CLAIM_SQL, params)), None)
@@ -157,7 +157,7 @@ def _claim_portable(job_id: Any, token: str, now: datetime) -> CampaignJob | Non
             return None
         account_id, platform_type = found
         if AdAccount.objects.filter(pk=account_id, deleted_at__isnull=False).exists():
-            services.jobs_cancel_of_deleted_account(ad_account_id=account_id, job_id=job_id)
+            sweeps.jobs_cancel_of_deleted_account(ad_account_id=account_id, job_id=job_id)
             return None
         get_adapter(platform_type)  # raises PlatformNotSupported
         if settings.JOB_MAX_CONCURRENT_PER_ACCOUNT:

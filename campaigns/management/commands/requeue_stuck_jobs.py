@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from campaigns.services import jobs_publish_unclaimed, jobs_requeue_stuck
+from campaigns.sweeps import jobs_publish_unclaimed, jobs_requeue_stuck
 
 
 class Command(BaseCommand):
