@@ -393,6 +393,9 @@ META_BATCH_MAX_OPERATIONS = env.int("META_BATCH_MAX_OPERATIONS", default=50)  # 
 META_MEDIA_CONCURRENCY = env.int("META_MEDIA_CONCURRENCY", default=4)
 # Seconds between two looks at a video Meta is still processing.
 META_VIDEO_POLL_SECONDS = env.float("META_VIDEO_POLL_SECONDS", default=5.0)
+# How long after a video was handed to Meta a job still waits for it to be processed; then the
+# job fails (waiting spends no attempt, so without this a stuck video would hold it forever).
+META_VIDEO_MAX_WAIT_SECONDS = env.float("META_VIDEO_MAX_WAIT_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "campaigns.tasks.jobs_sweep", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
 }

@@ -11,6 +11,7 @@ import copy
 import http.server
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -578,3 +579,42 @@ def test_a_lost_video_upload_is_found_by_its_title_in_one_request(caller, graph,
     ]
     assert len(lookups) == 1
     assert lookups[0]["params"]["title"] == title
+
+
+@pytest.fixture
+def videos_never_ready(graph: SandboxServer) -> Iterator[None]:
+    def configure(seconds: float) -> None:
+        requests.post(
+            f"{graph.base_url}/__sandbox__/config",
+            json={"video_ready_after": seconds},
+            timeout=5,
+        ).raise_for_status()
+
+    configure(24 * 3600)
+    yield
+    configure(5.0)  # the sandbox's default; a reset keeps the configuration
+
+
+def test_a_video_meta_never_finishes_processing_ends_the_job_after_the_longest_wait(
+    caller, graph, image_server, videos_never_ready
+):
+    body = body_with(
+        caller,
+        ad_sets=1,
+        ads=1,
+        media={"video_url": f"{image_server}/clip.mp4", "thumbnail_hash": "h"},
+    )
+    job = services.job_submit(user=caller.user, platform_type="META", data=body).job
+
+    job = claim_and_run(job)
+    # Still encoding: the job waits, no attempt spent.
+    assert (job.status, job.attempts) == (JobStatus.PENDING, 0)
+
+    # The longest wait (META_VIDEO_MAX_WAIT_SECONDS, an hour) passes.
+    MediaAsset.objects.filter(job=job).update(attempted_at=timezone.now() - timedelta(hours=2))
+    job = claim_and_run(job)
+
+    assert job.status == JobStatus.FAILED
+    assert job.error["step"] == "video"
+    assert "had not processed the video" in job.error["message"]
+    assert objects(graph, "campaign") == []

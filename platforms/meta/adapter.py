@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from facebook_business.adobjects.adaccount import AdAccount as FbAdAccount
 from facebook_business.adobjects.adset import AdSet as FbAdSet
 from facebook_business.adobjects.campaign import Campaign as FbCampaign
@@ -161,6 +162,17 @@ class MetaSession:
             status = uploads.video_status(self.client, self.account_key, row.platform_id)
             if status in READY_VIDEO_STATES:
                 return status
+            waited = (timezone.now() - row.attempted_at).total_seconds() if row.attempted_at else 0
+            if waited > settings.META_VIDEO_MAX_WAIT_SECONDS:
+                raise MetaError(
+                    message=(
+                        f"Meta had not processed the video {waited / 60:.0f} minutes after it was "
+                        f"handed over (status {status or 'processing'}); send another video, or "
+                        "retry the job once Meta has processed it."
+                    ),
+                    kind=ErrorKind.PERMANENT,
+                    step="video",
+                )
             # Polled by rescheduling, never by sleeping in a worker.
             return Wait(status, settings.META_VIDEO_POLL_SECONDS, f"video {status or 'processing'}")
         create = {
