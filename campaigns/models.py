@@ -39,6 +39,14 @@ class JobKind(models.TextChoices):
     SYNC = "SYNC", "Sync"
 
 
+class ObjectType(models.TextChoices):
+    """The live objects a job other than a submission works on (API.md: `object_type`)."""
+
+    CAMPAIGN = "campaign", "Campaign"
+    AD_SET = "ad_set", "Ad set"
+    AD = "ad", "Ad"
+
+
 class CampaignJob(TimeStampedModel):
     """One client request to create an ad structure, and its progress on the platform."""
 
@@ -50,6 +58,9 @@ class CampaignJob(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.CREATE)
+    # The live object the job works on; empty for a submission, which brings its own.
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices, blank=True)
+    object_id = models.UUIDField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     # The request body exactly as accepted (after validation), for audit and re-planning.
     payload = models.JSONField()
@@ -94,6 +105,13 @@ class CampaignJob(TimeStampedModel):
                 condition=Q(status__in=["PENDING", "PROCESSING"]),
                 name="job_sweep_idx",
             ),
+            # Jobs on one object run in the order they were accepted: the claim looks for an
+            # earlier one still unfinished.
+            models.Index(
+                fields=["object_id", "created_at"],
+                condition=Q(status__in=["PENDING", "PROCESSING"], object_id__isnull=False),
+                name="job_object_unfinished_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,12 +133,17 @@ class PlannedObject(TimeStampedModel):
     # Committed just before the create call is sent. Set without a platform_id, it means a
     # create may have reached the platform unanswered (timeout, crash): look before creating.
     attempted_at = models.DateTimeField(null=True, blank=True)
+    # What the platform says of the object (API.md "Live objects"), as last read from it.
+    effective_status = models.CharField(max_length=40, blank=True, default="")
+    review_feedback = models.JSONField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
 
 
 class Campaign(PlannedObject):
+    # The job that created or imported the campaign.
     job = models.OneToOneField(CampaignJob, on_delete=models.CASCADE, related_name="campaign")
     ad_account = models.ForeignKey(AdAccount, on_delete=models.PROTECT, related_name="campaigns")
 
@@ -135,6 +158,8 @@ class Campaign(PlannedObject):
 
 class AdSet(PlannedObject):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="ad_sets")
+    # The job that created it: the campaign's, or a later one that added it to the campaign.
+    job = models.ForeignKey(CampaignJob, on_delete=models.CASCADE, related_name="ad_sets")
     position = models.PositiveSmallIntegerField()
 
     class Meta:
@@ -167,6 +192,8 @@ class Creative(PlannedObject):
 
 class Ad(PlannedObject):
     ad_set = models.ForeignKey(AdSet, on_delete=models.CASCADE, related_name="ads")
+    # The job that created it (see AdSet.job).
+    job = models.ForeignKey(CampaignJob, on_delete=models.CASCADE, related_name="ads")
     creative = models.ForeignKey(Creative, on_delete=models.PROTECT, related_name="ads")
     position = models.PositiveSmallIntegerField()
 
@@ -179,6 +206,36 @@ class Ad(PlannedObject):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ObjectChange(TimeStampedModel):
+    """One change an UPDATE or ARCHIVE job makes to one live object: the checkpoint of that
+    step. The object's own rows take the values only once the platform accepted them."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(CampaignJob, on_delete=models.CASCADE, related_name="changes")
+    position = models.PositiveIntegerField()
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    object_id = models.UUIDField()
+    # The requested values, by the API's field names (a new creative by our id).
+    values = models.JSONField()
+    # The values they replaced, read when the platform accepted the change.
+    previous = models.JSONField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "object_changes"
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="uniq_change_position")
+        ]
+        indexes = [
+            # Meta's budget-change limit counts what an object changed in the last hour.
+            models.Index(fields=["object_id", "applied_at"], name="change_object_applied_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Change of {self.object_type} {self.object_id}"
 
 
 class MediaKind(models.TextChoices):

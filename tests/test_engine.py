@@ -160,12 +160,14 @@ def make_job(account: AdAccount | None = None, *, ad_sets: int = 1, ads: int = 1
     job = CampaignJobFactory(**({"ad_account": account} if account else {}))
     campaign = Campaign.objects.create(job=job, ad_account=job.ad_account, name="Spring sale")
     for s in range(ad_sets):
-        ad_set = AdSet.objects.create(campaign=campaign, position=s, name=f"Set {s}")
+        ad_set = AdSet.objects.create(campaign=campaign, job=job, position=s, name=f"Set {s}")
         for a in range(ads):
             creative = Creative.objects.create(
                 job=job, ad_account=job.ad_account, name=f"Creative {s}.{a}"
             )
-            Ad.objects.create(ad_set=ad_set, creative=creative, position=a, name=f"Ad {s}.{a}")
+            Ad.objects.create(
+                ad_set=ad_set, job=job, creative=creative, position=a, name=f"Ad {s}.{a}"
+            )
     return job
 
 

@@ -402,14 +402,18 @@ def test_checkpoints_of_several_tables_are_written_together_while_the_job_is_hel
     assert (plan.campaign.platform_id, plan.ad_sets[0].platform_id) == ("c1", None)
 
 
-def test_checkpoint_rows_of_one_table_must_change_the_same_fields(caller, graph):
+def test_checkpoint_rows_of_one_table_may_change_different_fields(caller, graph):
     body = body_with(caller, ad_sets=1, ads=2, media={"image_hash": "h"})
     job = services.job_submit(user=caller.user, platform_type="META", data=body).job
     ads = MetaRows.load(job).ads
-    with pytest.raises(ValueError, match="same fields"):
-        job_update_rows(
-            job, {Ad: {ads[0].pk: {"platform_id": "1"}, ads[1].pk: {"attempted_at": None}}}
-        )
+    job_claim(job_id=job.pk, worker="w")
+    job.claimed_by = "w"
+    assert job_update_rows(
+        job, {Ad: {ads[0].pk: {"platform_id": "1"}, ads[1].pk: {"name": "Renamed"}}}
+    )
+    rows = {ad.pk: ad for ad in Ad.objects.filter(job=job)}
+    assert (rows[ads[0].pk].platform_id, rows[ads[0].pk].name) == ("1", ads[0].name)
+    assert (rows[ads[1].pk].platform_id, rows[ads[1].pk].name) == (None, "Renamed")
 
 
 @pytest.fixture

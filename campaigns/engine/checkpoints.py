@@ -6,6 +6,7 @@ lost its lease to the sweeper can never overwrite what the run that took over re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -65,6 +66,22 @@ def job_update_rows(job: CampaignJob, changes: dict[type[Model], RowChanges]) ->
     return updated == expected
 
 
+def job_store_rows(
+    job: CampaignJob, changes: dict[type[Model], RowChanges], stores: Sequence[Callable[[], None]]
+) -> bool:
+    """`job_update_rows`, and the `stores` (writes of new rows) in the same transaction, only
+    while this run holds the job: the job's row is locked first, so a requeue waits."""
+    with transaction.atomic():
+        if not held(job).select_for_update().exists():
+            return False
+        if not job_update_rows(job, changes):
+            transaction.set_rollback(True)
+            return False
+        for store in stores:
+            store()
+    return True
+
+
 def _update_rows_sql(
     job: CampaignJob, changes: dict[type[Model], RowChanges]
 ) -> tuple[str, list[Any]]:
@@ -77,18 +94,21 @@ def _update_rows_sql(
         "held AS (SELECT 1 FROM campaign_jobs WHERE id = %s AND status = %s AND claimed_by = %s"
         " FOR SHARE)"
     ]
-    for n, (model, rows) in enumerate(changes.items()):
+    # One UPDATE per table and set of changed fields.
+    groups: dict[tuple[type[Model], tuple[str, ...]], RowChanges] = {}
+    for model, rows in changes.items():
+        for pk, values in rows.items():
+            groups.setdefault((model, tuple(values)), {})[pk] = values
+    for n, ((model, names), rows) in enumerate(groups.items()):
         opts = model._meta
-        names = list(next(iter(rows.values())))
-        if any(list(fields) != names for fields in rows.values()):
-            raise ValueError(f"Every {opts.object_name} row must change the same fields.")
         fields = [opts.pk, *(opts.get_field(name) for name in names)]
         columns = [connection.ops.quote_name(field.column) for field in fields]
         row_sql = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields) + ")"
         for pk, values in rows.items():
             params.append(opts.pk.get_db_prep_value(pk, connection))
             params += [
-                field.get_db_prep_save(values[field.name], connection) for field in fields[1:]
+                field.get_db_prep_save(values[name], connection)
+                for field, name in zip(fields[1:], names, strict=True)
             ]
         assignments = ", ".join(f"{column} = v.{column}" for column in columns[1:])
         ctes.append(
@@ -97,7 +117,7 @@ def _update_rows_sql(
             f" WHERE t.{columns[0]} = v.{columns[0]} AND EXISTS (SELECT 1 FROM held)"
             " RETURNING 1)"
         )
-    counts = " + ".join(f"(SELECT count(*) FROM u{n})" for n in range(len(changes)))  # noqa: S608
+    counts = " + ".join(f"(SELECT count(*) FROM u{n})" for n in range(len(groups)))  # noqa: S608
     return f"WITH {', '.join(ctes)} SELECT {counts}", params
 
 

@@ -40,6 +40,11 @@ class AccountBusy(Exception):
     """The job's ad account already runs as many jobs as it may at once."""
 
 
+class ObjectBusy(AccountBusy):
+    """An earlier job on the same live object has not finished: changes to one object run in
+    the order they were accepted (API.md, "Live objects"). Retried like a busy account."""
+
+
 def job_claim(*, job_id: Any, worker: str | None = None) -> CampaignJob | None:
     """Take a PENDING job for this worker: status, attempt and lease change in one UPDATE.
 
@@ -61,6 +66,22 @@ def _still_due(job_id: Any, now: datetime) -> bool:
     return (
         CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exists()
+    )
+
+
+def _earlier_job_unfinished(job_id: Any) -> bool:
+    job = CampaignJob.objects.filter(pk=job_id).values("object_id", "created_at", "pk").first()
+    if job is None or job["object_id"] is None:
+        return False
+    return (
+        CampaignJob.objects.filter(
+            object_id=job["object_id"],
+            status__in=(JobStatus.PENDING, JobStatus.PROCESSING),
+        )
+        .filter(
+            Q(created_at__lt=job["created_at"]) | Q(created_at=job["created_at"], pk__lt=job["pk"])
+        )
         .exists()
     )
 
@@ -107,6 +128,11 @@ _CLAIM_SQL = """
             SELECT 1 FROM ad_accounts a WHERE a.id = campaign_jobs.ad_account_id
             AND a.status = 'ACTIVE' AND a.deleted_at IS NULL
         )
+        AND (object_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM campaign_jobs e WHERE e.object_id = campaign_jobs.object_id
+            AND e.status IN ('PENDING', 'PROCESSING')
+            AND (e.created_at, e.id) < (campaign_jobs.created_at, campaign_jobs.id)
+        ))
         AND (%(cap)s = 0 OR (
             SELECT count(*) FROM campaign_jobs r WHERE r.ad_account_id = campaign_jobs.ad_account_id
             AND r.status = 'PROCESSING' AND r.lease_expires_at > %(now)s
@@ -135,11 +161,15 @@ def _claim_postgresql(job_id: Any, token: str, now: datetime) -> CampaignJob | N
         get_adapter(account.job_platform_type)  # raises PlatformNotSupported
         job = next(iter(CampaignJob.objects.raw(_CLAIM_SQL, params)), None)
         if job is None:
-            # Either another claimer took the job, or the account was full. Asking whether it
-            # is full in a later statement could see a slot freed meanwhile and drop the job
-            # until the sweeper; asking whether the job is still PENDING cannot mislead.
-            if cap and account.status == AdAccountStatus.ACTIVE and _still_due(job_id, now):
-                raise AccountBusy()
+            # Either another claimer took the job, an earlier job on its object is unfinished,
+            # or the account was full. Asking whether it is full in a later statement could
+            # see a slot freed meanwhile and drop the job until the sweeper; asking whether
+            # the job is still PENDING cannot mislead.
+            if account.status == AdAccountStatus.ACTIVE and _still_due(job_id, now):
+                if _earlier_job_unfinished(job_id):
+                    raise ObjectBusy()
+                if cap:
+                    raise AccountBusy()
             return None
     job.ad_account = account
     return job
@@ -170,6 +200,8 @@ def _claim_portable(job_id: Any, token: str, now: datetime) -> CampaignJob | Non
             )
             if _account_is_busy(account_id, now):
                 raise AccountBusy()
+        if _earlier_job_unfinished(job_id):
+            raise ObjectBusy()
         claimed = (
             CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))

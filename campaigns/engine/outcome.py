@@ -46,11 +46,17 @@ def release(job: CampaignJob, **changes: Any) -> bool:
     return bool(released)
 
 
+def _campaign_id(platform_campaign_id: str | None) -> dict[str, Any]:
+    # A job without a root step (a change to a live object) keeps the campaign id it was
+    # given when it was accepted.
+    return {"platform_campaign_id": platform_campaign_id} if platform_campaign_id else {}
+
+
 def job_succeed(*, job: CampaignJob, platform_campaign_id: str | None) -> bool:
     ok = release(
         job,
         status=JobStatus.SUCCESS,
-        platform_campaign_id=platform_campaign_id,
+        **_campaign_id(platform_campaign_id),
         error=None,
         next_attempt_at=None,
         finished_at=timezone.now(),
@@ -69,7 +75,7 @@ def job_fail(
         job,
         status=status,
         error=error,
-        platform_campaign_id=platform_campaign_id,
+        **_campaign_id(platform_campaign_id),
         next_attempt_at=None,
         finished_at=timezone.now(),
     )

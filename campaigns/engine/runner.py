@@ -37,7 +37,12 @@ from campaigns.engine.adapter import (
     PlatformAdapter,
     PlatformSession,
 )
-from campaigns.engine.checkpoints import RowChanges, job_heartbeat, job_update_rows
+from campaigns.engine.checkpoints import (
+    RowChanges,
+    job_heartbeat,
+    job_store_rows,
+    job_update_rows,
+)
 from campaigns.engine.outcome import job_reschedule, job_settle, job_succeed
 from campaigns.engine.steps import NO_ANSWER, Plan, Step, Wait
 from campaigns.models import CampaignJob
@@ -173,14 +178,24 @@ class JobRun:
             raise LeaseLost()
         self._last_heartbeat = now
 
-    def _write(self, changes: dict[type, RowChanges]) -> None:
-        if not job_update_rows(self.job, changes):
+    def _write(self, changes: dict[type, RowChanges], stores: Sequence[Any] = ()) -> None:
+        if stores:
+            written = job_store_rows(self.job, changes, stores)
+        else:
+            written = job_update_rows(self.job, changes)
+        if not written:
             raise LeaseLost()
 
     @staticmethod
     def _add(changes: dict[type, RowChanges], step: Step, fields: dict[str, Any]) -> None:
         if fields:
             changes.setdefault(type(step.row), {})[step.row.pk] = fields
+
+    def _add_result(self, changes: dict[type, RowChanges], step: Step, result: Any) -> None:
+        self._add(changes, step, step.record(result))
+        for row, fields in step.also(result):
+            if fields:
+                changes.setdefault(type(row), {}).setdefault(row.pk, {}).update(fields)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -289,7 +304,7 @@ class JobRun:
                     "Job %s: adopting %s %s after a lost answer", self.job.pk, step.key, fresh[0]
                 )
                 changes: dict[type, RowChanges] = {}
-                self._add(changes, step, step.record(fresh[0]))
+                self._add_result(changes, step, fresh[0])
                 self._write(changes)
             self.heartbeat()
 
@@ -339,6 +354,7 @@ class JobRun:
         self, group: list[Step], outcomes: list[Any], waiting: dict[int, Wait]
     ) -> Failure | None:
         records: dict[type, RowChanges] = {}
+        stores: list[Any] = []
         not_run: list[Step] = []
         unanswered: list[Step] = []
         first_failure: Failure | None = None
@@ -358,10 +374,12 @@ class JobRun:
                 continue
             if isinstance(outcome, Wait):
                 waiting[id(step)] = outcome
-                self._add(records, step, step.record(outcome.value))
+                self._add_result(records, step, outcome.value)
                 continue
-            self._add(records, step, step.record(outcome))
-        self._write(records)
+            self._add_result(records, step, outcome)
+            if step.stores:
+                stores.append(lambda step=step, outcome=outcome: step.store(outcome))
+        self._write(records, stores)
         self._unmark(not_run)
         self.heartbeat()
         if first_failure is None and unanswered:

@@ -12,11 +12,12 @@ here and a new plan builder, not a change to the engine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Model
+from django.utils import timezone
 
 
 class Step:
@@ -73,6 +74,18 @@ class Step:
     def record(self, result: Any) -> dict[str, Any]:
         """Field changes that record the step's result (applied to the row in memory too)."""
         raise NotImplementedError
+
+    def also(self, result: Any) -> list[tuple[Model, dict[str, Any]]]:
+        """Other rows the result changes, written with the record in the same statement
+        (applied in memory too): e.g. an object's own rows once the platform accepted a
+        change to it."""
+        return []
+
+    def store(self, result: Any) -> None:
+        """Rows the result adds, written in the transaction that records it, only while the
+        run holds its job (an import's tree). Most steps store nothing."""
+
+    stores = False
 
     def _set(self, **changes: Any) -> dict[str, Any]:
         for name, value in changes.items():
@@ -147,6 +160,80 @@ class ReadStep(Step):
 
     def record(self, result: Any) -> dict[str, Any]:
         return self._set(**{self.field: str(result)})
+
+
+class ChangeStep(Step):
+    """Change fields of an object that exists on the platform. The row is the change's own
+    checkpoint (`applied_at`); `applies` are the object's rows and the values they take, only
+    once the platform accepted the change, and `previous` the values they replace.
+
+    Setting the same values twice leaves the object as setting them once, so a change whose
+    answer was lost is simply sent again."""
+
+    repeatable = True
+    leaves_object = False
+    checkpoint_fields = ("applied_at", "previous")
+    result_field = "applied_at"
+
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        row: Model,
+        needs: Iterable[Step] = (),
+        *,
+        applies: list[tuple[Model, dict[str, Any]]],
+        previous: dict[str, Any],
+    ) -> None:
+        super().__init__(key, kind, row, needs)
+        self.applies = applies
+        self.previous = previous
+
+    @property
+    def done(self) -> bool:
+        return self.row.applied_at is not None
+
+    def record(self, result: Any) -> dict[str, Any]:
+        return self._set(applied_at=timezone.now(), previous=self.previous)
+
+    def also(self, result: Any) -> list[tuple[Model, dict[str, Any]]]:
+        for row, fields in self.applies:
+            for name, value in fields.items():
+                setattr(row, name, value)
+        return self.applies
+
+
+class StoreStep(Step):
+    """Read something from the platform and store what it says as new rows (an import).
+    A read, so repeatable; done once stored, which the plan knows when it is loaded."""
+
+    repeatable = True
+    stores = True
+
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        row: Model,
+        needs: Iterable[Step] = (),
+        *,
+        stored: bool,
+        store: Callable[[Any], None],
+    ) -> None:
+        super().__init__(key, kind, row, needs)
+        self._stored = stored
+        self._store = store
+
+    @property
+    def done(self) -> bool:
+        return self._stored
+
+    def record(self, result: Any) -> dict[str, Any]:
+        return {}
+
+    def store(self, result: Any) -> None:
+        self._store(result)
+        self._stored = True
 
 
 # --- what the adapter answers for each step it ran ------------------------------------------

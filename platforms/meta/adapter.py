@@ -23,7 +23,7 @@ from adaccounts.models import AdAccount
 from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.steps import NO_ANSWER, Plan, Step, Wait
 from campaigns.models import CampaignJob, JobKind
-from platforms.meta import batch, params, uploads
+from platforms.meta import batch, changes, params, uploads
 from platforms.meta.calls import meta_call
 from platforms.meta.client import MetaClient, build_meta_client
 from platforms.meta.errors import ErrorKind, MetaError, failure_of, scrub
@@ -32,6 +32,7 @@ from platforms.meta.plan import (
     AD,
     AD_SET,
     CAMPAIGN,
+    CHANGE,
     CREATIVE,
     IMAGE,
     READY_VIDEO_STATES,
@@ -82,7 +83,7 @@ class MetaSession:
         self._credentials = credentials
         self.fb_account = FbAdAccount(client.account_id, api=client.api)
         self.label = job_label(job)
-        self.rows: MetaRows | None = None
+        self.rows: MetaRows | changes.ChangeRows | None = None
         # Meta may go on with a request it did not answer until its own timeout.
         self.unanswered_wait = float(settings.META_REQUEST_TIMEOUT)
         # A Graph endpoint refuses batches per account, if at all.
@@ -93,14 +94,17 @@ class MetaSession:
         )
 
     def load_plan(self) -> Plan:
-        if self.job.kind != JobKind.CREATE:
-            raise Failure(
-                FailureKind.PERMANENT,
-                f"mojito cannot run {self.job.kind} jobs on Meta yet.",
-                step="plan",
-            )
-        self.rows = MetaRows.load(self.job)
-        return build_plan(self.rows)
+        if self.job.kind == JobKind.CREATE:
+            self.rows = MetaRows.load(self.job)
+            return build_plan(self.rows)
+        if self.job.kind in (JobKind.UPDATE, JobKind.ARCHIVE):
+            self.rows = changes.ChangeRows.load(self.job)
+            return changes.build_change_plan(self.rows)
+        raise Failure(
+            FailureKind.PERMANENT,
+            f"mojito cannot run {self.job.kind} jobs on Meta yet.",
+            step="plan",
+        )
 
     def call(self, step: str, fn: Callable[[], Any], *, check_pause: bool = True) -> Any:
         return meta_call(self.client, self.account_key, step, fn, check_pause=check_pause)
@@ -126,6 +130,8 @@ class MetaSession:
             return images[: settings.META_MEDIA_CONCURRENCY]
         if first.kind in (VIDEO, VIDEO_STATUS):
             return [first]
+        if self.job.kind != JobKind.CREATE:
+            return batch.compose_changes(candidates, settings.META_BATCH_MAX_OPERATIONS)
         return batch.compose(candidates, settings.META_BATCH_MAX_OPERATIONS)
 
     def run(self, steps: Sequence[Step]) -> list[Any]:
@@ -175,6 +181,15 @@ class MetaSession:
                 )
             # Polled by rescheduling, never by sleeping in a worker.
             return Wait(status, settings.META_VIDEO_POLL_SECONDS, f"video {status or 'processing'}")
+        if step.kind == CHANGE:
+            target = str(step.target.platform_id)
+            graph_params = changes.graph_params(step)
+            self.call(
+                step.key,
+                lambda: self.client.api.call("POST", (target,), params=graph_params),
+                check_pause=False,
+            )
+            return True
         create = {
             CAMPAIGN: self.fb_account.create_campaign,
             AD_SET: self.fb_account.create_ad_set,
@@ -189,6 +204,8 @@ class MetaSession:
     def _params(self, step: Step, ref: Callable[[Any], str]) -> dict[str, Any]:
         """What Meta is sent to create the step's object; `ref(row)` names a parent."""
         row = step.row
+        if step.kind == CHANGE:
+            return changes.graph_params(step)
         if step.kind == CAMPAIGN:
             return params.campaign_params(row, self.label)
         if step.kind == AD_SET:

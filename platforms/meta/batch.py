@@ -22,7 +22,7 @@ from facebook_business.exceptions import FacebookRequestError
 
 from campaigns.engine.steps import NO_ANSWER, Step
 from platforms.meta.errors import ErrorKind, MetaError, from_facebook_error
-from platforms.meta.plan import AD, AD_SET, CAMPAIGN, CREATIVE
+from platforms.meta.plan import AD, AD_SET, CAMPAIGN, CHANGE, CREATIVE
 
 # Where each kind of step is created, under the ad account.
 EDGES = {CAMPAIGN: "campaigns", AD_SET: "adsets", CREATIVE: "adcreatives", AD: "ads"}
@@ -61,24 +61,19 @@ def compose(candidates: Sequence[Step], capacity: int) -> list[Step]:
         if step.kind == CAMPAIGN:
             add(step)
     ad_set_sent = False
-    ads_by_set: dict[int, list[Step]] = {}
+    ads_by_set: dict[int | None, list[Step]] = {}
     ad_sets: list[Step] = []
     for step in candidates:
         if step.kind == AD:
-            ads_by_set.setdefault(id(step.needs[0]), []).append(step)
-            if step.needs[0] not in ad_sets:
-                ad_sets.append(step.needs[0])
+            parent = _ad_set_of(step)
+            ads_by_set.setdefault(id(parent) if parent else None, []).append(step)
+            if parent is not None and parent not in ad_sets:
+                ad_sets.append(parent)
         elif step.kind == AD_SET and step not in ad_sets:
             ad_sets.append(step)
-    for ad_set in sorted(ad_sets, key=lambda s: s.row.position):
-        if id(ad_set) in pending:
-            if ad_set_sent or len(batch) >= capacity or not fits(ad_set):
-                continue  # one ad set of the campaign per batch
-            add(ad_set)
-            ad_set_sent = True
-        elif not ad_set.done:
-            continue
-        for ad in ads_by_set.get(id(ad_set), []):
+
+    def add_ads(ads: list[Step]) -> None:
+        for ad in ads:
             creative = next((n for n in ad.needs if n.kind == CREATIVE and not n.done), None)
             new_creative = creative is not None and id(creative) not in added
             if len(batch) + (2 if new_creative else 1) > capacity:
@@ -89,6 +84,37 @@ def compose(candidates: Sequence[Step], capacity: int) -> list[Step]:
                 add(creative)
             if fits(ad):
                 add(ad)
+
+    for ad_set in sorted(ad_sets, key=lambda s: s.row.position):
+        if id(ad_set) in pending:
+            if ad_set_sent or len(batch) >= capacity or not fits(ad_set):
+                continue  # one ad set of the campaign per batch
+            add(ad_set)
+            ad_set_sent = True
+        elif not ad_set.done:
+            continue
+        add_ads(ads_by_set.get(id(ad_set), []))
+    # Ads added to an ad set that exists already.
+    add_ads(ads_by_set.get(None, []))
+    return batch
+
+
+def _ad_set_of(ad: Step) -> Step | None:
+    """The step creating the ad's ad set; None when the ad set exists already."""
+    return next((need for need in ad.needs if need.kind == AD_SET), None)
+
+
+def compose_changes(candidates: Sequence[Step], capacity: int) -> list[Step]:
+    """The next batch of an UPDATE job: changes do not depend on each other, except on the
+    new creative they swap in, which goes in the same batch before them."""
+    batch: list[Step] = []
+    added: set[int] = set()
+    for step in candidates:
+        if len(batch) >= capacity:
+            break
+        if all(need.done or id(need) in added for need in step.needs):
+            batch.append(step)
+            added.add(id(step))
     return batch
 
 
@@ -138,11 +164,15 @@ def encode(
             for need in step.needs
             if id(need.row) in names and f"{{result={names[id(need.row)]}:" not in encoded
         ]
+        if step.kind == CHANGE:
+            url = str(step.target.platform_id)  # POST /<object id>: an update
+        else:
+            url = f"{account_id}/{EDGES[step.kind]}"
         operations.append(
             Operation(
                 name,
                 step,
-                f"{account_id}/{EDGES[step.kind]}",
+                url,
                 encoded,
                 depends_on=unreferenced[-1] if unreferenced else None,
             )
@@ -168,6 +198,10 @@ def read_answers(
         except ValueError:
             body = None
         code = answer.get("code")
+        if operation.step.kind == CHANGE and code == 200:
+            # An update answers {"success": true}; anything else from a 200 is no refusal.
+            outcomes.append(True)
+            continue
         if code == 200 and isinstance(body, dict) and body.get("id"):
             outcomes.append(str(body["id"]))
             continue

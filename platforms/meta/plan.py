@@ -24,6 +24,8 @@ READY_VIDEO_STATES = frozenset({"ready"})
 # What the adapter calls each kind of step.
 CAMPAIGN, AD_SET, CREATIVE, AD = "campaign", "ad_set", "creative", "ad"
 IMAGE, VIDEO, VIDEO_STATUS = "image", "video", "video_status"
+# A change of a live object (UPDATE and ARCHIVE jobs: `platforms.meta.changes`).
+CHANGE = "change"
 
 
 @dataclass
@@ -33,6 +35,8 @@ class MetaRows:
     creatives: list[Creative]
     ads: list[Ad]
     media: list[MediaAsset]
+    # False for a job that adds ad sets or ads to a live campaign: it creates no campaign.
+    new_campaign: bool = True
 
     @classmethod
     def load(cls, job: CampaignJob) -> MetaRows:
@@ -44,24 +48,30 @@ class MetaRows:
         one object again (a platform ID recorded on an ad set must be seen by its ads).
         """
         ad_sets = list(
-            AdSet.objects.filter(campaign__job=job)
+            AdSet.objects.filter(job=job)
             .select_related("meta", "campaign__meta")
             .order_by("position")
         )
-        campaign = (
-            ad_sets[0].campaign if ad_sets else Campaign.objects.select_related("meta").get(job=job)
-        )
-        for ad_set in ad_sets:
-            ad_set.campaign = campaign
-        ad_set_by_id = {s.pk: s for s in ad_sets}
         ads = list(
-            Ad.objects.filter(ad_set__campaign__job=job)
-            .select_related("meta", "creative__meta")
+            Ad.objects.filter(job=job)
+            .select_related("meta", "creative__meta", "ad_set__campaign")
             .order_by("ad_set__position", "position")
         )
+        if ad_sets:
+            campaign = ad_sets[0].campaign
+        elif ads:
+            # Ads added to a live ad set.
+            campaign = ads[0].ad_set.campaign
+        else:
+            campaign = Campaign.objects.select_related("meta").get(job=job)
+        ad_set_by_id = {s.pk: s for s in ad_sets}
+        for ad_set in ad_sets:
+            ad_set.campaign = campaign
+        for ad in ads:
+            ad.ad_set = ad_set_by_id.setdefault(ad.ad_set_id, ad.ad_set)
+            ad.ad_set.campaign = campaign
         creative_by_id: dict[Any, Creative] = {}
         for ad in ads:
-            ad.ad_set = ad_set_by_id[ad.ad_set_id]
             ad.creative = creative_by_id.setdefault(ad.creative_id, ad.creative)
         creatives = list(creative_by_id.values())
         carousels = {
@@ -87,7 +97,14 @@ class MetaRows:
             if uses_media
             else []
         )
-        return cls(campaign=campaign, ad_sets=ad_sets, creatives=creatives, ads=ads, media=media)
+        return cls(
+            campaign=campaign,
+            ad_sets=ad_sets,
+            creatives=creatives,
+            ads=ads,
+            media=media,
+            new_campaign=campaign.job_id == job.pk,
+        )
 
 
 def ad_set_key(ad_set: AdSet) -> str:
@@ -102,51 +119,61 @@ def ad_key(ad: Ad) -> str:
     return f"ad_sets.{ad.ad_set.position}.ads.{ad.position}"
 
 
-def build_plan(rows: MetaRows) -> Plan:
-    """The steps of `rows`, each with what it needs (see the module's docstring)."""
+def media_steps(media: list[MediaAsset]) -> list[Step]:
+    """Images uploaded, videos handed to Meta by URL, then every video's processing read until
+    ready: every video is handed over before the first read, so they encode in parallel."""
     steps: list[Step] = []
-    media_done: list[Step] = []
     reads: list[Step] = []
-    for asset in rows.media:
+    for asset in media:
         if asset.kind == MediaKind.IMAGE:
-            step: Step = UploadStep("media", IMAGE, asset)
-            steps.append(step)
-            media_done.append(step)
-        else:
-            # Handed to Meta by URL, it encodes there; creatives wait until it is ready. A
-            # video in the library is no ad object: alone, it does not make a job partial.
-            created = CreateStep("video", VIDEO, asset, leaves_object=False)
-            steps.append(created)
-            reads.append(
-                ReadStep(
-                    "video status",
-                    VIDEO_STATUS,
-                    asset,
-                    (created,),
-                    field="platform_status",
-                    complete=READY_VIDEO_STATES,
-                )
+            steps.append(UploadStep("media", IMAGE, asset))
+            continue
+        # A video in the library is no ad object: alone, it does not make a job partial.
+        created = CreateStep("video", VIDEO, asset, leaves_object=False)
+        steps.append(created)
+        reads.append(
+            ReadStep(
+                "video status",
+                VIDEO_STATUS,
+                asset,
+                (created,),
+                field="platform_status",
+                complete=READY_VIDEO_STATES,
             )
-    # Every video is handed over before the first status read: they encode in parallel.
-    steps += reads
-    media_done += reads
-    campaign = CreateStep("campaign", CAMPAIGN, rows.campaign, media_done)
-    steps.append(campaign)
+        )
+    return steps + reads
+
+
+def build_plan(rows: MetaRows) -> Plan:
+    """The steps of `rows`, each with what it needs (see the module's docstring). A parent
+    that exists already (ad sets or ads added to a live object) is no step: it is done."""
+    steps = media_steps(rows.media)
+    media_done = list(steps)
+    campaign: Step | None = None
+    if rows.new_campaign:
+        campaign = CreateStep("campaign", CAMPAIGN, rows.campaign, media_done)
+        steps.append(campaign)
+    above = [campaign] if campaign is not None else media_done
     ad_set_steps: dict[Any, Step] = {}
     for ad_set in rows.ad_sets:
-        ad_set_steps[ad_set.pk] = CreateStep(ad_set_key(ad_set), AD_SET, ad_set, (campaign,))
+        ad_set_steps[ad_set.pk] = CreateStep(ad_set_key(ad_set), AD_SET, ad_set, above)
     steps += ad_set_steps.values()
     creative_steps: dict[Any, Step] = {}
     for ad in rows.ads:
         creative = ad.creative
         if creative.is_existing or creative.pk in creative_steps:
             continue
+        parent = ad_set_steps.get(ad.ad_set_id)
         creative_steps[creative.pk] = CreateStep(
-            creative_key(creative), CREATIVE, creative, (campaign, ad_set_steps[ad.ad_set_id])
+            creative_key(creative),
+            CREATIVE,
+            creative,
+            [*above, *([parent] if parent else [])],
         )
     steps += creative_steps.values()
     for ad in rows.ads:
-        needs = [ad_set_steps[ad.ad_set_id]]
+        parent = ad_set_steps.get(ad.ad_set_id)
+        needs = [parent] if parent else [*above]
         if ad.creative_id in creative_steps:
             needs.append(creative_steps[ad.creative_id])
         steps.append(CreateStep(ad_key(ad), AD, ad, needs))

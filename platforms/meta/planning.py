@@ -77,14 +77,113 @@ class _MediaIndex:
         }
 
 
+class _Tree:
+    """The rows a request adds, table by table, while they are built."""
+
+    def __init__(self, job: CampaignJob) -> None:
+        self.job = job
+        self.media = _MediaIndex(job)
+        self.ad_sets: list[AdSet] = []
+        self.ad_set_details: list[MetaAdSetDetails] = []
+        self.creatives: list[Creative] = []
+        self.creative_details: list[MetaCreativeDetails] = []
+        self.cards: list[MetaCreativeCard] = []
+        self.ads: list[Ad] = []
+        self.ad_details: list[MetaAdDetails] = []
+
+    def add_ad_set(self, campaign: Campaign, position: int, set_data: dict[str, Any]) -> AdSet:
+        ad_set = AdSet(
+            campaign=campaign,
+            job=self.job,
+            position=position,
+            name=set_data["name"],
+            status=set_data.get("status") or "PAUSED",
+        )
+        self.ad_sets.append(ad_set)
+        self.ad_set_details.append(
+            MetaAdSetDetails(
+                ad_set=ad_set,
+                extra_params=set_data.get("extra_params") or {},
+                **_pick(set_data, _AD_SET_DETAIL_FIELDS),
+            )
+        )
+        for ad_position, ad_data in enumerate(set_data["ads"]):
+            self.add_ad(ad_set, ad_position, ad_data)
+        return ad_set
+
+    def add_creative(self, creative_data: dict[str, Any], name: str) -> Creative:
+        account = self.job.ad_account
+        creative = Creative(
+            job=self.job, ad_account=account, name=creative_data.get("name") or name
+        )
+        self.creative_details.append(
+            MetaCreativeDetails(
+                creative=creative,
+                **self.media.of(creative_data),
+                extra_params=creative_data.get("extra_params") or {},
+                **_pick(creative_data, _CREATIVE_DETAIL_FIELDS),
+            )
+        )
+        self.cards.extend(
+            MetaCreativeCard(
+                creative=creative,
+                position=position,
+                **self.media.of(card_data),
+                **_pick(card_data, _CARD_FIELDS),
+            )
+            for position, card_data in enumerate(creative_data.get("cards") or ())
+        )
+        self.creatives.append(creative)
+        return creative
+
+    def add_ad(self, ad_set: AdSet, position: int, ad_data: dict[str, Any]) -> Ad:
+        creative_data = ad_data.get("creative")
+        if creative_data is None:
+            # The client named an existing creative: nothing to create, only to use.
+            creative = Creative(
+                job=self.job,
+                ad_account=self.job.ad_account,
+                name="",
+                platform_id=str(ad_data["creative_id"]),
+                is_existing=True,
+            )
+            self.creatives.append(creative)
+        else:
+            creative = self.add_creative(creative_data, ad_data["name"])
+        ad = Ad(
+            ad_set=ad_set,
+            job=self.job,
+            creative=creative,
+            position=position,
+            name=ad_data["name"],
+            status=ad_data.get("status") or "PAUSED",
+        )
+        self.ads.append(ad)
+        self.ad_details.append(MetaAdDetails(ad=ad, extra_params=ad_data.get("extra_params") or {}))
+        return ad
+
+    def rows(self, *head: tuple[type, list[Any]]) -> Rows:
+        """The rows in the order they are inserted, after `head` (a new campaign's)."""
+        return [
+            *head,
+            (MediaAsset, list(self.media.assets.values())),
+            (AdSet, self.ad_sets),
+            (MetaAdSetDetails, self.ad_set_details),
+            (Creative, self.creatives),
+            (MetaCreativeDetails, self.creative_details),
+            (MetaCreativeCard, self.cards),
+            (Ad, self.ads),
+            (MetaAdDetails, self.ad_details),
+        ]
+
+
 def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
     """The plan rows of `request` (the validated body) for `job`, table by table in the order
     they are inserted; nothing is written. `job.campaign` is set to the tree in memory."""
-    account = job.ad_account
     campaign_data = request["campaign"]
     campaign = Campaign(
         job=job,
-        ad_account=account,
+        ad_account=job.ad_account,
         name=campaign_data["name"],
         status=campaign_data.get("status") or "PAUSED",
     )
@@ -93,97 +192,46 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
         extra_params=campaign_data.get("extra_params") or {},
         **_pick(campaign_data, CAMPAIGN_GRAPH_FIELDS),
     )
-
-    media = _MediaIndex(job)
-    ad_sets: list[AdSet] = []
-    ad_set_details: list[MetaAdSetDetails] = []
-    creatives: list[Creative] = []
-    creative_details: list[MetaCreativeDetails] = []
-    cards: list[MetaCreativeCard] = []
-    ads: list[Ad] = []
-    ad_details: list[MetaAdDetails] = []
-
-    for set_position, set_data in enumerate(request["ad_sets"]):
-        ad_set = AdSet(
-            campaign=campaign,
-            position=set_position,
-            name=set_data["name"],
-            status=set_data.get("status") or "PAUSED",
-        )
-        ad_sets.append(ad_set)
-        ad_set_details.append(
-            MetaAdSetDetails(
-                ad_set=ad_set,
-                extra_params=set_data.get("extra_params") or {},
-                **_pick(set_data, _AD_SET_DETAIL_FIELDS),
-            )
-        )
-        for ad_position, ad_data in enumerate(set_data["ads"]):
-            creative_data = ad_data.get("creative")
-            if creative_data is None:
-                # The client named an existing creative: nothing to create, only to use.
-                creative = Creative(
-                    job=job,
-                    ad_account=account,
-                    name="",
-                    platform_id=str(ad_data["creative_id"]),
-                    is_existing=True,
-                )
-            else:
-                creative = Creative(
-                    job=job, ad_account=account, name=creative_data.get("name") or ad_data["name"]
-                )
-                creative_details.append(
-                    MetaCreativeDetails(
-                        creative=creative,
-                        **media.of(creative_data),
-                        extra_params=creative_data.get("extra_params") or {},
-                        **_pick(creative_data, _CREATIVE_DETAIL_FIELDS),
-                    )
-                )
-                cards.extend(
-                    MetaCreativeCard(
-                        creative=creative,
-                        position=position,
-                        **media.of(card_data),
-                        **_pick(card_data, _CARD_FIELDS),
-                    )
-                    for position, card_data in enumerate(creative_data.get("cards") or ())
-                )
-            creatives.append(creative)
-            ads.append(
-                Ad(
-                    ad_set=ad_set,
-                    creative=creative,
-                    position=ad_position,
-                    name=ad_data["name"],
-                    status=ad_data.get("status") or "PAUSED",
-                )
-            )
-            ad_details.append(
-                MetaAdDetails(ad=ads[-1], extra_params=ad_data.get("extra_params") or {})
-            )
-
-    rows: Rows = [
-        (Campaign, [campaign]),
-        (MetaCampaignDetails, [campaign_details]),
-        (MediaAsset, list(media.assets.values())),
-        (AdSet, ad_sets),
-        (MetaAdSetDetails, ad_set_details),
-        (Creative, creatives),
-        (MetaCreativeDetails, creative_details),
-        (MetaCreativeCard, cards),
-        (Ad, ads),
-        (MetaAdDetails, ad_details),
-    ]
+    tree = _Tree(job)
+    for position, set_data in enumerate(request["ad_sets"]):
+        tree.add_ad_set(campaign, position, set_data)
 
     # Hand the tree back as Django would have prefetched it, so the 202 answer is rendered
     # from memory instead of reading back what was just written.
-    ads_by_set: dict[Any, list[Ad]] = {ad_set.pk: [] for ad_set in ad_sets}
-    for ad in ads:
+    ads_by_set: dict[Any, list[Ad]] = {ad_set.pk: [] for ad_set in tree.ad_sets}
+    for ad in tree.ads:
         ads_by_set[ad.ad_set_id].append(ad)
-    for ad_set in ad_sets:
+    for ad_set in tree.ad_sets:
         ad_set._prefetched_objects_cache = {"ads": ads_by_set[ad_set.pk]}
-    campaign._prefetched_objects_cache = {"ad_sets": ad_sets}
+    campaign._prefetched_objects_cache = {"ad_sets": tree.ad_sets}
     job.campaign = campaign
-    return rows
+    return tree.rows((Campaign, [campaign]), (MetaCampaignDetails, [campaign_details]))
+
+
+def plan_meta_ad_sets(
+    *, job: CampaignJob, campaign: Campaign, ad_sets: list[dict[str, Any]], first_position: int
+) -> Rows:
+    """The rows of ad sets (with their ads) added to a live campaign by `job`."""
+    tree = _Tree(job)
+    for offset, set_data in enumerate(ad_sets):
+        tree.add_ad_set(campaign, first_position + offset, set_data)
+    return tree.rows()
+
+
+def plan_meta_ads(
+    *, job: CampaignJob, ad_set: AdSet, ads: list[dict[str, Any]], first_position: int
+) -> Rows:
+    """The rows of ads added to a live ad set by `job`."""
+    tree = _Tree(job)
+    for offset, ad_data in enumerate(ads):
+        tree.add_ad(ad_set, first_position + offset, ad_data)
+    return tree.rows()
+
+
+def plan_meta_creative(
+    *, job: CampaignJob, creative: dict[str, Any], name: str
+) -> tuple[Creative, Rows]:
+    """The rows of a new creative (with its media) an UPDATE job swaps onto an ad."""
+    tree = _Tree(job)
+    row = tree.add_creative(creative, name)
+    return row, tree.rows()

@@ -1,0 +1,187 @@
+"""The plan of a Meta UPDATE or ARCHIVE job: one change step per live object it changes.
+
+A change is `POST /<object id>` with the new values (Graph API: ad campaign, ad set and ad
+references, "Updating"); archiving is a change of `status` to ARCHIVED, never Meta's
+irreversible DELETE. An ad's new creative is created first (Meta's creatives cannot change:
+Ad Creative reference, "Updating"), with its media, then swapped onto the ad.
+
+What each API field is on Meta and in mojito's rows is spelled out in `FIELDS`: the rows take
+the values only when Meta accepted them (`ChangeStep.applies`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Model
+from django.utils.dateparse import parse_datetime
+
+from campaigns.engine.steps import ChangeStep, CreateStep, Plan, Step
+from campaigns.models import (
+    Ad,
+    AdSet,
+    Campaign,
+    CampaignJob,
+    Creative,
+    MediaAsset,
+    ObjectChange,
+    ObjectType,
+)
+from platforms.meta.models import MetaCreativeCard
+from platforms.meta.plan import CHANGE, CREATIVE, creative_key, media_steps
+
+# API field → where mojito keeps it: on the generic row ("row") or the Meta details ("meta").
+FIELDS: dict[str, dict[str, str]] = {
+    ObjectType.CAMPAIGN: {
+        "name": "row",
+        "status": "row",
+        "daily_budget": "meta",
+        "lifetime_budget": "meta",
+        "spend_cap": "meta",
+        "bid_strategy": "meta",
+    },
+    ObjectType.AD_SET: {
+        "name": "row",
+        "status": "row",
+        "daily_budget": "meta",
+        "lifetime_budget": "meta",
+        "bid_amount": "meta",
+        "end_time": "meta",
+        "targeting": "meta",
+    },
+    ObjectType.AD: {"name": "row", "status": "row", "creative_id": "row"},
+}
+MODELS: dict[str, type[Model]] = {
+    ObjectType.CAMPAIGN: Campaign,
+    ObjectType.AD_SET: AdSet,
+    ObjectType.AD: Ad,
+}
+
+
+class MetaChange(ChangeStep):
+    """A change of `target` (a Campaign, AdSet or Ad row that exists on Meta)."""
+
+    def __init__(self, change: ObjectChange, target: Any, needs: list[Step]) -> None:
+        applies, previous = _applies(change, target)
+        super().__init__(
+            f"{change.object_type} {target.name or target.pk}",
+            CHANGE,
+            change,
+            needs,
+            applies=applies,
+            previous=previous,
+        )
+        self.target = target
+        self.creative: Creative | None = None
+
+
+def _stored(value: Any, field: str) -> Any:
+    if field == "end_time" and isinstance(value, str):
+        return parse_datetime(value)
+    return value
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _applies(
+    change: ObjectChange, target: Any
+) -> tuple[list[tuple[Model, dict[str, Any]]], dict[str, Any]]:
+    where = FIELDS[change.object_type]
+    on_row: dict[str, Any] = {}
+    on_meta: dict[str, Any] = {}
+    previous: dict[str, Any] = {}
+    for field, value in change.values.items():
+        holder = target if where[field] == "row" else target.meta
+        previous[field] = _shown(getattr(holder, field))
+        (on_row if where[field] == "row" else on_meta)[field] = _stored(value, field)
+    applies: list[tuple[Model, dict[str, Any]]] = []
+    if on_row:
+        applies.append((target, on_row))
+    if on_meta:
+        applies.append((target.meta, on_meta))
+    return applies, previous
+
+
+def graph_params(step: MetaChange) -> dict[str, Any]:
+    """What Meta is sent for a change: the API's values under Meta's names."""
+    params: dict[str, Any] = {}
+    for field, value in step.row.values.items():
+        if field == "creative_id":
+            assert step.creative is not None
+            params["creative"] = {"creative_id": str(step.creative.platform_id)}
+        elif value is None:
+            # Meta's way to clear a value it keeps: e.g. an ad set's end_time.
+            params[field] = 0 if field == "end_time" else ""
+        else:
+            params[field] = value
+    return params
+
+
+@dataclass
+class ChangeRows:
+    changes: list[ObjectChange]
+    targets: dict[Any, Any]
+    creatives: list[Creative]
+    media: list[MediaAsset]
+
+    @classmethod
+    def load(cls, job: CampaignJob) -> ChangeRows:
+        """The job's changes and their objects: a query per kind of object changed, one for
+        new creatives, and one each for their media and carousel cards when there are any."""
+        changes = list(ObjectChange.objects.filter(job=job).order_by("position"))
+        targets: dict[Any, Any] = {}
+        for object_type, model in MODELS.items():
+            ids = [c.object_id for c in changes if c.object_type == object_type]
+            if ids:
+                related = ["meta"] + (["creative"] if model is Ad else [])
+                targets.update(
+                    (row.pk, row)
+                    for row in model.objects.filter(pk__in=ids).select_related(*related)
+                )
+        creatives = list(Creative.objects.filter(job=job, is_existing=False).select_related("meta"))
+        for creative in creatives:
+            creative.cards = []
+        if creatives:
+            by_id = {c.pk: c for c in creatives}
+            for card in MetaCreativeCard.objects.filter(creative_id__in=by_id).order_by(
+                "creative_id", "position"
+            ):
+                by_id[card.creative_id].cards.append(card)
+        media = (
+            list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
+            if creatives
+            else []
+        )
+        return cls(changes=changes, targets=targets, creatives=creatives, media=media)
+
+
+def build_change_plan(rows: ChangeRows) -> Plan:
+    """Media, then new creatives (each needs every medium), then one step per change; a
+    change that swaps a creative needs that creative."""
+    steps = media_steps(rows.media)
+    media = list(steps)
+    creative_steps = {
+        creative.pk: CreateStep(creative_key(creative), CREATIVE, creative, media)
+        for creative in rows.creatives
+    }
+    steps += creative_steps.values()
+    creatives = {creative.pk: creative for creative in rows.creatives}
+    for change in rows.changes:
+        target = rows.targets.get(change.object_id)
+        if target is None:
+            continue  # deleted here meanwhile: nothing left to change
+        creative_id = change.values.get("creative_id")
+        needs = [creative_steps[_uuid(creative_id)]] if creative_id else []
+        step = MetaChange(change, target, needs)
+        if creative_id:
+            step.creative = creatives[_uuid(creative_id)]
+        steps.append(step)
+    return Plan(steps=steps)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(str(value))
