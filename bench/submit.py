@@ -77,7 +77,7 @@ PROFILE_FRAMES = [
     ("  AdSubmissionView.post", r"AdSubmissionView\.post \("),
     ("    services.job_submit", r"job_submit \(campaigns/services\.py"),
     ("      validate_meta_ad_request", r"validate_meta_ad_request \("),
-    ("      _resolve_ad_account", r"_resolve_ad_account \("),
+    ("      resolve_ad_account", r"resolve_ad_account \("),
     ("      plan_meta_job (builds the rows)", r"plan_meta_job \("),
     ("      insert_rows (job + plan, one INSERT)", r"insert_rows \(mojito/db\.py"),
     ("      COMMIT + on_commit hooks", r"job_submit \([^;]*;Atomic\.__exit__ \("),

@@ -74,7 +74,7 @@ def _named_account(
     return accounts.filter(platform_account_id=account_id)
 
 
-def _resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: Any) -> AdAccount:
+def resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: Any) -> AdAccount:
     """The caller's live ACTIVE account named by our UUID or the platform's account ID.
 
     One message for every failure, so that an account of another team is indistinguishable
@@ -196,7 +196,7 @@ def job_submit(
     account = None
     if isinstance(data, dict):
         try:
-            account = _resolve_ad_account(
+            account = resolve_ad_account(
                 user=user, platform_type=platform_type, value=data.get("ad_account_id")
             )
         except serializers.ValidationError as exc:

@@ -37,6 +37,16 @@ class PlatformEntry:
     adapter: str | None = None
     # verify(*, platform_account_id, credentials) -> VerifyResult
     verifier: str | None = None
+    # Live objects (campaigns.live). change_validator(*, object_type, obj, data, cascade, now,
+    # budget_changes) -> the change's values by API field name (a new creative under
+    # "creative"); additions_validator(*, parent_type, parent, data, now, account_config) ->
+    # the validated ad sets or ads; both raise rest_framework ValidationError.
+    change_validator: str | None = None
+    additions_validator: str | None = None
+    # additions_planner(*, job, parent_type, parent, items, first_position) -> mojito.db.Rows;
+    # creative_planner(*, job, creative, name) -> (the new creative row, its Rows).
+    additions_planner: str | None = None
+    creative_planner: str | None = None
 
 
 _PLATFORMS: dict[str, PlatformEntry] = {
@@ -47,6 +57,10 @@ _PLATFORMS: dict[str, PlatformEntry] = {
         planner="platforms.meta.planning.plan_meta_job",
         adapter="platforms.meta.adapter.MetaAdapter",
         verifier="platforms.meta.verify.verify_meta_account",
+        change_validator="platforms.meta.validation.validate_meta_change",
+        additions_validator="platforms.meta.validation.validate_meta_additions",
+        additions_planner="platforms.meta.planning.plan_meta_additions",
+        creative_planner="platforms.meta.planning.plan_meta_creative",
     ),
     # Planned platforms: accounts can be provisioned now; ads come with their packages.
     PlatformType.GOOGLE_ADS: PlatformEntry(account_spec="platforms.generic.GenericAccountSpec"),
@@ -95,3 +109,19 @@ def get_adapter(platform_type: str) -> Any:
 
 def get_verifier(platform_type: str) -> Callable[..., Any]:
     return _capability(platform_type, "verifier")
+
+
+def get_change_validator(platform_type: str) -> Callable[..., dict[str, Any]]:
+    return _capability(platform_type, "change_validator")
+
+
+def get_additions_validator(platform_type: str) -> Callable[..., list[dict[str, Any]]]:
+    return _capability(platform_type, "additions_validator")
+
+
+def get_additions_planner(platform_type: str) -> Callable[..., Any]:
+    return _capability(platform_type, "additions_planner")
+
+
+def get_creative_planner(platform_type: str) -> Callable[..., Any]:
+    return _capability(platform_type, "creative_planner")

@@ -208,23 +208,24 @@ def plan_meta_job(*, job: CampaignJob, request: dict[str, Any]) -> Rows:
     return tree.rows((Campaign, [campaign]), (MetaCampaignDetails, [campaign_details]))
 
 
-def plan_meta_ad_sets(
-    *, job: CampaignJob, campaign: Campaign, ad_sets: list[dict[str, Any]], first_position: int
+def plan_meta_additions(
+    *,
+    job: CampaignJob,
+    parent_type: str,
+    parent: Campaign | AdSet,
+    items: list[dict[str, Any]],
+    first_position: int,
 ) -> Rows:
-    """The rows of ad sets (with their ads) added to a live campaign by `job`."""
+    """The rows of ad sets (with their ads) added to a live campaign by `job`, or of ads
+    added to a live ad set, numbered after the parent's existing children."""
     tree = _Tree(job)
-    for offset, set_data in enumerate(ad_sets):
-        tree.add_ad_set(campaign, first_position + offset, set_data)
-    return tree.rows()
-
-
-def plan_meta_ads(
-    *, job: CampaignJob, ad_set: AdSet, ads: list[dict[str, Any]], first_position: int
-) -> Rows:
-    """The rows of ads added to a live ad set by `job`."""
-    tree = _Tree(job)
-    for offset, ad_data in enumerate(ads):
-        tree.add_ad(ad_set, first_position + offset, ad_data)
+    for offset, data in enumerate(items):
+        if parent_type == "campaign":
+            assert isinstance(parent, Campaign)
+            tree.add_ad_set(parent, first_position + offset, data)
+        else:
+            assert isinstance(parent, AdSet)
+            tree.add_ad(parent, first_position + offset, data)
     return tree.rows()
 
 
