@@ -23,7 +23,7 @@ from adaccounts.models import AdAccount
 from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.steps import NO_ANSWER, Plan, Step, Wait
 from campaigns.models import CampaignJob, JobKind
-from platforms.meta import batch, changes, params, uploads
+from platforms.meta import batch, changes, imports, params, uploads
 from platforms.meta.calls import meta_call
 from platforms.meta.client import MetaClient, build_meta_client
 from platforms.meta.errors import ErrorKind, MetaError, failure_of, scrub
@@ -100,6 +100,8 @@ class MetaSession:
         if self.job.kind in (JobKind.UPDATE, JobKind.ARCHIVE):
             self.rows = changes.ChangeRows.load(self.job)
             return changes.build_change_plan(self.rows)
+        if self.job.kind == JobKind.IMPORT:
+            return imports.build_import_plan(self.job)
         raise Failure(
             FailureKind.PERMANENT,
             f"mojito cannot run {self.job.kind} jobs on Meta yet.",
@@ -123,6 +125,8 @@ class MetaSession:
 
     def compose(self, candidates: Sequence[Step]) -> list[Step]:
         first = candidates[0]
+        if first.kind == imports.IMPORT:
+            return [first]
         if first.kind == IMAGE:
             # Images upload concurrently, each on its own connection; as many as upload at
             # once, so that the group takes one upload's time between two heartbeats.
@@ -159,6 +163,9 @@ class MetaSession:
 
     def _run_one(self, step: Step) -> Any:
         row = step.row
+        if step.kind == imports.IMPORT:
+            platform_id = str(self.job.payload["platform_id"])
+            return imports.read_campaign_tree(self.client, self.account_key, platform_id)
         if step.kind == IMAGE:
             return uploads.upload_image(self.client, self.account_key, row.source_url)
         if step.kind == VIDEO:
@@ -205,7 +212,7 @@ class MetaSession:
         """What Meta is sent to create the step's object; `ref(row)` names a parent."""
         row = step.row
         if step.kind == CHANGE:
-            return changes.graph_params(step)
+            return changes.graph_params(step, ref)
         if step.kind == CAMPAIGN:
             return params.campaign_params(row, self.label)
         if step.kind == AD_SET:
