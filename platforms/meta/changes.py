@@ -12,6 +12,7 @@ the values only when Meta accepted them (`ChangeStep.applies`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,9 @@ def _stored(value: Any, field: str) -> Any:
 
 
 def _shown(value: Any) -> Any:
+    """A stored value as JSON holds it (the change's `previous`)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
@@ -106,13 +110,15 @@ def _applies(
     return applies, previous
 
 
-def graph_params(step: MetaChange) -> dict[str, Any]:
-    """What Meta is sent for a change: the API's values under Meta's names."""
+def graph_params(step: MetaChange, ref: Callable[[Any], str] | None = None) -> dict[str, Any]:
+    """What Meta is sent for a change: the API's values under Meta's names; `ref(row)` names
+    a new creative (its ID, or a reference to the batch operation creating it)."""
     params: dict[str, Any] = {}
     for field, value in step.row.values.items():
         if field == "creative_id":
             assert step.creative is not None
-            params["creative"] = {"creative_id": str(step.creative.platform_id)}
+            creative = ref(step.creative) if ref else str(step.creative.platform_id)
+            params["creative"] = {"creative_id": creative}
         elif value is None:
             # Meta's way to clear a value it keeps: e.g. an ad set's end_time.
             params[field] = 0 if field == "end_time" else ""
