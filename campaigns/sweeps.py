@@ -22,18 +22,25 @@ logger = logging.getLogger(__name__)
 
 
 def _created_so_far(job_id: Any) -> tuple[str | None, bool]:
-    """The job's campaign ID on the platform, and whether any object of it exists there."""
+    """The job's campaign ID on the platform, and whether any object it made exists there
+    (a job that adds to a live campaign, or changes one, made none of the campaign)."""
     campaign_id = (
         Campaign.objects.filter(job_id=job_id).values_list("platform_id", flat=True).first()
     )
     created = bool(campaign_id) or any(
         rows.exists()
         for rows in (
-            AdSet.objects.filter(campaign__job_id=job_id, platform_id__isnull=False),
+            AdSet.objects.filter(job_id=job_id, platform_id__isnull=False),
             Creative.objects.filter(job_id=job_id, is_existing=False, platform_id__isnull=False),
-            Ad.objects.filter(ad_set__campaign__job_id=job_id, platform_id__isnull=False),
+            Ad.objects.filter(job_id=job_id, platform_id__isnull=False),
         )
     )
+    if not campaign_id:
+        campaign_id = (
+            CampaignJob.objects.filter(pk=job_id)
+            .values_list("platform_campaign_id", flat=True)
+            .get()
+        )
     return campaign_id or None, created
 
 
