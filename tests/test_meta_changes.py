@@ -265,7 +265,7 @@ def test_ads_added_to_a_live_ad_set_are_created_under_it(caller, graph):
     assert AdSet.objects.filter(campaign=ad_set.campaign).count() == 1
 
 
-def test_a_later_change_of_an_object_waits_for_the_earlier_one(caller, graph):
+def test_a_later_change_of_an_object_waits_for_the_earlier_one(caller, graph, sql_path):
     source = live_tree(caller)
     ad_set = AdSet.objects.get(job=source)
     first = change_job(source, ObjectType.AD_SET, ad_set, {"name": "First"})
@@ -278,3 +278,29 @@ def test_a_later_change_of_an_object_waits_for_the_earlier_one(caller, graph):
     ad_set.refresh_from_db()
     assert ad_set.name == "Second"
     assert graph_object(graph, ad_set.platform_id)["fields"]["name"] == "Second"
+
+
+def test_a_change_of_an_ad_set_waits_for_an_earlier_cascade_over_its_campaign(
+    caller, graph, sql_path
+):
+    source = live_tree(caller)
+    campaign = Campaign.objects.get(job=source)
+    ad_set = AdSet.objects.get(job=source)
+    cascade = change_job(
+        source,
+        ObjectType.CAMPAIGN,
+        campaign,
+        {"status": "ACTIVE"},
+        children=[(ObjectType.AD_SET, ad_set)],
+    )
+    later = change_job(source, ObjectType.AD_SET, ad_set, {"status": "PAUSED"})
+    unrelated = change_job(source, ObjectType.AD, Ad.objects.get(job=source), {"name": "Other"})
+
+    with pytest.raises(ObjectBusy):
+        job_claim(job_id=later.pk)
+    # A change of an object the cascade does not touch runs at once.
+    assert execute(unrelated).status == JobStatus.SUCCESS
+    assert execute(cascade).status == JobStatus.SUCCESS
+    assert execute(later).status == JobStatus.SUCCESS
+    ad_set.refresh_from_db()
+    assert ad_set.status == "PAUSED"

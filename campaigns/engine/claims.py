@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from campaigns import sweeps
-from campaigns.models import CampaignJob, JobStatus
+from campaigns.models import CampaignJob, JobStatus, ObjectChange
 from platforms.registry import get_adapter
 
 logger = logging.getLogger(__name__)
@@ -71,17 +71,18 @@ def _still_due(job_id: Any, now: datetime) -> bool:
 
 
 def _earlier_job_unfinished(job_id: Any) -> bool:
+    """An earlier job on the same object, or changing one of the objects this job changes (a
+    cascade changes a campaign's whole tree), has not finished."""
     job = CampaignJob.objects.filter(pk=job_id).values("object_id", "created_at", "pk").first()
     if job is None or job["object_id"] is None:
         return False
+    changed = ObjectChange.objects.filter(job_id=job_id).values("object_id")
     return (
-        CampaignJob.objects.filter(
-            object_id=job["object_id"],
-            status__in=(JobStatus.PENDING, JobStatus.PROCESSING),
-        )
+        CampaignJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.PROCESSING))
         .filter(
             Q(created_at__lt=job["created_at"]) | Q(created_at=job["created_at"], pk__lt=job["pk"])
         )
+        .filter(Q(object_id=job["object_id"]) | Q(changes__object_id__in=changed))
         .exists()
     )
 
@@ -129,9 +130,13 @@ _CLAIM_SQL = """
             AND a.status = 'ACTIVE' AND a.deleted_at IS NULL
         )
         AND (object_id IS NULL OR NOT EXISTS (
-            SELECT 1 FROM campaign_jobs e WHERE e.object_id = campaign_jobs.object_id
-            AND e.status IN ('PENDING', 'PROCESSING')
+            SELECT 1 FROM campaign_jobs e WHERE e.status IN ('PENDING', 'PROCESSING')
             AND (e.created_at, e.id) < (campaign_jobs.created_at, campaign_jobs.id)
+            AND (e.object_id = campaign_jobs.object_id OR e.id IN (
+                SELECT theirs.job_id FROM object_changes theirs
+                JOIN object_changes ours ON ours.object_id = theirs.object_id
+                WHERE ours.job_id = campaign_jobs.id
+            ))
         ))
         AND (%(cap)s = 0 OR (
             SELECT count(*) FROM campaign_jobs r WHERE r.ad_account_id = campaign_jobs.ad_account_id
