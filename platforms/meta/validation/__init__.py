@@ -7,10 +7,17 @@ its ad sets may say) on whatever part of the data is valid, so one request lists
 is wrong.
 
 One module per level: `campaign`, `ad_set` (with `targeting`), `creative` (ads, creatives and
-their media); `request` ties them together. The tables (allowed values, objective/goal pairs,
+their media); `request` ties them together; `changes` checks changes to live objects and
+additions to them. The tables (allowed values, objective/goal pairs,
 Meta's limits) live in `platforms.meta.rules`.
 """
 
+from platforms.meta.validation.changes import validate_meta_additions, validate_meta_change
 from platforms.meta.validation.request import MetaAdRequestSerializer, validate_meta_ad_request
 
-__all__ = ["MetaAdRequestSerializer", "validate_meta_ad_request"]
+__all__ = [
+    "MetaAdRequestSerializer",
+    "validate_meta_ad_request",
+    "validate_meta_additions",
+    "validate_meta_change",
+]

@@ -1,0 +1,491 @@
+"""Changes to live objects (`PATCH /api/v1/campaigns|ad_sets|ads/{id}`) and additions to them
+(`POST .../campaigns/{id}/ad_sets`, `POST .../ad_sets/{id}/ads`), checked before any Meta call.
+
+A change is judged as the object it makes: the stored values with the patch over them, under
+the submission's rules, plus Meta's limits on changing what already exists
+(`platforms.meta.rules.changes`). Only what the patch causes is reported: a stored start_time
+that has passed does not stop a status change. Additions run the submission's own serializers
+with the stored campaign (and ad set) as their context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import Field, get_error_detail
+
+from mojito.api import shared_serializer
+from platforms.meta import rules
+from platforms.meta.rules import changes as change_rules
+from platforms.meta.validation.ad_set import AdSetSerializer
+from platforms.meta.validation.audience import apply_advantage_audience, check_restricted_targeting
+from platforms.meta.validation.base import CampaignFacts, collect_list
+from platforms.meta.validation.creative import AdSerializer, CreativeSerializer
+from platforms.meta.validation.fields import (
+    EXPECTED_OBJECT,
+    NAME_MAX_LENGTH,
+    AwareDateTimeField,
+    Errors,
+    MoneyField,
+    StrictCharField,
+    StrictChoiceField,
+    add_error,
+    detail,
+)
+from platforms.meta.validation.targeting import TargetingField
+
+_LABEL = {"campaign": "campaign", "ad_set": "ad set", "ad": "ad"}
+
+# The PATCH fields, one instance each: they keep no state while validating (as the shared
+# submission tree), and are run only on the keys a patch names, so no default ever fills in.
+_FIELDS: dict[str, dict[str, Field]] = {
+    "campaign": {
+        "name": StrictCharField(max_length=NAME_MAX_LENGTH),
+        "status": StrictChoiceField(rules.CREATE_STATUSES),
+        "daily_budget": MoneyField(),
+        "lifetime_budget": MoneyField(),
+        "spend_cap": MoneyField(),
+        "bid_strategy": StrictChoiceField(rules.BID_STRATEGIES, allow_null=True),
+    },
+    "ad_set": {
+        "name": StrictCharField(max_length=NAME_MAX_LENGTH),
+        "status": StrictChoiceField(rules.CREATE_STATUSES),
+        "daily_budget": MoneyField(),
+        "lifetime_budget": MoneyField(),
+        "bid_amount": MoneyField(),
+        "end_time": AwareDateTimeField(allow_null=True),
+        "targeting": TargetingField(),
+    },
+    "ad": {
+        "name": StrictCharField(max_length=NAME_MAX_LENGTH),
+        "status": StrictChoiceField(rules.CREATE_STATUSES),
+    },
+}
+assert {k: tuple(v) for k, v in _FIELDS.items()} == {
+    k: tuple(f for f in v if f != "creative") for k, v in change_rules.CHANGE_FIELDS.items()
+}
+
+
+def campaign_facts(
+    campaign: Any, *, now: datetime, account_config: Mapping[str, Any] | None
+) -> CampaignFacts:
+    """What the submission tells an ad set of its campaign, from the stored campaign."""
+    meta = campaign.meta
+    return CampaignFacts(
+        now=now,
+        objective=meta.objective,
+        has_budget=meta.daily_budget is not None or meta.lifetime_budget is not None,
+        has_lifetime_budget=meta.lifetime_budget is not None and meta.daily_budget is None,
+        bid_strategy=meta.bid_strategy,
+        restricted_targeting=bool(
+            set(meta.special_ad_categories or ()) & rules.TARGETING_RESTRICTED_CATEGORIES
+        ),
+        account_config=account_config,
+    )
+
+
+def validate_meta_change(
+    *,
+    object_type: str,
+    obj: Any,
+    data: Any,
+    cascade: bool,
+    now: datetime,
+    budget_changes: list[datetime],
+) -> dict[str, Any]:
+    """Validate a PATCH body for a live object; return the cleaned values by API field name
+    (a new ad creative under "creative", as the submission validates it).
+
+    Raise `ValidationError` naming every bad field at once, with attrs relative to the body.
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError({"non_field_errors": [detail(EXPECTED_OBJECT, "invalid")]})
+    label = _LABEL[object_type]
+    allowed = change_rules.CHANGE_FIELDS[object_type]
+    errors: Errors = {}
+    for key in data:
+        if key not in allowed:
+            errors[str(key)] = [
+                detail(f"Unknown field; a {label} changes {', '.join(allowed)}.", "unknown_field")
+            ]
+    if not data:
+        errors["non_field_errors"] = [
+            detail(f"Nothing to change: give one or more of {', '.join(allowed)}.", "required")
+        ]
+    if cascade and not (object_type == "campaign" and set(data) == {"status"}):
+        errors["cascade"] = [
+            detail("cascade goes with a campaign change of status alone.", "invalid")
+        ]
+
+    given = [key for key in allowed if key in data]
+    if obj.status == change_rules.ARCHIVED_STATUS:
+        for key in given:
+            if key not in change_rules.ARCHIVED_CHANGEABLE_FIELDS:
+                add_error(
+                    errors,
+                    [key],
+                    f"The {label} is archived: only its name can change (Meta changes nothing "
+                    "else of an archived object), and mojito never brings it back.",
+                    "archived",
+                )
+        given = [key for key in given if key in change_rules.ARCHIVED_CHANGEABLE_FIELDS]
+
+    values: dict[str, Any] = {}
+    for key in given:
+        raw = data[key]
+        if key == "status" and raw == change_rules.ARCHIVED_STATUS:
+            add_error(
+                errors,
+                [key],
+                f"To archive the {label}, DELETE it; a change sets ACTIVE or PAUSED.",
+                "invalid_choice",
+            )
+        elif key == "creative":
+            _collect_creative(obj, raw, errors, values, now)
+        else:
+            try:
+                values[key] = _FIELDS[object_type][key].run_validation(raw)
+            except ValidationError as exc:
+                errors[key] = exc.detail
+            except DjangoValidationError as exc:
+                errors[key] = get_error_detail(exc)
+
+    if object_type == "campaign":
+        _check_campaign(obj, values, errors)
+    elif object_type == "ad_set":
+        _check_ad_set(obj, values, errors, now, budget_changes)
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _collect_creative(
+    ad: Any, raw: Any, errors: Errors, values: dict[str, Any], now: datetime
+) -> None:
+    if raw is None:
+        errors["creative"] = [detail("This field may not be null.", "null")]
+        return
+    ad_set = ad.ad_set
+    # The campaign decides what a creative may be (an app promotion carousel's cards).
+    facts = campaign_facts(ad_set.campaign, now=now, account_config=None)
+    creative, creative_errors = shared_serializer(CreativeSerializer).collect(raw, facts)
+    if creative_errors:
+        errors["creative"] = creative_errors
+        return
+    values["creative"] = creative
+    # "If you use page_id, the creative must promote that page_id" (ad-promoted-object).
+    promoted = {"promoted_object": ad_set.meta.promoted_object}
+    nested: Errors = {}
+    AdSetSerializer._check_promoted_page(promoted, nested, [{"creative": creative}])
+    if nested:
+        errors["creative"] = nested["ads"][0]["creative"]
+        del values["creative"]
+
+
+def _live_ad_sets(campaign: Any) -> list[Any]:
+    return list(
+        campaign.ad_sets.exclude(status=change_rules.ARCHIVED_STATUS)
+        .select_related("meta")
+        .order_by("position")
+    )
+
+
+def _names(ad_sets: list[Any]) -> str:
+    shown = ", ".join(f'"{a.name}"' for a in ad_sets[:5])
+    return shown + (f" and {len(ad_sets) - 5} more" if len(ad_sets) > 5 else "")
+
+
+def _check_campaign(campaign: Any, values: dict[str, Any], errors: Errors) -> None:
+    stored = campaign.meta
+    touched = [key for key in change_rules.BUDGET_FIELDS if key in values]
+    budget = {key: values.get(key, getattr(stored, key)) for key in change_rules.BUDGET_FIELDS}
+    strategy = values.get("bid_strategy", stored.bid_strategy)
+    had_budget = stored.daily_budget is not None or stored.lifetime_budget is not None
+    has_budget = any(v is not None for v in budget.values())
+    if not touched and "bid_strategy" not in values:
+        return
+    ad_sets: list[Any] | None = None
+    if touched:
+        if all(v is not None for v in budget.values()):
+            for key in touched:
+                add_error(
+                    errors,
+                    [key],
+                    "Give daily_budget or lifetime_budget, not both (set the other to null).",
+                    "exclusive",
+                )
+            return
+        ad_sets = _live_ad_sets(campaign)
+        if has_budget and not had_budget:
+            # marketing-api/bidding/guides/advantage-campaign-budget: a campaign budget is
+            # shared by the ad sets, which then have none of their own.
+            with_budgets = [
+                a
+                for a in ad_sets
+                if a.meta.daily_budget is not None or a.meta.lifetime_budget is not None
+            ]
+            if with_budgets:
+                for key in touched:
+                    add_error(
+                        errors,
+                        [key],
+                        f"Ad sets of this campaign have their own budgets ({_names(with_budgets)})"
+                        ": a campaign budget can't be added to them.",
+                        "ad_set_budgets",
+                    )
+        if not has_budget and had_budget and ad_sets:
+            for key in touched:
+                add_error(
+                    errors,
+                    [key],
+                    "Its ad sets have no budgets of their own: the campaign budget can't be "
+                    "removed.",
+                    "required",
+                )
+        if budget["lifetime_budget"] is not None and stored.lifetime_budget is None:
+            open_ended = [a for a in ad_sets if a.meta.end_time is None]
+            if open_ended:
+                add_error(
+                    errors,
+                    ["lifetime_budget"],
+                    f"A lifetime budget needs every ad set to end; {_names(open_ended)} "
+                    "have no end_time.",
+                    "end_time_required",
+                )
+    if strategy is not None and not has_budget:
+        # Without a campaign budget the bid strategy belongs to each ad set.
+        for key in ["bid_strategy"] if "bid_strategy" in values else touched:
+            add_error(
+                errors,
+                [key],
+                f"A campaign bid strategy ({strategy}) needs a campaign budget"
+                + ("; set bid_strategy to null too." if key != "bid_strategy" else "."),
+                "invalid",
+            )
+        return
+    if "bid_strategy" in values and strategy in rules.BID_AMOUNT_STRATEGIES:
+        ad_sets = ad_sets if ad_sets is not None else _live_ad_sets(campaign)
+        # The cap is the ad sets' bid_amount (adset_bid_amounts in advantage-campaign-budget).
+        uncapped = [a for a in ad_sets if a.meta.bid_amount is None]
+        if uncapped:
+            add_error(
+                errors,
+                ["bid_strategy"],
+                f"{strategy} needs a bid_amount on every ad set; {_names(uncapped)} have none.",
+                "bid_amount_required",
+            )
+
+
+def _check_ad_set(
+    ad_set: Any,
+    values: dict[str, Any],
+    errors: Errors,
+    now: datetime,
+    budget_changes: list[datetime],
+) -> None:
+    stored = ad_set.meta
+    campaign = ad_set.campaign.meta
+    campaign_budget = campaign.daily_budget is not None or campaign.lifetime_budget is not None
+    touched = [key for key in change_rules.BUDGET_FIELDS if key in values]
+    budget = {key: values.get(key, getattr(stored, key)) for key in change_rules.BUDGET_FIELDS}
+    if touched:
+        _check_ad_set_budget(stored, values, errors, touched, budget, campaign_budget)
+        if not any(key in errors for key in touched):
+            _check_budget_rate(errors, touched, now, budget_changes)
+
+    lifetime = budget["lifetime_budget"] is not None or (
+        campaign.lifetime_budget is not None and campaign.daily_budget is None
+    )
+    end_time = values.get("end_time", stored.end_time)
+    ends_needed = "end_time" in values or (touched and budget["lifetime_budget"] is not None)
+    if ends_needed and end_time is None and lifetime:
+        message = (
+            "An ad set with a lifetime budget keeps its end_time: it can't be removed."
+            if "end_time" in values
+            else "Required with a lifetime budget."
+        )
+        add_error(errors, ["end_time"], message, "required")
+    if values.get("end_time") is not None:
+        end = datetime.fromisoformat(values["end_time"])
+        if end <= now:
+            add_error(errors, ["end_time"], "Must be in the future.", "invalid")
+        if stored.start_time is not None and end <= stored.start_time:
+            add_error(
+                errors,
+                ["end_time"],
+                f"Must be after the ad set's start_time ({stored.start_time.isoformat()}).",
+                "invalid",
+            )
+
+    if "bid_amount" in values and values["bid_amount"] is None:
+        strategy = campaign.bid_strategy if campaign_budget else stored.bid_strategy
+        if strategy in rules.BID_AMOUNT_STRATEGIES:
+            add_error(errors, ["bid_amount"], f"Required with bid strategy {strategy}.", "required")
+
+    if "targeting" in values:
+        _check_targeting(ad_set, values, errors, now)
+
+
+def _check_ad_set_budget(
+    stored: Any,
+    values: dict[str, Any],
+    errors: Errors,
+    touched: list[str],
+    budget: dict[str, Any],
+    campaign_budget: bool,
+) -> None:
+    if campaign_budget:
+        for key in touched:
+            if values[key] is not None:
+                add_error(
+                    errors,
+                    [key],
+                    "The campaign has a budget (Advantage campaign budget): ad sets have none.",
+                    "campaign_budget",
+                )
+        return
+    # Marketing API v2.7 release notes: "you can no longer edit ad sets created with the new
+    # daily budget controls to use lifetime budgets. Similarly you can no longer edit lifetime
+    # budgets to use the new daily budget controls" (facebook-python-business-sdk 2.7.1).
+    kind = "daily_budget" if stored.daily_budget is not None else None
+    kind = "lifetime_budget" if stored.lifetime_budget is not None else kind
+    other = {"daily_budget": "lifetime_budget", "lifetime_budget": "daily_budget"}
+    if kind is not None and values.get(other[kind]) is not None:
+        add_error(
+            errors,
+            [other[kind]],
+            f"The ad set has a {kind.split('_')[0]} budget, and Meta does not switch an ad set "
+            "between daily and lifetime budgets: create a new ad set instead.",
+            "budget_kind_fixed",
+        )
+        return
+    if all(v is not None for v in budget.values()):
+        for key in touched:
+            add_error(errors, [key], "Give daily_budget or lifetime_budget, not both.", "exclusive")
+    elif all(v is None for v in budget.values()):
+        for key in touched:
+            add_error(
+                errors,
+                [key],
+                "Without a campaign budget the ad set needs daily_budget or lifetime_budget: "
+                "it can't be removed.",
+                "required",
+            )
+
+
+def _check_budget_rate(
+    errors: Errors, touched: list[str], now: datetime, budget_changes: list[datetime]
+) -> None:
+    # Marketing API rate limiting, "Ad Set Level Rate Limiting": an ad set's budget changes at
+    # most 4 times an hour, beyond which Meta blocks its budget for an hour (error 17). Refused
+    # here, the next change can still be made once the oldest of the hour's 4 has aged out.
+    window = change_rules.AD_SET_BUDGET_CHANGE_WINDOW
+    limit = change_rules.AD_SET_BUDGET_CHANGES_PER_WINDOW
+    recent = sorted(at for at in budget_changes if now - window < at <= now)
+    if len(recent) < limit:
+        return
+    allowed_at = recent[len(recent) - limit] + window
+    for key in touched:
+        add_error(
+            errors,
+            [key],
+            f"Meta lets an ad set's budget change {limit} times an hour; it changed "
+            f"{len(recent)} times in the last hour. The next change is allowed at "
+            f"{allowed_at.isoformat()}.",
+            "rate_limited",
+        )
+
+
+def _check_targeting(ad_set: Any, values: dict[str, Any], errors: Errors, now: datetime) -> None:
+    """The submission's targeting rules for the new targeting: the campaign's special ad
+    categories, Advantage+ audience (its flag filled in as Meta should get it), the ad set's
+    optimization goal, and the EU's DSA fields (stored, or the ad account's defaults)."""
+    stored = ad_set.meta
+    campaign = ad_set.campaign
+    targeting = values["targeting"]
+    local: Errors = {}
+    if set(campaign.meta.special_ad_categories or ()) & rules.TARGETING_RESTRICTED_CATEGORIES:
+        check_restricted_targeting(targeting, local)
+    apply_advantage_audience(targeting, local)
+    merged = {
+        "targeting": targeting,
+        "optimization_goal": stored.optimization_goal,
+        "dsa_beneficiary": stored.dsa_beneficiary,
+        "dsa_payor": stored.dsa_payor,
+    }
+    AdSetSerializer._check_targeting_optimization(merged, local)
+    account_config = campaign.ad_account.additional_config or {}
+    facts = CampaignFacts(now=now, account_config=account_config)
+    dsa: Errors = {}
+    AdSetSerializer._check_dsa(merged, dsa, facts)
+    for key, found in dsa.items():
+        # The DSA fields are no PATCH field: say what the new targeting needs of the ad set.
+        message = "; ".join(str(error) for error in found)
+        add_error(
+            local,
+            ["targeting"],
+            f"This targeting reaches the EU, and the ad set has no {key}: {message}",
+            "required",
+        )
+    if local:
+        # The audience rules name their attrs from the body already ("targeting.age_max").
+        errors.update(local)
+        del values["targeting"]
+
+
+def validate_meta_additions(
+    *,
+    parent_type: str,
+    parent: Any,
+    data: Any,
+    now: datetime,
+    account_config: dict | None,
+) -> list[dict[str, Any]]:
+    """Validate {"ad_sets": [...]} added to a live campaign (parent_type "campaign") or
+    {"ads": [...]} added to a live ad set (parent_type "ad_set"); return the validated list,
+    exactly as the submission validator returns request["ad_sets"] / an ad set's "ads".
+
+    The stored campaign is the context the submission's campaign would be (objective, budget,
+    bid strategy, special ad categories), and for ads the ad set's promoted Page.
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError({"non_field_errors": [detail(EXPECTED_OBJECT, "invalid")]})
+    if parent_type == "campaign":
+        name, campaign, child = "ad_sets", parent, shared_serializer(AdSetSerializer)
+        limit, siblings = rules.MAX_AD_SETS, parent.ad_sets
+    else:
+        name, campaign = "ads", parent.campaign
+        child = shared_serializer(AdSerializer)
+        limit, siblings = rules.MAX_ADS_PER_AD_SET, parent.ads
+    errors: Errors = {}
+    for key in data:
+        if key != name:
+            errors[str(key)] = [detail(f"Unknown field; give {name}.", "unknown_field")]
+    facts = campaign_facts(campaign, now=now, account_config=account_config)
+    items, item_errors = collect_list(data, name, child, facts, max_items=limit)
+    if item_errors:
+        errors[name] = item_errors
+    elif items is not None:
+        # Archived children no longer run, and mojito never brings them back: they leave room.
+        existing = siblings.exclude(status=change_rules.ARCHIVED_STATUS).count()
+        if existing + len(items) > limit:
+            errors[name] = [
+                detail(
+                    f"The {_LABEL[parent_type]} has {existing} {name.replace('_', ' ')} and "
+                    f"holds at most {limit}: add at most {max(limit - existing, 0)}.",
+                    "max_length",
+                )
+            ]
+        elif parent_type == "ad_set":
+            # "If you use page_id, the creative must promote that page_id" (ad-promoted-object).
+            AdSetSerializer._check_promoted_page(
+                {"promoted_object": parent.meta.promoted_object}, errors, items
+            )
+    if errors:
+        raise ValidationError(errors)
+    assert items is not None
+    return items
