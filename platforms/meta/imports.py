@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from facebook_business.adobjects.ad import Ad as FbAd
 from facebook_business.adobjects.adset import AdSet as FbAdSet
 from facebook_business.adobjects.campaign import Campaign as FbCampaign
+from facebook_business.api import Cursor
 
 from campaigns.engine.adapter import Failure, FailureKind
 from campaigns.engine.steps import Plan, StoreStep
@@ -46,59 +47,34 @@ IMPORT = "import"
 # Objects per page of an edge (Graph's default is 25); every page is read whatever this is.
 PAGE_SIZE = 100
 
-CAMPAIGN_FIELDS = [
-    "id",
-    "account_id",
-    "name",
-    "status",
-    "effective_status",
-    "objective",
-    "special_ad_categories",
-    "special_ad_category_country",
-    "buying_type",
-    "bid_strategy",
-    "daily_budget",
-    "lifetime_budget",
-    "spend_cap",
-    "is_adset_budget_sharing_enabled",
-]
-AD_SET_FIELDS = [
-    "id",
-    "name",
-    "status",
-    "effective_status",
-    "daily_budget",
-    "lifetime_budget",
-    "bid_amount",
-    "bid_strategy",
-    "billing_event",
-    "optimization_goal",
-    "start_time",
-    "end_time",
-    "targeting",
-    "promoted_object",
-    "destination_type",
-    "dsa_beneficiary",
-    "dsa_payor",
-]
-CREATIVE_FIELDS = [
-    "id",
-    "name",
-    "object_story_spec",
-    "object_story_id",
-    "object_id",
-    "instagram_user_id",
-    "source_instagram_media_id",
-    "call_to_action",
-    "degrees_of_freedom_spec",
-]
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
+CAMPAIGN_FIELDS = _names(
+    """
+    id account_id name status effective_status objective special_ad_categories
+    special_ad_category_country buying_type bid_strategy daily_budget
+    lifetime_budget spend_cap is_adset_budget_sharing_enabled
+    """
+)
+AD_SET_FIELDS = _names(
+    """
+    id name status effective_status daily_budget lifetime_budget bid_amount
+    bid_strategy billing_event optimization_goal start_time end_time targeting
+    promoted_object destination_type dsa_beneficiary dsa_payor
+    """
+)
+CREATIVE_FIELDS = _names(
+    """
+    id name object_story_spec object_story_id object_id instagram_user_id
+    source_instagram_media_id call_to_action degrees_of_freedom_spec
+    """
+)
 AD_FIELDS = [
-    "id",
-    "name",
-    "status",
-    "effective_status",
-    "adset_id",
-    "ad_review_feedback",
+    *_names("id name status effective_status adset_id ad_review_feedback"),
+    # Each ad's creative in the same answer (field expansion), not one read per creative.
     f"creative{{{','.join(CREATIVE_FIELDS)}}}",
 ]
 
@@ -118,11 +94,29 @@ _AD_STATUSES = sorted(v for v in vars(FbAd.EffectiveStatus).values() if _is_stat
 
 
 def _all_pages(
-    client: MetaClient, account_key: str, step: str, open_cursor: Callable[[], Any]
+    client: MetaClient,
+    account_key: str,
+    campaign: FbCampaign,
+    edge: str,
+    target: type[FbAdSet | FbAd],
+    fields: list[str],
+    statuses: list[str],
 ) -> list[dict[str, Any]]:
-    """Every object of an edge: one Meta call per page, each checking the account's pause,
-    so a long import yields to a rate-limit pause between pages."""
-    cursor = open_cursor()
+    """Every object of the campaign's `edge`: one Meta call per page, each checking the
+    account's pause, so a long import yields to a rate-limit pause between pages.
+
+    The SDK's Cursor itself rather than `get_ads()`: that one loads the first page outside
+    any call of ours, and warns about a field expansion (`creative{...}`) it does not know.
+    """
+    cursor = Cursor(
+        source_object=campaign,
+        target_objects_class=target,
+        fields=fields,
+        params={"limit": PAGE_SIZE, "effective_status": statuses},
+        api=client.api,
+        endpoint=edge,
+    )
+    step = f"{IMPORT} ({edge})"
     found: list[dict[str, Any]] = []
     while meta_call(client, account_key, step, cursor.load_next_page):
         found += [cursor[n].export_all_data() for n in range(len(cursor))]
@@ -153,22 +147,9 @@ def read_campaign_tree(client: MetaClient, account_key: str, platform_id: str) -
             step=IMPORT,
         )
     ad_sets = _all_pages(
-        client,
-        account_key,
-        f"{IMPORT} (ad sets)",
-        lambda: campaign.get_ad_sets(
-            fields=AD_SET_FIELDS,
-            params={"limit": PAGE_SIZE, "effective_status": _AD_SET_STATUSES},
-        ),
+        client, account_key, campaign, "adsets", FbAdSet, AD_SET_FIELDS, _AD_SET_STATUSES
     )
-    ads = _all_pages(
-        client,
-        account_key,
-        f"{IMPORT} (ads)",
-        lambda: campaign.get_ads(
-            fields=AD_FIELDS, params={"limit": PAGE_SIZE, "effective_status": _AD_STATUSES}
-        ),
-    )
+    ads = _all_pages(client, account_key, campaign, "ads", FbAd, AD_FIELDS, _AD_STATUSES)
     return {"campaign": data, "ad_sets": ad_sets, "ads": ads}
 
 
