@@ -247,6 +247,10 @@ def test_a_campaign_bid_strategy_needs_a_budget_and_caps_on_its_ad_sets(live, ac
     assert refused(change, "campaign", campaign, {"bid_strategy": "COST_CAP"}) == {
         "bid_strategy": "bid_amount_required"
     }
+    # The ad set optimizes for LINK_CLICKS, with no ROAS floor.
+    assert refused(change, "campaign", campaign, {"bid_strategy": "LOWEST_COST_WITH_MIN_ROAS"}) == {
+        "bid_strategy": "invalid"
+    }
     assert refused(change, "campaign", campaign, {"bid_strategy": "NOT_A_STRATEGY"}) == {
         "bid_strategy": "invalid_choice"
     }

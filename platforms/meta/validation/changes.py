@@ -194,6 +194,11 @@ def _live_ad_sets(campaign: Any) -> list[Any]:
     )
 
 
+def _roas_floor(extra_params: Any) -> Any:
+    constraints = (extra_params or {}).get("bid_constraints")
+    return constraints.get("roas_average_floor") if isinstance(constraints, dict) else None
+
+
 def _names(ad_sets: list[Any]) -> str:
     shown = ", ".join(f'"{a.name}"' for a in ad_sets[:5])
     return shown + (f" and {len(ad_sets) - 5} more" if len(ad_sets) > 5 else "")
@@ -267,6 +272,24 @@ def _check_campaign(campaign: Any, values: dict[str, Any], errors: Errors) -> No
                 "invalid",
             )
         return
+    if "bid_strategy" in values and strategy == rules.MIN_ROAS_STRATEGY:
+        ad_sets = ad_sets if ad_sets is not None else _live_ad_sets(campaign)
+        # "LOWEST_COST_WITH_MIN_ROAS: Specific bidding option for value optimization. You must
+        # specify a roas_average_floor" (bidding/overview/bid-strategy), on each ad set.
+        unfit = [
+            a
+            for a in ad_sets
+            if a.meta.optimization_goal != rules.MIN_ROAS_OPTIMIZATION_GOAL
+            or not _roas_floor(a.meta.extra_params)
+        ]
+        if unfit:
+            add_error(
+                errors,
+                ["bid_strategy"],
+                f"{strategy} needs ad sets optimizing for {rules.MIN_ROAS_OPTIMIZATION_GOAL} with "
+                f"bid_constraints.roas_average_floor; {_names(unfit)} are not.",
+                "invalid",
+            )
     if "bid_strategy" in values and strategy in rules.BID_AMOUNT_STRATEGIES:
         ad_sets = ad_sets if ad_sets is not None else _live_ad_sets(campaign)
         # The cap is the ad sets' bid_amount (adset_bid_amounts in advantage-campaign-budget).
@@ -348,16 +371,14 @@ def _check_ad_set_budget(
                     "campaign_budget",
                 )
         return
-    # Marketing API v2.7 release notes: "you can no longer edit ad sets created with the new
-    # daily budget controls to use lifetime budgets. Similarly you can no longer edit lifetime
-    # budgets to use the new daily budget controls" (facebook-python-business-sdk 2.7.1).
-    kind = "daily_budget" if stored.daily_budget is not None else None
-    kind = "lifetime_budget" if stored.lifetime_budget is not None else kind
-    other = {"daily_budget": "lifetime_budget", "lifetime_budget": "daily_budget"}
-    if kind is not None and values.get(other[kind]) is not None:
+    switch = change_rules.budget_kind_switch(
+        {key: getattr(stored, key) for key in change_rules.BUDGET_FIELDS}, values
+    )
+    if switch is not None:
+        kind, asked = switch
         add_error(
             errors,
-            [other[kind]],
+            [asked],
             f"The ad set has a {kind.split('_')[0]} budget, and Meta does not switch an ad set "
             "between daily and lifetime budgets: create a new ad set instead.",
             "budget_kind_fixed",
@@ -380,22 +401,18 @@ def _check_ad_set_budget(
 def _check_budget_rate(
     errors: Errors, touched: list[str], now: datetime, budget_changes: list[datetime]
 ) -> None:
-    # Marketing API rate limiting, "Ad Set Level Rate Limiting": an ad set's budget changes at
-    # most 4 times an hour, beyond which Meta blocks its budget for an hour (error 17). Refused
-    # here, the next change can still be made once the oldest of the hour's 4 has aged out.
-    window = change_rules.AD_SET_BUDGET_CHANGE_WINDOW
-    limit = change_rules.AD_SET_BUDGET_CHANGES_PER_WINDOW
-    recent = sorted(at for at in budget_changes if now - window < at <= now)
-    if len(recent) < limit:
+    # Marketing API rate limiting, "Ad Set Level Rate Limiting" (rules.changes): 4 budget
+    # changes an hour, after which Meta answers error 17 and blocks the budget for an hour.
+    allowed_at = change_rules.next_budget_change_at(budget_changes, now)
+    if allowed_at is None:
         return
-    allowed_at = recent[len(recent) - limit] + window
+    limit = change_rules.AD_SET_BUDGET_CHANGES_PER_WINDOW
     for key in touched:
         add_error(
             errors,
             [key],
-            f"Meta lets an ad set's budget change {limit} times an hour; it changed "
-            f"{len(recent)} times in the last hour. The next change is allowed at "
-            f"{allowed_at.isoformat()}.",
+            f"Meta lets an ad set's budget change {limit} times an hour: the next change is "
+            f"allowed at {allowed_at.isoformat()}.",
             "rate_limited",
         )
 
