@@ -11,6 +11,7 @@ from . import errors
 from .creatives import create_creative
 from .params import Params
 from .polls import refuse_poll
+from .review import start_review
 from .stories import refuse_instagram_actor_id
 from .writes import Created, Ctx, adlabels, create_status, new_object, owned, stored, validate_only
 
@@ -90,4 +91,7 @@ def create_ad(ctx: Ctx, params: Params) -> Created:
     if labels is not None:
         fields["adlabels"] = labels
     obj = ctx.state.add_object(new_object(ctx, "ad", adset.id, fields))
+    # Every new ad goes through review; a paused one stays paused after it (best practices,
+    # "Ad Changes Triggering Ad Reviews").
+    start_review(ctx.state, obj, ctx.now)
     return Created({"id": obj.id}, [*created_ids, obj.id])

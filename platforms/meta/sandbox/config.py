@@ -31,6 +31,10 @@ class SandboxConfig:
     app_secret: str | None = None
     video_ready_after: float = 5.0
     video_chunk_size: int = 4 * 1024 * 1024
+    # Seconds a new, reactivated or re-reviewed ad stays effective_status IN_PROCESS before
+    # ACTIVE (or DISAPPROVED): Meta reviews ads before they deliver (Marketing API best
+    # practices, "Ad Changes Triggering Ad Reviews"); see review.py.
+    review_seconds: float = 2.0
     # Versions below this answer 2635 ("deprecated version of the Ads API"). Marketing API v24.0
     # was available until November 10, 2026, so v25.0 is the oldest version still served
     # ("Versions" table of the Marketing API changelog):

@@ -251,11 +251,13 @@ def ads_management_throttled(headers: dict[str, str]) -> GraphError:
 
 
 def user_request_limit() -> GraphError:
-    # Marketing API rate limiting, "Ad Set Level Rate Limiting": an ad set's budget may change
-    # only 4 times an hour; beyond that "Error, Code: 17, Message: User request limit reached".
-    return GraphError(
-        "(#17) User request limit reached", code=17, subcode=2446079, is_transient=True
-    )
+    # Marketing API rate limiting, "Ad Set Level Rate Limiting": "For each ad set, the budget is
+    # only allowed to change 4 times per hour, if exceeds the limit, the budget change for that
+    # ad set will be blocked for an hour. Error, Code: 17, Message: User request limit reached."
+    # That section documents no subcode: 2446079 belongs to the Business Use Case limit ("Related
+    # error code: 17, Error subcode: 2446079"), a different throttle, so none is sent here.
+    # https://developers.facebook.com/docs/marketing-api/overview/rate-limiting
+    return GraphError("(#17) User request limit reached", code=17, is_transient=True)
 
 
 def transient() -> GraphError:

@@ -36,6 +36,7 @@ from .node_fields import (
     CAMPAIGN_FIELDS,
 )
 from .params import Params, UploadedFile, format_time, parse_version
+from .review import effective_status, review_feedback
 from .state import Account, GraphObject, SandboxState, Token
 from .updates import delete_object, update_object
 from .usage import UsageTracker
@@ -491,20 +492,8 @@ class Graph:
             "default_dsa_beneficiary": account.default_dsa_beneficiary,
         }
 
-    def effective_status(self, obj: GraphObject) -> str:
-        status = str(obj.fields.get("status", "ACTIVE"))
-        if obj.type not in ("adset", "ad") or status in ("DELETED", "ARCHIVED"):
-            return status
-        adset = obj if obj.type == "adset" else self.state.get_object(str(obj.parent_id))
-        campaign = self.state.get_object(str(adset.parent_id)) if adset else None
-        parent_map = {"PAUSED": "CAMPAIGN_PAUSED", "DELETED": "DELETED", "ARCHIVED": "ARCHIVED"}
-        if campaign is not None and campaign.fields.get("status") in parent_map:
-            return parent_map[str(campaign.fields["status"])]
-        if obj.type == "ad" and adset is not None:
-            adset_status = adset.fields.get("status")
-            if adset_status in ("PAUSED", "DELETED", "ARCHIVED"):
-                return "ADSET_PAUSED" if adset_status == "PAUSED" else str(adset_status)
-        return status
+    def effective_status(self, obj: GraphObject, now: float | None = None) -> str:
+        return effective_status(self.state, obj, time.time() if now is None else now)
 
     def view(self, obj: GraphObject, now: float | None = None, origin: str = "") -> dict[str, Any]:
         """Every readable value of an object, in Meta's formats (numbers as numeric strings,
@@ -526,7 +515,7 @@ class Graph:
             status = str(obj.fields.get("status", "ACTIVE"))
             data["status"] = status
             data["configured_status"] = status
-            data["effective_status"] = self.effective_status(obj)
+            data["effective_status"] = self.effective_status(obj, now)
         if obj.type == "campaign":
             daily = obj.fields.get("daily_budget")
             lifetime = obj.fields.get("lifetime_budget")
@@ -544,6 +533,9 @@ class Graph:
         if obj.type == "ad":
             data["adset"] = {"id": obj.parent_id}
             data["campaign"] = {"id": obj.fields.get("campaign_id")}
+            feedback = review_feedback(obj, now)
+            if feedback is not None:
+                data["ad_review_feedback"] = feedback
         if obj.type == "advideo":
             data["status"] = video_status_field(self.state, obj, now)
             data.setdefault("title", "")
@@ -575,11 +567,13 @@ class Graph:
                 raise errors.nonexisting_field(spec.name, NODE_NAMES[obj.type])
             edges = NODE_EDGES.get(obj.type, {})
             if spec.name in edges:
-                children = [c for c in self._edge_objects(obj, edges[spec.name]) if not c.deleted]
-                children = children[::-1][: spec.limit or 25]
-                result[spec.name] = {
-                    "data": [self.render(c, spec.children, call, now) for c in children]
-                }
+                # A nested edge lists what the edge itself lists (no DELETED/ARCHIVED), one page.
+                found = self._edge_objects(obj, edges[spec.name])[::-1]
+                ids = [c.id for c in found if self._visible(c, Params({}), [])]
+                # The rest is read from the edge itself with the after cursor.
+                ids, cursors, _, _ = page(ids, limit=spec.limit or 25, after=None, before=None)
+                data = [self.render(self.state.objects[i], spec.children, call, now) for i in ids]
+                result[spec.name] = {"data": data, "paging": {"cursors": cursors}}
                 continue
             if spec.name not in view:
                 continue

@@ -29,6 +29,7 @@ from .enums import (
 )
 from .params import Params
 from .polls import refuse_poll
+from .review import ADSET_REVIEW_FIELDS, review_adset_ads, start_review
 from .state import GraphObject, SandboxState
 from .stories import refuse_instagram_actor_id
 from .targeting import check_dsa, check_targeting_optimization, parse_targeting
@@ -37,6 +38,7 @@ from .writes import CONTROL_PARAMS, Ctx, adlabels, owned, positive_budget, store
 BUDGET_FIELDS = ("daily_budget", "lifetime_budget")
 # Marketing API rate limiting, "Ad Set Level Rate Limiting": 4 budget changes per hour.
 BUDGET_CHANGES_PER_HOUR = 4
+BUDGET_WINDOW_SECONDS = 3600.0
 
 
 UPDATABLE: dict[str, frozenset[str]] = {
@@ -56,13 +58,24 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
                 "A deleted object can only change its name.",
                 blame_fields=sorted(changes - {"name"}),
             )
-    elif obj.fields.get("status") == "ARCHIVED" and changes - {"name", "status"}:
-        # "An archived ad set can only update two fields: name and campaign_status."
-        raise errors.invalid_parameter(
-            "Object archived",
-            "An archived object can only change its name and status.",
-            blame_fields=sorted(changes - {"name", "status"}),
-        )
+    elif obj.fields.get("status") == "ARCHIVED":
+        if changes - {"name", "status"}:
+            # "An archived ad set can only update two fields: name and campaign_status."
+            raise errors.invalid_parameter(
+                "Object archived",
+                "An archived object can only change its name and status.",
+                blame_fields=sorted(changes - {"name", "status"}),
+            )
+        if params.present("status") and params.str("status") not in ("ARCHIVED", "DELETED"):
+            # Manage your ad object's status (best practices), "Archived": "An ARCHIVED object
+            # has only two fields you can change: name and status. You can also only change
+            # status to DELETED."
+            raise errors.invalid_parameter(
+                "Object archived",
+                "An archived object can't be set back to ACTIVE or PAUSED; its status can only "
+                "change to DELETED.",
+                blame_fields=["status"],
+            )
     allowed = UPDATABLE.get(obj.type)
     if allowed is not None and changes - allowed:
         raise errors.invalid_parameter(
@@ -153,16 +166,37 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
             new_fields["creative"] = {"id": creative.id}
     if validate_only(params):
         return {"success": True}
+    review = _needs_review(obj, new_fields, status)
     obj.fields.update(new_fields)
     if status is not None:
         if status == "DELETED":
             delete_object(ctx.state, obj, ctx.now)
         else:
             obj.fields["status"] = status
+    if review and obj.type == "ad":
+        start_review(ctx.state, obj, ctx.now)
+    elif review:
+        review_adset_ads(ctx.state, obj, ctx.now)
     if labels is not None:
         obj.fields["adlabels"] = labels
     obj.updated_time = ctx.now
     return {"success": True}
+
+
+def _needs_review(obj: GraphObject, new_fields: dict[str, Any], status: str | None) -> bool:
+    """Whether this update sends the ad (or the ad set's ads) to review: a new creative, an ad
+    set's targeting, optimization goal or billing event (best practices, "Ad Changes Triggering
+    Ad Reviews"; bid, budget and schedule do not), or an ad moved to ACTIVE from another status."""
+    if obj.type == "ad":
+        swapped = "creative" in new_fields and new_fields["creative"] != obj.fields.get("creative")
+        activated = status == "ACTIVE" and obj.fields.get("status") != "ACTIVE"
+        return swapped or activated
+    if obj.type == "adset":
+        return any(
+            key in new_fields and new_fields[key] != obj.fields.get(key)
+            for key in ADSET_REVIEW_FIELDS
+        )
+    return False
 
 
 def _update_budgets(
@@ -188,10 +222,15 @@ def _update_budgets(
                 subcode=1885621,
                 blame_fields=touched,
             )
+        # "For each ad set, the budget is only allowed to change 4 times per hour, if exceeds
+        # the limit, the budget change for that ad set will be blocked for an hour."
+        if obj.extra.get("budget_blocked_until", 0.0) > ctx.now:
+            raise errors.user_request_limit()
         changes = ctx.state.budget_changes.setdefault(obj.id, deque())
-        while changes and changes[0] <= ctx.now - 3600:
+        while changes and changes[0] <= ctx.now - BUDGET_WINDOW_SECONDS:
             changes.popleft()
         if len(changes) >= BUDGET_CHANGES_PER_HOUR:
+            obj.extra["budget_blocked_until"] = ctx.now + BUDGET_WINDOW_SECONDS
             raise errors.user_request_limit()
         changes.append(ctx.now)
     if not adset:
