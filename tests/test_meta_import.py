@@ -30,10 +30,10 @@ from campaigns.models import (
     ObjectChange,
     ObjectType,
 )
-from platforms.meta import imports
+from platforms.meta import imports, params
 from platforms.meta.adapter import MetaAdapter
 from platforms.meta.client import build_meta_client
-from platforms.meta.models import CreativeFormat
+from platforms.meta.models import CreativeFormat, MetaCreativeCard, MetaCreativeDetails
 from platforms.meta.sandbox.server import SandboxServer
 from tests.factories import AdAccountFactory
 from tests.images import make_png
@@ -369,3 +369,54 @@ def test_an_imported_ad_set_can_be_changed_like_any_other(account, tree, graph):
         timeout=5,
     )
     assert response.json()["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    "fields, cards",
+    [
+        (
+            {
+                "format": CreativeFormat.VIDEO,
+                "page_id": PAGE,
+                "video_id": "900000000000101",
+                "thumbnail_hash": "abc",
+                "link": "https://example.com/watch",
+                "message": "Watch",
+                "headline": "Title",
+                "description": "More",
+                "call_to_action": {"type": "LEARN_MORE", "link": None},
+            },
+            [],
+        ),
+        (
+            {
+                "format": CreativeFormat.CAROUSEL,
+                "page_id": PAGE,
+                "instagram_user_id": "1789",
+                "link": "https://example.com/all",
+                "message": "Pick one",
+                "multi_share_optimized": False,
+            },
+            [
+                {"link": "https://example.com/a", "headline": "A", "image_hash": "h1"},
+                {"link": "https://example.com/b", "video_id": "9001", "thumbnail_hash": "h2"},
+            ],
+        ),
+    ],
+    ids=["video", "carousel"],
+)
+def test_a_creative_read_back_from_meta_holds_what_mojito_would_have_sent(fields, cards):
+    creative = Creative(name="Read back")
+    # Sets creative.meta, which CreativeParams reads.
+    MetaCreativeDetails(creative=creative, **fields)
+    creative.cards = [
+        MetaCreativeCard(creative=creative, position=n, **c) for n, c in enumerate(cards)
+    ]
+    sent = params.CreativeParams({}, lambda video_id: "https://thumbnail")(creative, "label")
+
+    read, read_cards = imports._creative_details(sent)
+
+    assert {name: read.get(name) for name in fields} == fields
+    assert [
+        {name: card.get(name) for name in c} for card, c in zip(read_cards, cards, strict=True)
+    ] == cards
