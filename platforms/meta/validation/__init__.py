@@ -8,11 +8,12 @@ is wrong.
 
 One module per level: `campaign`, `ad_set` (with `targeting`), `creative` (ads, creatives and
 their media); `request` ties them together; `changes` checks changes to live objects and
-additions to them. The tables (allowed values, objective/goal pairs,
+`additions` what is added to them. The tables (allowed values, objective/goal pairs,
 Meta's limits) live in `platforms.meta.rules`.
 """
 
-from platforms.meta.validation.changes import validate_meta_additions, validate_meta_change
+from platforms.meta.validation.additions import validate_meta_additions
+from platforms.meta.validation.changes import validate_meta_change
 from platforms.meta.validation.request import MetaAdRequestSerializer, validate_meta_ad_request
 
 __all__ = [

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import SkipField, empty, get_error_detail
 
+from platforms.meta import rules
 from platforms.meta.validation.fields import EXPECTED_OBJECT, Errors, add_error, detail
 
 
@@ -134,3 +135,21 @@ def collect_list(
         items.append(values)
         item_errors.append(errors or {})
     return items, (item_errors if any(item_errors) else None)
+
+
+def campaign_facts(
+    campaign: Any, *, now: datetime, account_config: Mapping[str, Any] | None
+) -> CampaignFacts:
+    """What the submission tells an ad set of its campaign, from the stored campaign."""
+    meta = campaign.meta
+    return CampaignFacts(
+        now=now,
+        objective=meta.objective,
+        has_budget=meta.daily_budget is not None or meta.lifetime_budget is not None,
+        has_lifetime_budget=meta.lifetime_budget is not None and meta.daily_budget is None,
+        bid_strategy=meta.bid_strategy,
+        restricted_targeting=bool(
+            set(meta.special_ad_categories or ()) & rules.TARGETING_RESTRICTED_CATEGORIES
+        ),
+        account_config=account_config,
+    )
