@@ -225,9 +225,10 @@ def test_an_import_stores_the_campaign_its_ad_sets_ads_and_creatives(account, tr
     assert campaign.meta.daily_budget is None
 
     ad_sets = list(AdSet.objects.filter(campaign=campaign).select_related("meta"))
-    # Meta lists an edge newest first; positions keep Meta's order. "Gone" was deleted.
-    assert [(s.position, s.name) for s in ad_sets] == [(0, "Big"), (1, "Small")]
-    big, small = ad_sets
+    # Meta lists an edge newest first; positions follow creation, as in a campaign mojito
+    # made. "Gone" was deleted.
+    assert [(s.position, s.name) for s in ad_sets] == [(0, "Small"), (1, "Big")]
+    small, big = ad_sets
     assert big.platform_id == tree["ad_sets"]["Big"] and big.job == job
     assert (big.status, big.effective_status) == ("PAUSED", "CAMPAIGN_PAUSED")
     assert (big.meta.daily_budget, small.meta.daily_budget) == (2500, 1500)
@@ -248,10 +249,10 @@ def test_an_import_stores_the_campaign_its_ad_sets_ads_and_creatives(account, tr
     )
     # "Big 1" is archived and kept; the deleted ad and the deleted ad set's ad are not.
     assert [(a.ad_set.name, a.position, a.name, a.status) for a in ads] == [
-        ("Big", 0, "Big 2", "PAUSED"),
-        ("Big", 1, "Big 1", "ARCHIVED"),
-        ("Big", 2, "Big 0", "PAUSED"),
         ("Small", 0, "Small 0", "PAUSED"),
+        ("Big", 0, "Big 0", "PAUSED"),
+        ("Big", 1, "Big 1", "ARCHIVED"),
+        ("Big", 2, "Big 2", "PAUSED"),
     ]
     for ad in ads:
         ad_id, creative_id = tree["ads"][ad.name]

@@ -61,7 +61,7 @@ CAMPAIGN_FIELDS = _names(
 )
 AD_SET_FIELDS = _names(
     """
-    id name status effective_status daily_budget lifetime_budget bid_amount
+    id name status effective_status created_time daily_budget lifetime_budget bid_amount
     bid_strategy billing_event optimization_goal start_time end_time targeting
     promoted_object destination_type dsa_beneficiary dsa_payor
     """
@@ -73,7 +73,7 @@ CREATIVE_FIELDS = _names(
     """
 )
 AD_FIELDS = [
-    *_names("id name status effective_status adset_id ad_review_feedback"),
+    *_names("id name status effective_status created_time adset_id ad_review_feedback"),
     # Each ad's creative in the same answer (field expansion), not one read per creative.
     f"creative{{{','.join(CREATIVE_FIELDS)}}}",
 ]
@@ -264,9 +264,18 @@ def _creative_details(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[s
     return fields, cards
 
 
+def _oldest_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Stable: objects made in the same second keep Meta's order, reversed (newest first).
+    return sorted(
+        reversed(items),
+        key=lambda item: _time(item.get("created_time")) or datetime.min.replace(tzinfo=UTC),
+    )
+
+
 def tree_rows(job: CampaignJob, tree: dict[str, Any]) -> Rows:
     """The rows a tree read by `read_campaign_tree` becomes, table by table in the order they
-    are inserted; nothing is written. Positions follow Meta's order of each edge."""
+    are inserted; nothing is written. Positions follow creation, as in a campaign mojito
+    made (Meta lists edges newest first)."""
     now = timezone.now()
     account = job.ad_account
     data = tree["campaign"]
@@ -293,7 +302,7 @@ def tree_rows(job: CampaignJob, tree: dict[str, Any]) -> Rows:
     )
     ad_sets: dict[str, AdSet] = {}
     ad_set_details = []
-    for set_data in tree["ad_sets"]:
+    for set_data in _oldest_first(tree["ad_sets"]):
         if set_data.get("status") == DELETED or str(set_data["id"]) in ad_sets:
             continue
         ad_set = AdSet(
@@ -332,7 +341,7 @@ def tree_rows(job: CampaignJob, tree: dict[str, Any]) -> Rows:
     ad_details: list[MetaAdDetails] = []
     positions: dict[str, int] = {}
     seen: set[str] = set()
-    for ad_data in tree["ads"]:
+    for ad_data in _oldest_first(tree["ads"]):
         ad_set = ad_sets.get(str(ad_data.get("adset_id") or ""))
         creative_data = ad_data.get("creative") or {}
         if (
