@@ -368,7 +368,10 @@ def test_new_targeting_that_reaches_the_eu_needs_the_dsa_fields(live, account):
     account.additional_config = {"dsa_beneficiary": "Acme", "dsa_payor": "Acme"}
     account.save()
     ad_set_row = AdSet.objects.select_related("meta", "campaign__meta").get(pk=ad_set_row.pk)
-    assert change("ad_set", ad_set_row, eu)["targeting"]["geo_locations"] == {"countries": ["FR"]}
+    values = change("ad_set", ad_set_row, eu)
+    assert values["targeting"]["geo_locations"] == {"countries": ["FR"]}
+    # The account's defaults go to Meta with the targeting that needs them.
+    assert (values["dsa_beneficiary"], values["dsa_payor"]) == ("Acme", "Acme")
 
 
 # --- Ads -------------------------------------------------------------------------------------

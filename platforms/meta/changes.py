@@ -51,6 +51,9 @@ FIELDS: dict[str, dict[str, str]] = {
         "bid_amount": "meta",
         "end_time": "meta",
         "targeting": "meta",
+        # Not PATCH fields: the account's defaults, sent with targeting that reaches the EU.
+        "dsa_beneficiary": "meta",
+        "dsa_payor": "meta",
     },
     ObjectType.AD: {"name": "row", "status": "row", "creative_id": "row"},
 }

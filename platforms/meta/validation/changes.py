@@ -24,7 +24,11 @@ from mojito.api import shared_serializer
 from platforms.meta import rules
 from platforms.meta.rules import changes as change_rules
 from platforms.meta.validation.ad_set import AdSetSerializer
-from platforms.meta.validation.audience import apply_advantage_audience, check_restricted_targeting
+from platforms.meta.validation.audience import (
+    apply_advantage_audience,
+    check_restricted_targeting,
+    targets_eu,
+)
 from platforms.meta.validation.base import CampaignFacts, campaign_facts
 from platforms.meta.validation.creative import CreativeSerializer
 from platforms.meta.validation.fields import (
@@ -436,3 +440,9 @@ def _check_targeting(ad_set: Any, values: dict[str, Any], errors: Errors, now: d
         # The audience rules name their attrs from the body already ("targeting.age_max").
         errors.update(local)
         del values["targeting"]
+    elif targets_eu(targeting):
+        # The account's defaults filled what the ad set lacks: they go to Meta with the
+        # targeting, and are kept on the ad set once Meta accepted them.
+        for key in ("dsa_beneficiary", "dsa_payor"):
+            if merged[key] != getattr(stored, key):
+                values[key] = merged[key]
