@@ -11,10 +11,14 @@
 
 The engine knows no platform: it reaches one only through `platforms.registry`.
 
-A new kind of work (update, archive, import, sync) is a new `Step` class in `steps` if its
-checkpoint differs from the existing ones (what marks it sent, what records its result), and
-a plan builder in the platform's adapter (`load_plan`) that turns the job's rows into steps;
-the runner, claims and outcome stay as they are. A new platform is a folder under
+Kinds of work are kinds of step (`steps`): `CreateStep` and `UploadStep` (creates, marked
+before they leave, adopted after a lost answer), `ReadStep` (a value read until final),
+`ChangeStep` (a change of a live object, which its rows take only once the platform accepted
+it: UPDATE and ARCHIVE jobs) and `StoreStep` (a read whose result becomes new rows: IMPORT).
+A new kind of work is a new `Step` class if its checkpoint differs from these, and a plan
+builder in the platform's adapter (`load_plan`); the runner, claims and outcome stay as they
+are. Jobs that name a live object (`object_id`) run in the order they were accepted, after
+any earlier unfinished job on that object or changing one of the objects they change. A new platform is a folder under
 `platforms/` with an adapter (see `platforms/meta/adapter.py`) and one registry entry.
 `tests/test_engine.py` proves the engine's rules through a small platform written there.
 """
