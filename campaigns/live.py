@@ -124,11 +124,20 @@ def _budget_changes(obj: Any, now: Any) -> list[Any]:
 def _cascade_targets(campaign: Campaign) -> list[tuple[str, Any]]:
     """The campaign's live ad sets and ads, for a status change of the whole tree."""
     found: list[tuple[str, Any]] = []
-    for ad_set in campaign.ad_sets.exclude(platform_id=None).exclude(status__in=_FINAL_STATUSES):
-        found.append((ObjectType.AD_SET, ad_set))
-    for ad in Ad.objects.filter(ad_set__campaign=campaign).exclude(platform_id=None):
-        if ad.status not in _FINAL_STATUSES and ad.ad_set.status not in _FINAL_STATUSES:
-            found.append((ObjectType.AD, ad))
+    ad_sets = (
+        campaign.ad_sets.exclude(platform_id=None)
+        .exclude(status__in=_FINAL_STATUSES)
+        .order_by("position")
+    )
+    found += [(ObjectType.AD_SET, ad_set) for ad_set in ad_sets]
+    ads = (
+        Ad.objects.filter(ad_set__campaign=campaign)
+        .exclude(platform_id=None)
+        .exclude(status__in=_FINAL_STATUSES)
+        .exclude(ad_set__status__in=_FINAL_STATUSES)
+        .order_by("ad_set__position", "position")
+    )
+    found += [(ObjectType.AD, ad) for ad in ads]
     return found
 
 
