@@ -52,9 +52,12 @@ class MetaRows:
             .select_related("meta", "campaign__meta")
             .order_by("position")
         )
+        # Ads added to a live ad set come with their ad set and campaign; a job's own ad sets
+        # are loaded above already.
+        parents = () if ad_sets else ("ad_set__meta", "ad_set__campaign__meta")
         ads = list(
             Ad.objects.filter(job=job)
-            .select_related("meta", "creative__meta", "ad_set__campaign")
+            .select_related("meta", "creative__meta", *parents)
             .order_by("ad_set__position", "position")
         )
         if ad_sets:
@@ -68,8 +71,11 @@ class MetaRows:
         for ad_set in ad_sets:
             ad_set.campaign = campaign
         for ad in ads:
-            ad.ad_set = ad_set_by_id.setdefault(ad.ad_set_id, ad.ad_set)
-            ad.ad_set.campaign = campaign
+            if ad.ad_set_id in ad_set_by_id:
+                ad.ad_set = ad_set_by_id[ad.ad_set_id]
+            else:
+                ad.ad_set = ad_set_by_id.setdefault(ad.ad_set_id, ad.ad_set)
+                ad.ad_set.campaign = campaign
         creative_by_id: dict[Any, Creative] = {}
         for ad in ads:
             ad.creative = creative_by_id.setdefault(ad.creative_id, ad.creative)
