@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from adaccounts.serializers import PlatformErrorField
-from campaigns.models import CampaignJob, JobKind, JobStatus
+from campaigns.models import CampaignJob, JobKind, JobStatus, ObjectType
 from mojito.api import shared_serializer
 from platforms.base import PlatformType
 
@@ -46,11 +46,27 @@ class CampaignSummarySerializer(_PlannedObjectSerializer):
     pass
 
 
+class _BlankAsNullChoiceField(serializers.ChoiceField):
+    """`object_type` is "" on a submission's job: null in the API."""
+
+    def to_representation(self, value: str) -> str | None:
+        return super().to_representation(value) or None
+
+
 class JobSerializer(serializers.Serializer):
-    """A job with its whole campaign tree (detail, submission, retry, cancel)."""
+    """A job with its whole campaign tree (detail, submission, retry, cancel).
+
+    `campaign` is the campaign the job created or imported; jobs that work on a live object
+    (UPDATE, ARCHIVE, additions, an IMPORT not yet done) have none and name the object in
+    `object_type` / `object_id` instead.
+    """
 
     id = serializers.UUIDField(read_only=True)
     kind = serializers.ChoiceField(choices=JobKind.choices, read_only=True)
+    object_type = _BlankAsNullChoiceField(
+        choices=ObjectType.choices, read_only=True, allow_null=True
+    )
+    object_id = serializers.UUIDField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
     platform_type = serializers.ChoiceField(choices=PlatformType.choices, read_only=True)
     ad_account_id = serializers.UUIDField(read_only=True)
@@ -61,14 +77,14 @@ class JobSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(read_only=True, allow_null=True)
     finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
     platform_campaign_id = serializers.CharField(read_only=True, allow_null=True)
-    campaign = CampaignTreeSerializer(read_only=True)
+    campaign = CampaignTreeSerializer(read_only=True, allow_null=True)
     error = PlatformErrorField(read_only=True, allow_null=True)
 
 
 class JobListSerializer(JobSerializer):
     """List rows carry the campaign without its tree: a page of 50 jobs stays small."""
 
-    campaign = CampaignSummarySerializer(read_only=True)
+    campaign = CampaignSummarySerializer(read_only=True, allow_null=True)
 
 
 class ValidationResultSerializer(serializers.Serializer):

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from adaccounts.views import AdAccountViewSet, TeamViewSet
+from campaigns.live_views import AdSetViewSet, AdViewSet, CampaignViewSet
 from campaigns.views import AdSubmissionView, JobViewSet
 from mojito.api import ApiNotFoundView, DocsView, OptionalSlashRouter, SchemaView
 from mojito.health import healthz, readyz
@@ -11,6 +12,10 @@ router = OptionalSlashRouter()
 router.register("teams", TeamViewSet, basename="team")
 router.register("ad_accounts", AdAccountViewSet, basename="ad-account")
 router.register("jobs", JobViewSet, basename="job")
+# Live objects. `ads/{id}` lives beside `ads/meta`: the submission routes come first below.
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("ad_sets", AdSetViewSet, basename="ad-set")
+router.register("ads", AdViewSet, basename="ad")
 
 # Errors outside every view under /api/ (a middleware, Django's own body checks) answer in the
 # API's JSON shape too; other paths keep Django's pages.
