@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from campaigns import services
-from campaigns.models import Ad, AdSet, Campaign, CampaignJob, MediaAsset
+from campaigns.live_admin import LiveObjectAdminMixin
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, MediaAsset, ObjectType
 from campaigns.selectors import job_with_tree
 
 
@@ -186,23 +187,43 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class AdInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Ad
-    fields = ["position", "name", "status", "platform_id", "creative"]
+    fields = ["position", "name", "status", "effective_status", "platform_id", "creative"]
     readonly_fields = fields
     extra = 0
 
 
 @admin.register(AdSet)
-class AdSetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "campaign", "status", "platform_id", "created_at"]
+class AdSetAdmin(LiveObjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    object_type = ObjectType.AD_SET
+    account_path = "campaign__ad_account"
+    list_display = [
+        "name",
+        "campaign",
+        "status",
+        "platform_status",
+        "platform_id_display",
+        "created_at",
+    ]
+    list_filter = ["status", "effective_status"]
     search_fields = ["name", "platform_id", "campaign__name"]
-    list_select_related = ["campaign"]
-    readonly_fields = ["campaign", "position", "name", "status", "platform_id", "created_at"]
+    list_select_related = ["campaign__ad_account"]
+    readonly_fields = [
+        "campaign",
+        "position",
+        "name",
+        "status",
+        "effective_status",
+        "platform_id",
+        "synced_at",
+        "created_at",
+    ]
+    fields = readonly_fields
     inlines = [AdInline]
 
 
 class AdSetInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AdSet
-    fields = ["position", "name", "status", "platform_id", "ad_count"]
+    fields = ["position", "name", "status", "effective_status", "platform_id", "ad_count"]
     readonly_fields = fields
     show_change_link = True
     extra = 0
@@ -217,12 +238,38 @@ class AdSetInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "ad_account", "status", "platform_id", "job_link", "created_at"]
-    list_filter = ["ad_account__platform_type", "ad_account"]
+class CampaignAdmin(LiveObjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    object_type = ObjectType.CAMPAIGN
+    account_path = "ad_account"
+    list_display = [
+        "name",
+        "ad_account",
+        "status",
+        "platform_status",
+        "platform_id_display",
+        "job_link",
+        "created_at",
+    ]
+    # Only accounts with campaigns listed here: staff of one team never see others' names.
+    list_filter = [
+        "status",
+        "effective_status",
+        "ad_account__platform_type",
+        ("ad_account", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["name", "platform_id"]
     list_select_related = ["ad_account", "job"]
-    readonly_fields = ["name", "status", "platform_id", "ad_account", "job_link", "created_at"]
+    readonly_fields = [
+        "name",
+        "status",
+        "effective_status",
+        "platform_id",
+        "synced_at",
+        "ad_account",
+        "job_link",
+        "created_at",
+    ]
+    fields = readonly_fields
     inlines = [AdSetInline]
 
     @admin.display(description="job")
