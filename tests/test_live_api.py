@@ -18,7 +18,7 @@ from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStat
 from platforms.base import PlatformType
 from tests.broker import BrokerQueue
 from tests.factories import AdAccountFactory, TokenFactory, UserFactory
-from tests.payloads import ad, ad_set, tree
+from tests.payloads import ad, ad_set, creative, tree
 
 pytestmark = pytest.mark.django_db
 
@@ -435,6 +435,35 @@ def test_an_ad_set_and_an_ad_change_are_update_jobs(caller, account):
 
     assert_accepted(set_response, "UPDATE", "ad_set", ad_set_row.pk)
     assert_accepted(ad_response, "UPDATE", "ad", ad_row.pk)
+
+
+def test_an_ad_change_of_creative_plans_a_new_creative_and_keeps_the_old_one(caller, account):
+    campaign = live(caller.user, account)
+    ad_row = first_ad(campaign)
+
+    response = caller.client.patch(
+        url("ads", ad_row), {"creative": creative("Autumn creative")}, format="json"
+    )
+
+    job = assert_accepted(response, "UPDATE", "ad", ad_row.pk)
+    [new] = Creative.objects.filter(job_id=job["id"])
+    assert (new.name, new.platform_id) == ("Autumn creative", None)
+    # Swapped in only once Meta accepted it.
+    body = caller.client.get(url("ads", ad_row)).json()
+    assert body["creative"]["id"] == str(ad_row.creative_id)
+
+
+def test_a_change_of_a_field_that_cannot_change_is_a_400_naming_it(caller, account):
+    campaign = live(caller.user, account)
+
+    response = caller.client.patch(
+        url("campaigns", campaign), {"objective": "OUTCOME_SALES"}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert [(e["attr"], e["code"]) for e in response.json()["errors"]] == [
+        ("objective", "unknown_field")
+    ]
 
 
 def test_a_cascading_status_change_covers_the_campaigns_live_ad_sets_and_ads(caller, account):
