@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from campaigns.models import CampaignJob, JobStatus
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus
 from mojito.wsgi import application
 from platforms.meta import rules
 from platforms.meta.sandbox.server import SandboxServer
@@ -499,13 +499,26 @@ def graph() -> Iterator[SandboxServer]:
 def fuzz_ids(caller, account, post_json, graph, settings) -> Iterator[dict[str, str]]:
     """Ids of real objects of the caller's, by the collection their paths start with."""
     settings.META_GRAPH_URL = graph.base_url
-    job_id = post_json(META_SUBMIT_URL, api_example(str(account.pk))).json()["id"]
+    job = post_json(META_SUBMIT_URL, api_example(str(account.pk))).json()
+    job_id, campaign = job["id"], job["campaign"]
+    ad_set = campaign["ad_sets"][0]
+    # Live objects, as a successful job leaves them: changes get past their 409.
+    CampaignJob.objects.filter(pk=job_id).update(status=JobStatus.SUCCESS)
+    Campaign.objects.filter(pk=campaign["id"]).update(platform_id="120210000000001")
+    AdSet.objects.filter(pk=ad_set["id"]).update(platform_id="120210000000002")
+    Ad.objects.filter(pk=ad_set["ads"][0]["id"]).update(platform_id="120210000000003")
     # The WSGI app runs inside the test's transaction, as Django's test client does: without
     # this, the end of each request would close the connection the transaction lives on.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield {"jobs": job_id, "ad_accounts": str(account.pk)}
+        yield {
+            "jobs": job_id,
+            "ad_accounts": str(account.pk),
+            "campaigns": campaign["id"],
+            "ad_sets": ad_set["id"],
+            "ads": ad_set["ads"][0]["id"],
+        }
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

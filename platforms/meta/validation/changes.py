@@ -45,6 +45,7 @@ from platforms.meta.validation.fields import (
 from platforms.meta.validation.targeting import TargetingField
 
 _LABEL = {"campaign": "campaign", "ad_set": "ad set", "ad": "ad"}
+_ARTICLE = {"campaign": "a", "ad set": "an", "ad": "an"}
 
 # The PATCH fields, one instance each: they keep no state while validating (as the shared
 # submission tree), and are run only on the keys a patch names, so no default ever fills in.
@@ -98,7 +99,10 @@ def validate_meta_change(
     for key in data:
         if key not in allowed:
             errors[str(key)] = [
-                detail(f"Unknown field; a {label} changes {', '.join(allowed)}.", "unknown_field")
+                detail(
+                    f"Unknown field; {_ARTICLE[label]} {label} changes {', '.join(allowed)}.",
+                    "unknown_field",
+                )
             ]
     if not data:
         errors["non_field_errors"] = [
