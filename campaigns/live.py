@@ -20,7 +20,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 from rest_framework import serializers
 
-from adaccounts.models import AdAccount
+from adaccounts.models import AdAccount, AdAccountStatus
 from campaigns.models import (
     Ad,
     AdSet,
@@ -67,7 +67,21 @@ def _campaign_of(object_type: str, obj: Any) -> Campaign:
 
 
 def _require_live(object_type: str, obj: Any) -> None:
-    """409 unless the object exists on the platform and the job that made it is done."""
+    """409 unless the object exists on the platform, the job that made it is done, and its
+    ad account can run jobs now (a change for an account whose token died would wait
+    unseen until someone re-authenticates it)."""
+    account_status, deleted_at = (
+        AdAccount.objects.filter(campaigns=_campaign_of(object_type, obj))
+        .values_list("status", "deleted_at")
+        .get()
+    )
+    if deleted_at is not None:
+        raise ObjectNotReady("The ad account was deleted: it takes no new jobs.")
+    if account_status != AdAccountStatus.ACTIVE:
+        raise ObjectNotReady(
+            f"The ad account is {account_status}: it takes no new jobs until it is ACTIVE "
+            "again (new credentials, then verify)."
+        )
     creator = CampaignJob.objects.filter(pk=obj.job_id).values_list("status", flat=True).first()
     if creator in UNFINISHED:
         raise ObjectNotReady(
@@ -187,6 +201,8 @@ def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -
     """Accept an ARCHIVE job: the object's status becomes ARCHIVED on the platform (never the
     platform's irreversible delete). Raises `ObjectNotReady`."""
     _require_live(object_type, obj)
+    if obj.status == "ARCHIVED":
+        raise ObjectNotReady(f"This {ObjectType(object_type).label.lower()} is archived already.")
     job = _new_job(user=user, kind=JobKind.ARCHIVE, object_type=object_type, obj=obj, payload={})
     change = ObjectChange(
         job=job,

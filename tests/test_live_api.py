@@ -547,6 +547,28 @@ def test_an_object_its_failed_job_never_created_answers_409(caller, account):
     assert_error(caller.client.delete(url("campaigns", campaign)), 409, "conflict")
 
 
+@pytest.mark.parametrize("status", ["REQUIRES_REAUTH", "INACTIVE", "SUSPENDED"])
+def test_objects_of_an_account_that_cannot_run_jobs_answer_409_saying_why(caller, account, status):
+    campaign = live(caller.user, account)
+    account.status = status
+    account.save()
+    jobs = CampaignJob.objects.count()
+
+    response = caller.client.patch(url("campaigns", campaign), {"name": "x"}, format="json")
+
+    assert_error(response, 409, "conflict")
+    assert status in response.json()["errors"][0]["detail"]
+    assert_error(caller.client.delete(url("ads", first_ad(campaign))), 409, "conflict")
+    assert CampaignJob.objects.count() == jobs
+
+
+def test_an_archived_object_is_not_archived_again(caller, account):
+    campaign = live(caller.user, account)
+    Campaign.objects.filter(pk=campaign.pk).update(status="ARCHIVED")
+
+    assert_error(caller.client.delete(url("campaigns", campaign)), 409, "conflict")
+
+
 # --- Archiving ----------------------------------------------------------------------------------
 
 

@@ -224,6 +224,10 @@ def test_an_import_stores_the_campaign_its_ad_sets_ads_and_creatives(account, tr
     assert campaign.meta.is_adset_budget_sharing_enabled is False
     assert campaign.meta.daily_budget is None
 
+    # The job names the campaign it brought in.
+    job.refresh_from_db()
+    assert (job.object_type, job.object_id) == ("campaign", campaign.pk)
+
     ad_sets = list(AdSet.objects.filter(campaign=campaign).select_related("meta"))
     # Meta lists an edge newest first; positions follow creation, as in a campaign mojito
     # made. "Gone" was deleted.

@@ -18,7 +18,9 @@ it: UPDATE and ARCHIVE jobs) and `StoreStep` (a read whose result becomes new ro
 A new kind of work is a new `Step` class if its checkpoint differs from these, and a plan
 builder in the platform's adapter (`load_plan`); the runner, claims and outcome stay as they
 are. Jobs that name a live object (`object_id`) run in the order they were accepted, after
-any earlier unfinished job on that object or changing one of the objects they change. A new platform is a folder under
-`platforms/` with an adapter (see `platforms/meta/adapter.py`) and one registry entry.
+any earlier unfinished job on that object or changing one of the objects they change.
+
+A new platform is a folder under `platforms/` with an adapter (see
+`platforms/meta/adapter.py`) and one registry entry.
 `tests/test_engine.py` proves the engine's rules through a small platform written there.
 """

@@ -417,7 +417,12 @@ def _store(job: CampaignJob) -> Callable[[Any], None]:
                 f"Campaign {platform_id} is already managed here.",
                 step=IMPORT,
             )
-        insert_rows(tree_rows(job, tree))
+        rows = tree_rows(job, tree)
+        insert_rows(rows)
+        # From now on the job names the campaign it brought in, as every later job on it does.
+        ((_, (campaign, *_)), *_) = rows
+        CampaignJob.objects.filter(pk=job.pk).update(object_id=campaign.pk)
+        job.object_id = campaign.pk
 
     return store
 
