@@ -19,6 +19,13 @@ item. Variables given to every file:
     token        API token of a fresh user, sole member of a fresh team
     other_token  API token of another fresh user in another fresh team (tenancy checks)
 
+and to a file that uses them (only: they add rows another file's counts would see), a
+campaign live on Meta, as a job that succeeded leaves it (API.md's example tree), of a third
+user's team:
+
+    live_token        API token of that user
+    live_campaign_id  the campaign; live_ad_set_id, live_ad_id: its ad set and its ad
+
 Supported subset (anything else is a collection error naming file, line and column):
 
     # comments                     whole lines, or after a value / URL / assert
@@ -61,6 +68,7 @@ import pytest
 from hurl.subset import HurlFailure, HurlFile, HurlSyntaxError, parse_hurl, run_hurl
 
 PROVIDED_VARIABLES = ("base_url", "token", "other_token")
+LIVE_VARIABLES = ("live_token", "live_campaign_id", "live_ad_set_id", "live_ad_id")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -80,14 +88,16 @@ class HurlTestFile(pytest.File):
     """A `*.hurl` file: parsed at collection, so unsupported syntax is a collection error."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        text = self.path.read_text(encoding="utf-8")
         hurl = parse_hurl(
-            self.path.read_text(encoding="utf-8"),
+            text,
             path=_display_path(self.config, self.path),
-            known_variables=PROVIDED_VARIABLES,
+            known_variables=(*PROVIDED_VARIABLES, *LIVE_VARIABLES),
         )
+        uses_live = any(f"{{{{{name}}}}}" in text for name in LIVE_VARIABLES)
 
         def run_hurl_file(hurl_variables: dict[str, Any]) -> None:
-            run_hurl(hurl, hurl_variables)
+            run_hurl(hurl, {**hurl_variables, **(_live_variables() if uses_live else {})})
 
         yield HurlItem.from_parent(self, name=self.path.stem, callobj=run_hurl_file, hurl=hurl)
 
@@ -111,6 +121,20 @@ class HurlItem(pytest.Function):
         if isinstance(excinfo.value, HurlFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
+
+
+def _live_variables() -> dict[str, str]:
+    from tests.factories import make_caller, make_live_campaign
+
+    caller = make_caller()
+    campaign = make_live_campaign(caller)
+    ad_set = campaign.ad_sets.get()
+    return {
+        "live_token": caller.token,
+        "live_campaign_id": str(campaign.pk),
+        "live_ad_set_id": str(ad_set.pk),
+        "live_ad_id": str(ad_set.ads.get().pk),
+    }
 
 
 @pytest.fixture

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
+from campaigns import services
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus
 from platforms.base import PlatformType
+from tests.payloads import api_example
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -89,3 +95,34 @@ def make_caller(
     client = client_class()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return ApiCaller(user=user, team=team, token=token.key, client=client)
+
+
+_platform_ids = itertools.count(120210000000001)
+
+
+def make_live(campaign: Any) -> Any:
+    """What a successful job leaves of a submitted campaign: every row with its Meta ID, the
+    job SUCCESS."""
+    for model, rows in (
+        (Campaign, Campaign.objects.filter(pk=campaign.pk)),
+        (AdSet, AdSet.objects.filter(campaign=campaign)),
+        (Ad, Ad.objects.filter(ad_set__campaign=campaign)),
+        (Creative, Creative.objects.filter(job=campaign.job_id)),
+    ):
+        for pk in rows.values_list("pk", flat=True):
+            model.objects.filter(pk=pk).update(platform_id=str(next(_platform_ids)))
+    CampaignJob.objects.filter(pk=campaign.job_id).update(
+        status=JobStatus.SUCCESS, finished_at=timezone.now()
+    )
+    campaign.refresh_from_db()
+    return campaign
+
+
+def make_live_campaign(caller: ApiCaller) -> Any:
+    """A campaign of API.md's example on a new ad account of `caller`'s team, live on Meta."""
+    account = AdAccountFactory(team=caller.team, credentials={"access_token": "EAAB-live"})
+    submission = services.job_submit(
+        user=caller.user, platform_type="META", data=api_example(str(account.pk))
+    )
+    assert submission is not None
+    return make_live(Campaign.objects.get(job=submission.job))

@@ -4,7 +4,6 @@ objects, changes, archiving, additions and imports accepted as jobs, tenancy and
 
 from __future__ import annotations
 
-from itertools import count
 from typing import Any
 
 import pytest
@@ -17,14 +16,13 @@ from campaigns import services
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus, ObjectChange
 from platforms.base import PlatformType
 from tests.broker import BrokerQueue
-from tests.factories import AdAccountFactory, TokenFactory, UserFactory
+from tests.factories import AdAccountFactory, TokenFactory, UserFactory, make_live
 from tests.payloads import ad, ad_set, creative, tree
 
 pytestmark = pytest.mark.django_db
 
 CAMPAIGNS = "/api/v1/campaigns"
 MISSING = "00000000-0000-4000-8000-000000000000"
-_platform_ids = count(120210000000001)
 LIVE_FIELDS = {
     "id",
     "platform_id",
@@ -59,23 +57,6 @@ def submit(user: Any, account: Any, *, ad_sets: int = 1, ads: int = 1, name: str
     )
     assert submission is not None
     return Campaign.objects.get(job=submission.job)
-
-
-def make_live(campaign: Campaign) -> Campaign:
-    """What a successful job leaves: every row with its Meta ID, the job SUCCESS."""
-    for model, rows in (
-        (Campaign, Campaign.objects.filter(pk=campaign.pk)),
-        (AdSet, AdSet.objects.filter(campaign=campaign)),
-        (Ad, Ad.objects.filter(ad_set__campaign=campaign)),
-        (Creative, Creative.objects.filter(job=campaign.job_id)),
-    ):
-        for pk in rows.values_list("pk", flat=True):
-            model.objects.filter(pk=pk).update(platform_id=str(next(_platform_ids)))
-    CampaignJob.objects.filter(pk=campaign.job_id).update(
-        status=JobStatus.SUCCESS, finished_at=timezone.now()
-    )
-    campaign.refresh_from_db()
-    return campaign
 
 
 def live(user: Any, account: Any, **size: Any) -> Campaign:
