@@ -19,6 +19,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
+from campaigns.live import CHANGE_FIELDS
 from campaigns.live_selectors import platform_details
 from mojito.api import shared_serializer
 from mojito.openapi import JSONObjectField
@@ -203,21 +204,6 @@ def live_data(serializer_class: type[serializers.Serializer], obj: Any) -> dict[
 
 
 # --- Documented request bodies --------------------------------------------------------------
-
-# What a PATCH may change (API.md "Live objects"); the platform's validator has the last word.
-CHANGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "campaign": ("name", "status", "daily_budget", "lifetime_budget", "spend_cap", "bid_strategy"),
-    "ad_set": (
-        "name",
-        "status",
-        "daily_budget",
-        "lifetime_budget",
-        "bid_amount",
-        "end_time",
-        "targeting",
-    ),
-    "ad": ("name", "status", "creative"),
-}
 
 
 def _optional(field: serializers.Field) -> serializers.Field:

@@ -14,20 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-# API.md, "Live objects": what a PATCH of each object may change.
-CHANGE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
-    "campaign": ("name", "status", "daily_budget", "lifetime_budget", "spend_cap", "bid_strategy"),
-    "ad_set": (
-        "name",
-        "status",
-        "daily_budget",
-        "lifetime_budget",
-        "bid_amount",
-        "end_time",
-        "targeting",
-    ),
-    "ad": ("name", "status", "creative"),
-}
+from campaigns import live
+
+# API.md, "Live objects": what a PATCH of each object may change, on every platform.
+CHANGE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = live.CHANGE_FIELDS
 
 BUDGET_FIELDS: Final = ("daily_budget", "lifetime_budget")
 
