@@ -39,6 +39,7 @@ from platforms.registry import (
     get_additions_validator,
     get_change_validator,
     get_creative_planner,
+    runs_jobs,
 )
 
 logger = logging.getLogger(__name__)
@@ -257,16 +258,19 @@ def live_add_submit(
     job = _new_job(
         user=user, kind=JobKind.CREATE, object_type=parent_type, obj=parent, payload=data
     )
-    siblings = parent.ad_sets if parent_type == ObjectType.CAMPAIGN else parent.ads
-    last = siblings.order_by("-position").values_list("position", flat=True).first()
-    rows = get_additions_planner(account.platform_type)(
-        job=job,
-        parent_type=parent_type,
-        parent=parent,
-        items=items,
-        first_position=0 if last is None else last + 1,
-    )
-    return _store(job, rows)
+    with transaction.atomic():
+        # Additions to one parent queue on its row, so two cannot take the same positions.
+        type(parent).objects.select_for_update(no_key=True).filter(pk=parent.pk).exists()
+        siblings = parent.ad_sets if parent_type == ObjectType.CAMPAIGN else parent.ads
+        last = siblings.order_by("-position").values_list("position", flat=True).first()
+        rows = get_additions_planner(account.platform_type)(
+            job=job,
+            parent_type=parent_type,
+            parent=parent,
+            items=items,
+            first_position=0 if last is None else last + 1,
+        )
+        return _store(job, rows)
 
 
 def _import_request(user: AbstractBaseUser, data: Any) -> tuple[AdAccount, str, str]:
@@ -276,6 +280,8 @@ def _import_request(user: AbstractBaseUser, data: Any) -> tuple[AdAccount, str, 
     platform_type = data.get("platform_type") or PlatformType.META
     if platform_type not in PlatformType.values:
         errors["platform_type"] = [f"Must be one of {', '.join(PlatformType.values)}."]
+    elif not runs_jobs(str(platform_type)):
+        errors["platform_type"] = [f"mojito cannot import {platform_type} campaigns yet."]
     account = None
     try:
         account = resolve_ad_account(

@@ -104,6 +104,11 @@ class _LiveObjectViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         return _accepted(job)
 
     def _cascade(self, request: Request) -> bool:
+        if "cascade" in request.query_params:
+            # Said rather than ignored: the client expects the tree to follow.
+            raise serializers.ValidationError(
+                {"cascade": ["Only a campaign's status change cascades to what is under it."]}
+            )
         return False
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:

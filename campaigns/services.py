@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet, Subquery
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -26,7 +26,9 @@ from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
 from campaigns.models import (
     RETRYABLE_STATUSES,
     CampaignJob,
+    JobKind,
     JobStatus,
+    ObjectChange,
 )
 from mojito.db import insert_rows
 from platforms.registry import get_account_spec, get_planner, get_request_validator
@@ -290,8 +292,14 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
     """FAILED / PARTIAL_SUCCESS → PENDING with a fresh attempt budget, published after commit.
 
     The plan rows keep their platform IDs, so the next run resumes: nothing that exists on
-    the platform is created again.
+    the platform is created again. A change superseded by a later one is not retried: it would
+    bring older values back.
     """
+    if _superseded(job):
+        raise JobStateConflict(
+            "A later change of this object was accepted after this one: retrying it would "
+            "bring older values back. Send the change again instead."
+        )
     now = timezone.now()
     with transaction.atomic():
         changed = CampaignJob.objects.filter(pk=job.pk, status__in=RETRYABLE_STATUSES).update(
@@ -314,6 +322,22 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
         )
     logger.info("Job %s queued for retry", job.pk)
     return job
+
+
+def _superseded(job: CampaignJob) -> bool:
+    """A change (UPDATE or ARCHIVE) with a later job, not cancelled, on one of its objects."""
+    if job.kind not in (JobKind.UPDATE, JobKind.ARCHIVE):
+        return False
+    objects = [
+        job.object_id,
+        *ObjectChange.objects.filter(job=job).values_list("object_id", flat=True),
+    ]
+    return (
+        CampaignJob.objects.filter(created_at__gt=job.created_at)
+        .exclude(status=JobStatus.CANCELLED)
+        .filter(Q(object_id__in=objects) | Q(changes__object_id__in=objects))
+        .exists()
+    )
 
 
 def jobs_retry(

@@ -101,6 +101,11 @@ def get_planner(platform_type: str) -> Callable[..., Any]:
     return _capability(platform_type, "planner")
 
 
+def runs_jobs(platform_type: str) -> bool:
+    """Whether mojito can run jobs on the platform yet (it has an engine adapter)."""
+    return _entry(platform_type).adapter is not None
+
+
 @cache
 def get_adapter(platform_type: str) -> Any:
     """The platform's job-engine adapter (one instance per process; it keeps no job state)."""

@@ -528,6 +528,31 @@ def test_an_object_its_failed_job_never_created_answers_409(caller, account):
     assert_error(caller.client.delete(url("campaigns", campaign)), 409, "conflict")
 
 
+def test_cascade_on_an_ad_set_or_an_ad_is_a_400_not_ignored(caller, account):
+    campaign = live(caller.user, account)
+    for kind, obj in (("ad_sets", first_ad_set(campaign)), ("ads", first_ad(campaign))):
+        response = caller.client.patch(
+            url(kind, obj) + "?cascade=true", {"status": "ACTIVE"}, format="json"
+        )
+        assert response.status_code == 400, response.content
+        assert [e["attr"] for e in response.json()["errors"]] == ["cascade"]
+    assert not CampaignJob.objects.exclude(pk=campaign.job_id).exists()
+
+
+def test_importing_into_a_platform_mojito_runs_no_jobs_on_is_a_400(caller):
+    account = AdAccountFactory(
+        team=caller.team, platform_type="GOOGLE_ADS", platform_account_id="123-456-7890"
+    )
+    response = caller.client.post(
+        f"{CAMPAIGNS}/import",
+        {"ad_account_id": str(account.pk), "platform_type": "GOOGLE_ADS", "platform_id": "42"},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "platform_type" in [e["attr"] for e in response.json()["errors"]]
+    assert not CampaignJob.objects.exists()
+
+
 @pytest.mark.parametrize("status", ["REQUIRES_REAUTH", "INACTIVE", "SUSPENDED"])
 def test_objects_of_an_account_that_cannot_run_jobs_answer_409_saying_why(caller, account, status):
     campaign = live(caller.user, account)

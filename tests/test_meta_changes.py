@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
+from campaigns import services
+from campaigns.engine import pauses
 from campaigns.engine.claims import ObjectBusy, job_claim
 from campaigns.engine.runner import execute_job
 from campaigns.models import (
@@ -148,7 +151,7 @@ def test_a_change_meta_refuses_leaves_the_local_rows_as_they_were(caller, graph)
     assert ObjectChange.objects.get(job=job).applied_at is None
 
 
-def test_a_cascade_pauses_the_whole_tree_in_one_batch(caller, graph):
+def test_a_cascade_pauses_the_whole_tree_one_batch_per_ad_set(caller, graph):
     source = live_tree(caller, ad_sets=2, ads=2)
     campaign = Campaign.objects.get(job=source)
     AdSet.objects.filter(job=source).update(status="ACTIVE")
@@ -161,8 +164,11 @@ def test_a_cascade_pauses_the_whole_tree_in_one_batch(caller, graph):
     )
 
     assert job.status == JobStatus.SUCCESS, job.error
+    # Meta takes one ad set of a campaign per batch, changes included: two ad sets, two
+    # requests, the campaign and the ads sharing them.
     sent = graph_requests(graph)[before:]
-    assert len(sent) == 1, [r["path"] for r in sent]
+    assert len(sent) == 2, [r["path"] for r in sent]
+    assert all(r["status"] == 200 for r in sent)
     for model in (Campaign, AdSet, Ad):
         rows = model.objects.filter(
             **({"job": source} if model is not Campaign else {"pk": campaign.pk})
@@ -304,3 +310,88 @@ def test_a_change_of_an_ad_set_waits_for_an_earlier_cascade_over_its_campaign(
     assert execute(later).status == JobStatus.SUCCESS
     ad_set.refresh_from_db()
     assert ad_set.status == "PAUSED"
+
+
+def test_meta_blocking_an_ad_sets_budget_fails_that_change_and_pauses_no_one(caller, graph):
+    # Four budget changes made outside mojito (in Ads Manager, say): Meta blocks the fifth.
+    source = live_tree(caller)
+    ad_set = AdSet.objects.get(job=source)
+    for budget in (3100, 3200, 3300, 3400):
+        requests.post(
+            f"{graph.base_url}/v26.0/{ad_set.platform_id}",
+            data={"daily_budget": budget, "access_token": base.TOKEN},
+            timeout=5,
+        ).raise_for_status()
+    job = execute(change_job(source, ObjectType.AD_SET, ad_set, {"daily_budget": 5000}))
+
+    assert job.status == JobStatus.FAILED
+    assert job.error["code"] == 17 and "retry the job after that hour" in job.error["message"]
+    assert job.error["transient"] is False
+    assert not pauses.paused_for(source.ad_account_id)
+    ad_set = AdSet.objects.select_related("meta").get(pk=ad_set.pk)
+    assert ad_set.meta.daily_budget == 2000
+
+
+def test_a_failed_change_superseded_by_a_later_one_is_not_retried(caller, graph):
+    source = live_tree(caller)
+    ad_set = AdSet.objects.get(job=source)
+    old = change_job(source, ObjectType.AD_SET, ad_set, {"status": "ACTIVE"})
+    CampaignJob.objects.filter(pk=old.pk).update(status=JobStatus.FAILED)
+    newer = execute(change_job(source, ObjectType.AD_SET, ad_set, {"status": "PAUSED"}))
+    assert newer.status == JobStatus.SUCCESS
+
+    response = caller.client.post(f"/api/v1/jobs/{old.pk}/retry")
+
+    assert response.status_code == 409, response.content
+    assert "later change" in response.json()["errors"][0]["detail"]
+    assert CampaignJob.objects.get(pk=old.pk).status == JobStatus.FAILED
+    # A change nothing superseded is retried as any job.
+    lone = change_job(source, ObjectType.AD, Ad.objects.get(job=source), {"name": "Again"})
+    CampaignJob.objects.filter(pk=lone.pk).update(status=JobStatus.FAILED)
+    assert caller.client.post(f"/api/v1/jobs/{lone.pk}/retry").status_code == 202
+
+
+def test_a_cascade_meta_applies_in_part_ends_partial_and_keeps_what_was_applied(caller, graph):
+    source = live_tree(caller, ad_sets=2)
+    campaign = Campaign.objects.get(job=source)
+    refused, accepted = AdSet.objects.filter(job=source).order_by("position")
+    requests.post(
+        f"{graph.base_url}/__sandbox__/faults",
+        json={"fault": "permanent", "path_contains": refused.platform_id},
+        timeout=5,
+    ).raise_for_status()
+    children = [(ObjectType.AD_SET, refused), (ObjectType.AD_SET, accepted)]
+    job = execute(
+        change_job(source, ObjectType.CAMPAIGN, campaign, {"status": "ACTIVE"}, children=children)
+    )
+
+    # The campaign took the change; the refused ad set stopped the run (one ad set a batch).
+    assert job.status == JobStatus.PARTIAL_SUCCESS, job.error
+    campaign.refresh_from_db()
+    assert campaign.status == "ACTIVE"
+    assert AdSet.objects.get(pk=refused.pk).status == "PAUSED"
+
+    # Retried once Meta takes it, the job resumes: what was applied is not sent again.
+    requests.delete(f"{graph.base_url}/__sandbox__/faults", timeout=5).raise_for_status()
+    before = len(graph_requests(graph))
+    services.job_retry(job=job)
+    assert execute(job).status == JobStatus.SUCCESS
+    statuses = {row.pk: row.status for row in AdSet.objects.filter(job=source)}
+    assert statuses == {refused.pk: "ACTIVE", accepted.pk: "ACTIVE"}
+    sent = [r["path"] for r in graph_requests(graph)[before:]]
+    assert len(sent) == 2, sent
+
+
+def test_a_cascade_leaves_alone_a_child_archived_since_it_was_accepted(caller, graph):
+    source = live_tree(caller, ad_sets=2)
+    campaign = Campaign.objects.get(job=source)
+    archived, other = AdSet.objects.filter(job=source).order_by("position")
+    children = [(ObjectType.AD_SET, archived), (ObjectType.AD_SET, other)]
+    cascade = change_job(
+        source, ObjectType.CAMPAIGN, campaign, {"status": "ACTIVE"}, children=children
+    )
+    AdSet.objects.filter(pk=archived.pk).update(status="ARCHIVED")
+
+    assert execute(cascade).status == JobStatus.SUCCESS
+    assert graph_object(graph, archived.platform_id)["fields"]["status"] == "PAUSED"
+    assert graph_object(graph, other.platform_id)["fields"]["status"] == "ACTIVE"

@@ -171,7 +171,8 @@ class ChangeStep(Step):
     answer was lost is simply sent again."""
 
     repeatable = True
-    leaves_object = False
+    # An applied change is on the platform: a job that stops after one did part of its work.
+    leaves_object = True
     checkpoint_fields = ("applied_at", "previous")
     result_field = "applied_at"
 

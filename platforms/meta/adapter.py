@@ -146,7 +146,7 @@ class MetaSession:
                 return self._upload_images(steps)
             return self._run_batch(steps)
         except MetaError as error:
-            raise failure_of(error) from None
+            raise changes.budget_refusal(steps[0], failure_of(error)) from None
         except MediaFetchError as exc:
             raise _media_failure(exc) from None
 
@@ -279,7 +279,10 @@ class MetaSession:
                 step="batch",
                 ambiguous=True,
             )
-        return [failure_of(o) if isinstance(o, MetaError) else o for o in outcomes]
+        return [
+            changes.budget_refusal(step, failure_of(o)) if isinstance(o, MetaError) else o
+            for step, o in zip(steps, outcomes, strict=True)
+        ]
 
     # --- where a lost create would be found ------------------------------------------------
 

@@ -106,16 +106,30 @@ def _ad_set_of(ad: Step) -> Step | None:
 
 def compose_changes(candidates: Sequence[Step], capacity: int) -> list[Step]:
     """The next batch of an UPDATE job: changes do not depend on each other, except on the
-    new creative they swap in, which goes in the same batch before them."""
+    new creative they swap in, which goes in the same batch before them. At most one ad set
+    of a campaign per batch: Meta's rule makes no exception for updates."""
     batch: list[Step] = []
     added: set[int] = set()
+    campaigns: set[Any] = set()
     for step in candidates:
         if len(batch) >= capacity:
             break
+        campaign = _ad_set_campaign(step)
+        if campaign is not None and campaign in campaigns:
+            continue
         if all(need.done or id(need) in added for need in step.needs):
             batch.append(step)
             added.add(id(step))
+            if campaign is not None:
+                campaigns.add(campaign)
     return batch
+
+
+def _ad_set_campaign(step: Step) -> Any:
+    """The campaign of the ad set a change step changes; None for other steps."""
+    if step.kind == CHANGE and step.row.object_type == "ad_set":
+        return step.target.campaign_id
+    return None
 
 
 @dataclass

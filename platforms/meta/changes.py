@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Model
 from django.utils.dateparse import parse_datetime
 
+from campaigns.engine.adapter import Failure, FailureKind
 from campaigns.engine.steps import ChangeStep, CreateStep, Plan, Step
 from campaigns.models import (
     Ad,
@@ -32,6 +33,7 @@ from campaigns.models import (
 )
 from platforms.meta.models import MetaCreativeCard
 from platforms.meta.plan import CHANGE, CREATIVE, creative_key, media_steps
+from platforms.meta.rules.changes import AD_SET_BUDGET_CHANGES_PER_WINDOW, BUDGET_FIELDS
 
 # API field → where mojito keeps it: on the generic row ("row") or the Meta details ("meta").
 FIELDS: dict[str, dict[str, str]] = {
@@ -57,6 +59,10 @@ FIELDS: dict[str, dict[str, str]] = {
     },
     ObjectType.AD: {"name": "row", "status": "row", "creative_id": "row"},
 }
+# A cascade leaves these alone (see build_change_plan).
+FINAL_STATUSES = ("ARCHIVED", "DELETED")
+# Meta's answer to a budget change beyond the ad set's hourly limit.
+BUDGET_BLOCKED_CODE = 17
 MODELS: dict[str, type[Model]] = {
     ObjectType.CAMPAIGN: Campaign,
     ObjectType.AD_SET: AdSet,
@@ -111,6 +117,33 @@ def _applies(
     if on_meta:
         applies.append((target.meta, on_meta))
     return applies, previous
+
+
+def budget_refusal(step: Step, failure: Failure) -> Failure:
+    """Meta's answer to a budget change of an ad set that changed its budget too often: code
+    17 without subcode, "User request limit reached", and the ad set's budget blocked for an
+    hour (Marketing API rate limiting, "Ad Set Level Rate Limiting"). A refusal of this one
+    change, not the account's rate limit: pausing the account and sending it again would
+    stall every job of the account for that hour."""
+    if step.kind != CHANGE:
+        return failure
+    details = failure.details
+    if not (
+        step.row.object_type == ObjectType.AD_SET
+        and any(field in step.row.values for field in BUDGET_FIELDS)
+        and failure.kind is FailureKind.RATE_LIMITED
+        and details.get("code") == BUDGET_BLOCKED_CODE
+        and not details.get("subcode")
+    ):
+        return failure
+    return Failure(
+        FailureKind.PERMANENT,
+        f"{failure.message} Meta blocks an ad set's budget for an hour once it changed "
+        f"{AD_SET_BUDGET_CHANGES_PER_WINDOW} times within an hour (changes made outside "
+        "mojito count too); retry the job after that hour.",
+        step=failure.step,
+        details={k: v for k, v in details.items() if k != "transient"},
+    )
 
 
 def graph_params(step: MetaChange, ref: Callable[[Any], str] | None = None) -> dict[str, Any]:
@@ -183,6 +216,10 @@ def build_change_plan(rows: ChangeRows) -> Plan:
         target = rows.targets.get(change.object_id)
         if target is None:
             continue  # deleted here meanwhile: nothing left to change
+        if change.position and target.status in FINAL_STATUSES:
+            # A cascade's child archived since the cascade was accepted (the archive ran
+            # first, as accepted): Meta would refuse it, and mojito never brings it back.
+            continue
         creative_id = change.values.get("creative_id")
         needs = [creative_steps[_uuid(creative_id)]] if creative_id else []
         step = MetaChange(change, target, needs)

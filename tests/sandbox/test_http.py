@@ -739,3 +739,25 @@ def test_batch_faults_apply_per_operation(sandbox: Sandbox) -> None:
     assert answers[0]["code"] == 500
     assert json.loads(answers[0]["body"])["error"]["is_transient"] is True
     assert answers[1]["code"] == 200
+
+
+def test_batch_cannot_change_two_adsets_of_one_campaign_either(sandbox: Sandbox) -> None:
+    campaign_id = sandbox.campaign()
+    ids = []
+    for name in ("A", "B"):  # one batch each: the rule holds for creates too
+        op = {
+            "method": "POST",
+            "relative_url": f"{ACT}/adsets",
+            "body": adset_body(campaign_id, name),
+        }
+        (answer,) = sandbox.post("", batch=[op]).json()
+        ids.append(json.loads(answer["body"])["id"])
+
+    batch = [{"method": "POST", "relative_url": i, "body": "name=Renamed"} for i in ids]
+    answers = sandbox.post("", batch=batch).json()
+
+    assert answers[0]["code"] == 200
+    error = json.loads(answers[1]["body"])["error"]
+    assert error["code"] == 100
+    assert "multiple Adsets under the same Campaign" in error["error_user_msg"]
+    assert sorted(a["fields"]["name"] for a in sandbox.objects("adset")) == ["B", "Renamed"]

@@ -5,8 +5,9 @@ Graph API Batch Requests (https://developers.facebook.com/docs/graph-api/batch-r
   separately for the purposes of calculating API call limits" -> each operation goes through
   ``Graph.execute`` (rate limit, faults) on its own.
 - "Batch requests cannot include multiple Adsets under the same Campaign." The page states the
-  limit, not Meta's answer; the sandbox runs the first ad set of a campaign and answers every
-  further one in the same batch with code 100 (see README).
+  limit, not Meta's answer, and makes no exception for updates; the sandbox runs the first ad
+  set (created or changed) of a campaign and answers every further one in the same batch with
+  code 100 (see README).
 - Each operation: ``method``, ``relative_url``, optional ``body`` (form-encoded string), ``name``,
   ``depends_on``, ``omit_response_on_success``, ``attached_files``, ``headers``; the response is
   an array, in request order, of ``{"code", "headers", "body": "<JSON string>"}`` (``headers``
@@ -33,6 +34,7 @@ from .state import Token
 MAX_OPERATIONS = 50
 RESULT_RE = re.compile(r"\{result=([^:}]+):(\$[^}]*)\}")
 ADSET_CREATE_RE = re.compile(r"^act_\d+/adsets/?$")
+NODE_RE = re.compile(r"^/?\d+/?$")
 BATCH_CONTENT_TYPE = "text/javascript; charset=UTF-8"
 
 
@@ -282,17 +284,23 @@ def _prepare(
     op_token = token
     if op_params.get("access_token") and op_params["access_token"] != token.value:
         op_token = graph.authenticate(op_params, None)
+    campaign_id = ""
     if method == "POST" and ADSET_CREATE_RE.match(path):
         campaign_id = str(op_params.get("campaign_id") or "")
-        if campaign_id and campaign_id in claimed_campaigns:
+    elif method == "POST" and NODE_RE.match(path):
+        # The page makes no exception for updates: an ad set changed counts as one too.
+        node = graph.state.objects.get(path.strip("/"))
+        if node is not None and node.type == "adset":
+            campaign_id = str(node.parent_id or "")
+    if campaign_id:
+        if campaign_id in claimed_campaigns:
             raise errors.invalid_parameter(
                 "Multiple ad sets of one campaign in a batch",
                 "Batch requests cannot include multiple Adsets under the same Campaign. Send "
                 "this ad set in another request.",
                 blame_fields=["campaign_id"],
             )
-        if campaign_id:
-            claimed_campaigns.add(campaign_id)
+        claimed_campaigns.add(campaign_id)
     sub_call = Call(
         method=method,
         path=path,
