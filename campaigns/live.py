@@ -44,28 +44,6 @@ from platforms.registry import (
 
 logger = logging.getLogger(__name__)
 
-# API.md, "Live objects": what a PATCH of each object may change, on every platform (the
-# platform's validator has the last word on the values).
-CHANGE_FIELDS: dict[str, tuple[str, ...]] = {
-    ObjectType.CAMPAIGN: (
-        "name",
-        "status",
-        "daily_budget",
-        "lifetime_budget",
-        "spend_cap",
-        "bid_strategy",
-    ),
-    ObjectType.AD_SET: (
-        "name",
-        "status",
-        "daily_budget",
-        "lifetime_budget",
-        "bid_amount",
-        "end_time",
-        "targeting",
-    ),
-    ObjectType.AD: ("name", "status", "creative"),
-}
 _PLATFORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 UNFINISHED = (JobStatus.PENDING, JobStatus.PROCESSING)
 BUDGET_FIELDS = ("daily_budget", "lifetime_budget")

@@ -19,8 +19,8 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from campaigns.live import CHANGE_FIELDS
 from campaigns.live_selectors import platform_details
+from campaigns.models import CHANGE_FIELDS
 from mojito.api import shared_serializer
 from mojito.openapi import JSONObjectField
 from platforms.base import PlatformType

@@ -47,6 +47,30 @@ class ObjectType(models.TextChoices):
     AD = "ad", "Ad"
 
 
+# API.md, "Live objects": what a PATCH of each object may change, on every platform (the
+# platform's validator has the last word on the values).
+CHANGE_FIELDS: dict[str, tuple[str, ...]] = {
+    ObjectType.CAMPAIGN: (
+        "name",
+        "status",
+        "daily_budget",
+        "lifetime_budget",
+        "spend_cap",
+        "bid_strategy",
+    ),
+    ObjectType.AD_SET: (
+        "name",
+        "status",
+        "daily_budget",
+        "lifetime_budget",
+        "bid_amount",
+        "end_time",
+        "targeting",
+    ),
+    ObjectType.AD: ("name", "status", "creative"),
+}
+
+
 class CampaignJob(TimeStampedModel):
     """One client request to create an ad structure, and its progress on the platform."""
 

@@ -330,7 +330,19 @@ def test_a_bid_cap_ad_set_keeps_its_bid_amount(live, account):
     body["ad_sets"][0].update(bid_strategy="LOWEST_COST_WITH_BID_CAP", bid_amount=150)
     ad_set_row = first_ad_set(live(body))
     assert change("ad_set", ad_set_row, {"bid_amount": 200}) == {"bid_amount": 200}
-    assert refused(change, "ad_set", ad_set_row, {"bid_amount": None}) == {"bid_amount": "required"}
+    assert refused(change, "ad_set", ad_set_row, {"bid_amount": None}) == {"bid_amount": "null"}
+
+
+def test_what_meta_documents_no_way_to_clear_is_not_cleared(live, account):
+    campaign = live()
+    ad_set_row = first_ad_set(campaign)
+    assert refused(change, "campaign", campaign, {"spend_cap": None, "bid_strategy": None}) == {
+        "spend_cap": "null",
+        "bid_strategy": "null",
+    }
+    assert refused(change, "ad_set", ad_set_row, {"bid_amount": None}) == {"bid_amount": "null"}
+    # An ad set with a daily budget may become ongoing: end_time=0 on Meta.
+    assert change("ad_set", ad_set_row, {"end_time": None}) == {"end_time": None}
 
 
 # --- Targeting -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from campaigns.models import (
     ObjectChange,
     ObjectType,
 )
-from platforms.meta import imports, params
+from platforms.meta import import_rows, imports, params
 from platforms.meta.adapter import MetaAdapter
 from platforms.meta.client import build_meta_client
 from platforms.meta.models import CreativeFormat, MetaCreativeCard, MetaCreativeDetails
@@ -419,7 +419,7 @@ def test_a_creative_read_back_from_meta_holds_what_mojito_would_have_sent(fields
     ]
     sent = params.CreativeParams({}, lambda video_id: "https://thumbnail")(creative, "label")
 
-    read, read_cards = imports._creative_details(sent)
+    read, read_cards = import_rows._creative_details(sent)
 
     assert {name: read.get(name) for name in fields} == fields
     assert [

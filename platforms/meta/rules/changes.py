@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from campaigns import live
+from campaigns.models import CHANGE_FIELDS as CONTRACT_FIELDS
 
 # API.md, "Live objects": what a PATCH of each object may change, on every platform.
-CHANGE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = live.CHANGE_FIELDS
+CHANGE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = CONTRACT_FIELDS
 
 BUDGET_FIELDS: Final = ("daily_budget", "lifetime_budget")
 

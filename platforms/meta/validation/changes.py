@@ -45,6 +45,11 @@ from platforms.meta.validation.fields import (
 from platforms.meta.validation.targeting import TargetingField
 
 _LABEL = {"campaign": "campaign", "ad_set": "ad set", "ad": "ad"}
+# A PATCH may clear only what Meta documents a way to clear: an ad set's end_time ("specify
+# end_time=0 to set the set as ongoing", Ad Set reference), for a daily budget. A budget's
+# null has rules of its own (a budget is never removed, only replaced by the other kind
+# where Meta allows it: `_check_campaign`, `_check_ad_set_budget`).
+_CLEARABLE = frozenset({"end_time", "daily_budget", "lifetime_budget"})
 _ARTICLE = {"campaign": "a", "ad set": "an", "ad": "an"}
 
 # The PATCH fields, one instance each: they keep no state while validating (as the shared
@@ -138,6 +143,13 @@ def validate_meta_change(
             )
         elif key == "creative":
             _collect_creative(obj, raw, errors, values, now)
+        elif raw is None and key not in _CLEARABLE:
+            add_error(
+                errors,
+                [key],
+                f"Meta documents no way to remove an existing {key}: give a new value.",
+                "null",
+            )
         else:
             try:
                 values[key] = _FIELDS[object_type][key].run_validation(raw)
