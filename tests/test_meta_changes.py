@@ -395,3 +395,34 @@ def test_a_cascade_leaves_alone_a_child_archived_since_it_was_accepted(caller, g
     assert execute(cascade).status == JobStatus.SUCCESS
     assert graph_object(graph, archived.platform_id)["fields"]["status"] == "PAUSED"
     assert graph_object(graph, other.platform_id)["fields"]["status"] == "ACTIVE"
+
+
+def test_a_creative_swap_whose_answer_was_lost_adopts_the_creative_never_makes_two(caller, graph):
+    source = live_tree(caller)
+    ad = Ad.objects.select_related("creative").get(job=source)
+    other_image = {"image_url": IMAGE["image_url"].replace("img0", "img1")}
+    body = body_with(caller, ad_sets=1, ads=1, media=other_image)
+    creative_data = validate_meta_ad_request(body)["ad_sets"][0]["ads"][0]["creative"]
+    # The sandbox creates it, then drops the answer (once per name).
+    creative_data["name"] = "Creative v2 [sandbox:drop]"
+    job = new_job(source, JobKind.UPDATE, ObjectType.AD, ad)
+    creative, rows = plan_meta_creative(job=job, creative=creative_data, name=ad.name)
+    change = ObjectChange(
+        job=job,
+        position=0,
+        object_type=ObjectType.AD,
+        object_id=ad.pk,
+        values={"creative_id": str(creative.pk), "name": "Renamed"},
+    )
+    insert_rows([(CampaignJob, [job]), *rows, (ObjectChange, [change])])
+
+    assert execute(job).status == JobStatus.PENDING  # the answer was lost: run again
+    job = base.claim_and_run(job)
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    assert len(objects(graph, "adcreative")) == 2  # the ad's first creative, and this one
+    creative.refresh_from_db()
+    ad.refresh_from_db()
+    assert (ad.creative_id, ad.name) == (creative.pk, "Renamed")
+    on_meta = graph_object(graph, ad.platform_id)["fields"]
+    assert on_meta["creative"] == {"id": creative.platform_id}
