@@ -115,8 +115,17 @@ def _new_job(
     )
 
 
-def _store(job: CampaignJob, rows: list[tuple[type[Model], list[Any]]]) -> CampaignJob:
+def _lock_campaign(campaign_id: Any) -> None:
+    """Jobs on one campaign's tree are accepted one at a time: each takes its `created_at`
+    (the order the claim keeps) only after the one before committed."""
+    Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).exists()
+
+
+def _store(
+    job: CampaignJob, rows: list[tuple[type[Model], list[Any]]], *, campaign: Campaign
+) -> CampaignJob:
     with transaction.atomic():
+        _lock_campaign(campaign.pk)
         insert_rows([(CampaignJob, [job]), *rows])
         transaction.on_commit(lambda: job_publish(job_id=job.id))
     logger.info("%s job %s accepted for %s %s", job.kind, job.id, job.object_type, job.object_id)
@@ -195,7 +204,7 @@ def live_change_submit(
             for n, (child_type, child) in enumerate(_cascade_targets(obj), start=1)
         ]
     rows.append((ObjectChange, changes))
-    return _store(job, rows)
+    return _store(job, rows, campaign=_campaign_of(object_type, obj))
 
 
 def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -> CampaignJob:
@@ -212,7 +221,7 @@ def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -
         object_id=obj.pk,
         values={"status": "ARCHIVED"},
     )
-    return _store(job, [(ObjectChange, [change])])
+    return _store(job, [(ObjectChange, [change])], campaign=_campaign_of(object_type, obj))
 
 
 def live_add_submit(
@@ -237,8 +246,8 @@ def live_add_submit(
         user=user, kind=JobKind.CREATE, object_type=parent_type, obj=parent, payload=data
     )
     with transaction.atomic():
-        # Additions to one parent queue on its row, so two cannot take the same positions.
-        type(parent).objects.select_for_update(no_key=True).filter(pk=parent.pk).exists()
+        # Additions to one tree queue on its campaign, so two cannot take the same positions.
+        _lock_campaign(campaign.pk)
         siblings = parent.ad_sets if parent_type == ObjectType.CAMPAIGN else parent.ads
         last = siblings.order_by("-position").values_list("position", flat=True).first()
         rows = get_additions_planner(account.platform_type)(
@@ -248,7 +257,7 @@ def live_add_submit(
             items=items,
             first_position=0 if last is None else last + 1,
         )
-        return _store(job, rows)
+        return _store(job, rows, campaign=campaign)
 
 
 def _import_request(user: AbstractBaseUser, data: Any) -> tuple[AdAccount, str, str]:

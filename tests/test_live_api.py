@@ -4,6 +4,7 @@ objects, changes, archiving, additions and imports accepted as jobs, tenancy and
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -12,11 +13,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from campaigns import live as live_services
 from campaigns import services
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus, ObjectChange
 from platforms.base import PlatformType
 from tests.broker import BrokerQueue
-from tests.factories import AdAccountFactory, TokenFactory, UserFactory, make_live
+from tests.factories import (
+    AdAccountFactory,
+    TokenFactory,
+    UserFactory,
+    make_caller,
+    make_live,
+    make_live_campaign,
+)
 from tests.payloads import ad, ad_set, creative, tree
 
 pytestmark = pytest.mark.django_db
@@ -706,3 +715,53 @@ def test_a_submission_job_names_no_object_and_live_jobs_render_in_the_jobs_list(
     assert submission["campaign"]["id"] == str(campaign.pk)
     update = rows[change.json()["id"]]
     assert (update["kind"], update["object_type"], update["campaign"]) == ("UPDATE", "ad", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_of_one_campaign_are_accepted_one_at_a_time():
+    """A change accepted while another of the same tree is being stored waits for it: the
+    later one's `created_at`, which orders them on the worker, is then surely later, and the
+    earlier one is committed before the later can be claimed."""
+    caller = make_caller()
+    campaign = make_live_campaign(caller)
+    ad_set = AdSet.objects.get(campaign=campaign)
+    inserted, release = threading.Event(), threading.Event()
+    done: dict[str, Any] = {}
+
+    def held_after_insert(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if 'INSERT INTO "campaign_jobs"' in sql:
+            inserted.set()
+            release.wait(10)
+        return result
+
+    def first() -> None:
+        try:
+            with connection.execute_wrapper(held_after_insert):
+                done["first"] = live_services.live_change_submit(
+                    user=caller.user, object_type="campaign", obj=campaign, data={"name": "A"}
+                )
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            done["second"] = live_services.live_change_submit(
+                user=caller.user, object_type="ad_set", obj=ad_set, data={"name": "B"}
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert inserted.wait(10)
+    threads.append(threading.Thread(target=second))
+    threads[1].start()
+    threads[1].join(0.5)
+    blocked = threads[1].is_alive()
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert blocked, "the second change was stored while the first was still uncommitted"
+    assert done["first"].created_at < done["second"].created_at
