@@ -1,6 +1,7 @@
-"""A canary access token, driven through a transient error, a dropped connection, a permanent
-error, a retry and a dead token, appears nowhere mojito keeps or says anything: worker and beat
-logs, stored jobs (and every other table), Redis (broker and cache), API responses.
+"""A canary access token, driven through a transient error, a dropped connection, a
+permanent error, a retry, changes of live objects (one refused), an import and a dead token,
+appears nowhere mojito keeps or says anything: worker and beat logs, stored jobs (and every
+other table), Redis (broker and cache), API responses.
 
 The sandbox's own request log is Meta's side and is not checked (it redacts tokens anyway).
 """
@@ -57,6 +58,44 @@ def test_canary_token_is_never_stored_logged_queued_or_answered(
     assert e2e.wait_for_job(permanent, "PARTIAL_SUCCESS")["error"]["code"] == 100
     assert client.post(f"/api/v1/jobs/{permanent}/retry").status_code == 202
     e2e.wait_for_job(permanent, "SUCCESS")
+    # Live objects: two changes (a creative swap among them), one Meta refuses, an archive,
+    # an import; every answer read.
+    campaign = client.get(f"/api/v1/campaigns/{e2e.job(transient)['campaign']['id']}").json()
+    ad_set, ad = campaign["ad_sets"][0], campaign["ad_sets"][0]["ads"][0]
+    changes = [
+        (f"/api/v1/ad_sets/{ad_set['id']}", {"daily_budget": 2600, "name": "Canary set 1b"}),
+        (f"/api/v1/ads/{ad['id']}", {"creative": e2e.creative("Canary creative 1b")}),
+    ]
+    live = [client.patch(path, body, format="json").json()["id"] for path, body in changes]
+    live.append(client.delete(f"/api/v1/ads/{ad['id']}").json()["id"])
+    for job_id in live:
+        e2e.wait_for_job(job_id, "SUCCESS")
+    e2e.control("POST", "faults", fault="permanent", path_contains=campaign["platform_id"])
+    refused_change = client.patch(
+        f"/api/v1/campaigns/{campaign['id']}", {"name": "Never"}, format="json"
+    ).json()["id"]
+    assert e2e.wait_for_job(refused_change, "FAILED")["error"]["code"]
+    elsewhere = e2e.graph(
+        "POST",
+        f"{account.act_id}/campaigns",
+        name="Canary campaign made elsewhere",
+        objective="OUTCOME_TRAFFIC",
+        status="PAUSED",
+        special_ad_categories=[],
+        is_adset_budget_sharing_enabled=False,
+    )["id"]
+    imported = client.post(
+        "/api/v1/campaigns/import",
+        {"ad_account_id": account.id, "platform_id": elsewhere},
+        format="json",
+    ).json()["id"]
+    e2e.wait_for_job(imported, "SUCCESS")
+    live += [refused_change, imported]
+    client.get("/api/v1/campaigns")
+    client.get(f"/api/v1/campaigns/{campaign['id']}")
+    client.get(f"/api/v1/ad_sets/{ad_set['id']}")
+    client.get(f"/api/v1/ads/{ad['id']}")
+
     # Verified, then dead.
     assert client.post(f"/api/v1/ad_accounts/{account.id}/verify").json()["status"] == "ACTIVE"
     e2e.control("POST", "tokens/expire", token=canary)
@@ -66,7 +105,7 @@ def test_canary_token_is_never_stored_logged_queued_or_answered(
     assert verify.json()["status"] == "REQUIRES_REAUTH"
 
     # Everything a user can read.
-    for job_id in (transient, dropped, permanent, dead):
+    for job_id in (transient, dropped, permanent, dead, *live):
         client.get(f"/api/v1/jobs/{job_id}")
     client.get("/api/v1/jobs")
     client.get(f"/api/v1/jobs?ad_account_id={account.id}")
@@ -98,7 +137,7 @@ def test_canary_token_is_never_stored_logged_queued_or_answered(
             for (row,) in cursor.fetchall():
                 leaks += find_leaks(canary, row, f"table {table}")
         cursor.execute("SELECT count(*) FROM campaign_jobs WHERE ad_account_id = %s", [account.id])
-        assert cursor.fetchone()[0] == 4
+        assert cursor.fetchone()[0] == 4 + len(live)
 
     server = e2e.redis.server
     for db in sorted({0, 1, e2e.redis.broker_db, e2e.redis.cache_db}):
