@@ -116,6 +116,8 @@ def test_pausing_a_live_ad_set_reaches_meta_and_then_the_local_row(caller, graph
     assert graph_object(graph, ad_set_id)["fields"]["status"] == "ACTIVE"
     ad_set.refresh_from_db()
     assert ad_set.status == "ACTIVE"
+    # What Meta says of it now, read after the change: its campaign is still paused.
+    assert (ad_set.effective_status, bool(ad_set.synced_at)) == ("CAMPAIGN_PAUSED", True)
     change = ObjectChange.objects.get(job=job)
     assert change.applied_at is not None
     assert change.previous == {"status": "PAUSED"}
@@ -169,6 +171,8 @@ def test_a_cascade_pauses_the_whole_tree_one_batch_per_ad_set(caller, graph):
     sent = graph_requests(graph)[before:]
     assert len(sent) == 2, [r["path"] for r in sent]
     assert all(r["status"] == 200 for r in sent)
+    assert Campaign.objects.get(pk=campaign.pk).effective_status == "PAUSED"
+    assert {s.effective_status for s in AdSet.objects.filter(job=source)} == {"CAMPAIGN_PAUSED"}
     for model in (Campaign, AdSet, Ad):
         rows = model.objects.filter(
             **({"job": source} if model is not Campaign else {"pk": campaign.pk})
@@ -426,3 +430,18 @@ def test_a_creative_swap_whose_answer_was_lost_adopts_the_creative_never_makes_t
     assert (ad.creative_id, ad.name) == (creative.pk, "Renamed")
     on_meta = graph_object(graph, ad.platform_id)["fields"]
     assert on_meta["creative"] == {"id": creative.platform_id}
+
+
+def test_a_change_and_its_status_read_one_request_each_without_batches(caller, graph, settings):
+    source = live_tree(caller)
+    settings.META_EXECUTION_MODE = "sequential"
+    campaign = Campaign.objects.get(job=source)
+    before = len(graph_requests(graph))
+
+    job = execute(change_job(source, ObjectType.CAMPAIGN, campaign, {"status": "ACTIVE"}))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    sent = [(r["method"], r["path"].split("/")[-1]) for r in graph_requests(graph)[before:]]
+    assert sent == [("POST", campaign.platform_id), ("GET", campaign.platform_id)]
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.effective_status) == ("ACTIVE", "ACTIVE")

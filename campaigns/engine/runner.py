@@ -187,15 +187,15 @@ class JobRun:
             raise LeaseLost()
 
     @staticmethod
-    def _add(changes: dict[type, RowChanges], step: Step, fields: dict[str, Any]) -> None:
+    def _add(changes: dict[type, RowChanges], row: Any, fields: dict[str, Any]) -> None:
+        # Merged: two steps of one request may write one row (a change, then a read of it).
         if fields:
-            changes.setdefault(type(step.row), {})[step.row.pk] = fields
+            changes.setdefault(type(row), {}).setdefault(row.pk, {}).update(fields)
 
     def _add_result(self, changes: dict[type, RowChanges], step: Step, result: Any) -> None:
-        self._add(changes, step, step.record(result))
+        self._add(changes, step.row, step.record(result))
         for row, fields in step.also(result):
-            if fields:
-                changes.setdefault(type(row), {}).setdefault(row.pk, {}).update(fields)
+            self._add(changes, row, fields)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -319,7 +319,7 @@ class JobRun:
         marks: dict[type, RowChanges] = {}
         for step in group:
             if not step.repeatable:
-                self._add(marks, step, step.mark(now))
+                self._add(marks, step.row, step.mark(now))
         self._write(marks)
         self.heartbeat()
         try:
@@ -347,7 +347,7 @@ class JobRun:
         changes: dict[type, RowChanges] = {}
         for step in steps:
             if step.marked:
-                self._add(changes, step, step.unmark())
+                self._add(changes, step.row, step.unmark())
         self._write(changes)
 
     def _record(

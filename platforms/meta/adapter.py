@@ -36,6 +36,7 @@ from platforms.meta.plan import (
     CREATIVE,
     IMAGE,
     READY_VIDEO_STATES,
+    STATUS_READ,
     VIDEO,
     VIDEO_STATUS,
     MetaRows,
@@ -188,6 +189,16 @@ class MetaSession:
                 )
             # Polled by rescheduling, never by sleeping in a worker.
             return Wait(status, settings.META_VIDEO_POLL_SECONDS, f"video {status or 'processing'}")
+        if step.kind == STATUS_READ:
+            target = str(step.target.platform_id)
+            read = self.call(
+                step.key,
+                lambda: self.client.api.call(
+                    "GET", (target,), params={"fields": "effective_status"}
+                ),
+                check_pause=False,
+            )
+            return read.json().get("effective_status")
         if step.kind == CHANGE:
             target = str(step.target.platform_id)
             graph_params = changes.graph_params(step)
@@ -213,6 +224,8 @@ class MetaSession:
         row = step.row
         if step.kind == CHANGE:
             return changes.graph_params(step, ref)
+        if step.kind == STATUS_READ:
+            return {}
         if step.kind == CAMPAIGN:
             return params.campaign_params(row, self.label)
         if step.kind == AD_SET:

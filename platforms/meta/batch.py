@@ -22,7 +22,7 @@ from facebook_business.exceptions import FacebookRequestError
 
 from campaigns.engine.steps import NO_ANSWER, Step
 from platforms.meta.errors import ErrorKind, MetaError, from_facebook_error
-from platforms.meta.plan import AD, AD_SET, CAMPAIGN, CHANGE, CREATIVE
+from platforms.meta.plan import AD, AD_SET, CAMPAIGN, CHANGE, CREATIVE, STATUS_READ
 
 # Where each kind of step is created, under the ad account.
 EDGES = {CAMPAIGN: "campaigns", AD_SET: "adsets", CREATIVE: "adcreatives", AD: "ads"}
@@ -140,12 +140,13 @@ class Operation:
     # The parameters, form-encoded (a creative's are kilobytes: encoded once).
     body: str
     depends_on: str | None = None
+    method: str = "POST"
 
     def as_request(self) -> dict[str, Any]:
         request = {
-            "method": "POST",
+            "method": self.method,
             "relative_url": self.relative_url,
-            "body": self.body,
+            **({"body": self.body} if self.body else {}),
             "name": self.name,
             # Every answer is needed: it carries the created ID, the checkpoint.
             "omit_response_on_success": False,
@@ -178,8 +179,11 @@ def encode(
             for need in step.needs
             if id(need.row) in names and f"{{result={names[id(need.row)]}:" not in encoded
         ]
+        method = "POST"
         if step.kind == CHANGE:
             url = str(step.target.platform_id)  # POST /<object id>: an update
+        elif step.kind == STATUS_READ:
+            method, url = "GET", f"{step.target.platform_id}?fields=effective_status"
         else:
             url = f"{account_id}/{EDGES[step.kind]}"
         operations.append(
@@ -189,6 +193,7 @@ def encode(
                 url,
                 encoded,
                 depends_on=unreferenced[-1] if unreferenced else None,
+                method=method,
             )
         )
         names[id(step.row)] = name
@@ -212,6 +217,9 @@ def read_answers(
         except ValueError:
             body = None
         code = answer.get("code")
+        if operation.step.kind == STATUS_READ and code == 200:
+            outcomes.append((body or {}).get("effective_status") if isinstance(body, dict) else "")
+            continue
         if operation.step.kind == CHANGE and code == 200:
             # An update answers {"success": true}; anything else from a 200 is no refusal.
             outcomes.append(True)

@@ -1,4 +1,5 @@
-"""The plan of a Meta UPDATE or ARCHIVE job: one change step per live object it changes.
+"""The plan of a Meta UPDATE or ARCHIVE job: one change step per live object it changes, each
+followed by a read of Meta's `effective_status` of the object.
 
 A change is `POST /<object id>` with the new values (Graph API: ad campaign, ad set and ad
 references, "Updating"); archiving is a change of `status` to ARCHIVED, never Meta's
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Model
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from campaigns.engine.adapter import Failure, FailureKind
-from campaigns.engine.steps import ChangeStep, CreateStep, Plan, Step
+from campaigns.engine.steps import ChangeStep, CreateStep, Plan, ReadStep, Step
 from campaigns.models import (
     Ad,
     AdSet,
@@ -32,7 +34,7 @@ from campaigns.models import (
     ObjectType,
 )
 from platforms.meta.models import MetaCreativeCard
-from platforms.meta.plan import CHANGE, CREATIVE, creative_key, media_steps
+from platforms.meta.plan import CHANGE, CREATIVE, STATUS_READ, creative_key, media_steps
 from platforms.meta.rules.changes import AD_SET_BUDGET_CHANGES_PER_WINDOW, BUDGET_FIELDS
 
 # API field → where mojito keeps it: on the generic row ("row") or the Meta details ("meta").
@@ -85,6 +87,32 @@ class MetaChange(ChangeStep):
         )
         self.target = target
         self.creative: Creative | None = None
+
+
+class StatusRead(ReadStep):
+    """Meta's `effective_status` of an object, read once its change was applied (an ad set
+    to ACTIVE reads ACTIVE, or CAMPAIGN_PAUSED; an ad IN_PROCESS while Meta reviews it), so
+    that the object shows what Meta says of it now. Done once read by this run: a resumed job
+    reads it again (a read is repeatable)."""
+
+    def __init__(self, change: MetaChange) -> None:
+        super().__init__(
+            f"{change.key} (status)",
+            STATUS_READ,
+            change.target,
+            (change,),
+            field="effective_status",
+        )
+        self.target = change.target
+        self._read = False
+
+    @property
+    def done(self) -> bool:
+        return self._read
+
+    def record(self, result: Any) -> dict[str, Any]:
+        self._read = True
+        return self._set(effective_status=str(result or ""), synced_at=timezone.now())
 
 
 def _stored(value: Any, field: str) -> Any:
@@ -225,7 +253,7 @@ def build_change_plan(rows: ChangeRows) -> Plan:
         step = MetaChange(change, target, needs)
         if creative_id:
             step.creative = creatives[_uuid(creative_id)]
-        steps.append(step)
+        steps += [step, StatusRead(step)]
     return Plan(steps=steps)
 
 

@@ -24,8 +24,9 @@ READY_VIDEO_STATES = frozenset({"ready"})
 # What the adapter calls each kind of step.
 CAMPAIGN, AD_SET, CREATIVE, AD = "campaign", "ad_set", "creative", "ad"
 IMAGE, VIDEO, VIDEO_STATUS = "image", "video", "video_status"
-# A change of a live object (UPDATE and ARCHIVE jobs: `platforms.meta.changes`).
-CHANGE = "change"
+# A change of a live object (UPDATE and ARCHIVE jobs: `platforms.meta.changes`), and the
+# read of what Meta then says of the object.
+CHANGE, STATUS_READ = "change", "effective_status"
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.harness import PNG, Harness, md5
+from tests.e2e.harness import PNG, Harness, graph_writes, md5
 
 
 def live_campaign(e2e: Harness, ad_sets: int = 1) -> dict[str, Any]:
@@ -115,10 +115,16 @@ def test_two_changes_of_one_object_apply_in_the_order_accepted(e2e: Harness) -> 
     first = accepted(e2e.client.patch(path, {"name": "First"}, format="json"), "UPDATE")
     second = accepted(e2e.client.patch(path, {"name": "Second"}, format="json"), "UPDATE")
 
-    done_first = e2e.wait_for_job(first, "SUCCESS")
-    done_second = e2e.wait_for_job(second, "SUCCESS")
+    e2e.wait_for_job(first, "SUCCESS")
+    e2e.wait_for_job(second, "SUCCESS")
 
-    assert done_first["finished_at"] <= done_second["started_at"]
+    # Meta was sent the first, then the second.
+    renames = [
+        call["params"].get("name")
+        for call in graph_writes(e2e.sandbox_requests())
+        if call["method"] == "POST" and call["path"].endswith(campaign["platform_id"])
+    ]
+    assert renames == ["First", "Second"]
     assert on_meta(e2e, campaign["platform_id"])["name"] == "Second"
     assert get(e2e, path)["name"] == "Second"
 
