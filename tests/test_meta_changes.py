@@ -93,6 +93,28 @@ def change_job(
     return job
 
 
+def swap_job(
+    caller, source: CampaignJob, ad: Ad, creative_name: str, **values: Any
+) -> tuple[CampaignJob, Creative]:
+    """An UPDATE job swapping a new creative (another image) onto `ad`, as `campaigns.live`
+    stores it: the creative's rows, and the ad's change naming it."""
+    other_image = {"image_url": IMAGE["image_url"].replace("img0", "img1")}
+    body = body_with(caller, ad_sets=1, ads=1, media=other_image)
+    creative_data = validate_meta_ad_request(body)["ad_sets"][0]["ads"][0]["creative"]
+    creative_data["name"] = creative_name
+    job = new_job(source, JobKind.UPDATE, ObjectType.AD, ad)
+    creative, rows = plan_meta_creative(job=job, creative=creative_data, name=ad.name)
+    change = ObjectChange(
+        job=job,
+        position=0,
+        object_type=ObjectType.AD,
+        object_id=ad.pk,
+        values={"creative_id": str(creative.pk), **values},
+    )
+    insert_rows([(CampaignJob, [job]), *rows, (ObjectChange, [change])])
+    return job, creative
+
+
 def execute(job: CampaignJob) -> CampaignJob:
     claimed = job_claim(job_id=job.pk)
     assert claimed is not None
@@ -202,20 +224,7 @@ def test_a_new_creative_is_created_then_swapped_onto_the_ad(caller, graph):
     source = live_tree(caller)
     ad = Ad.objects.select_related("creative").get(job=source)
     old_creative = ad.creative
-    other_image = {"image_url": IMAGE["image_url"].replace("img0", "img1")}
-    body = body_with(caller, ad_sets=1, ads=1, media=other_image)
-    creative_data = validate_meta_ad_request(body)["ad_sets"][0]["ads"][0]["creative"]
-    creative_data["name"] = "Creative v2"
-    job = new_job(source, JobKind.UPDATE, ObjectType.AD, ad)
-    creative, rows = plan_meta_creative(job=job, creative=creative_data, name=ad.name)
-    change = ObjectChange(
-        job=job,
-        position=0,
-        object_type=ObjectType.AD,
-        object_id=ad.pk,
-        values={"creative_id": str(creative.pk)},
-    )
-    insert_rows([(CampaignJob, [job]), *rows, (ObjectChange, [change])])
+    job, creative = swap_job(caller, source, ad, "Creative v2")
     job = execute(job)
 
     assert job.status == JobStatus.SUCCESS, job.error
@@ -404,21 +413,8 @@ def test_a_cascade_leaves_alone_a_child_archived_since_it_was_accepted(caller, g
 def test_a_creative_swap_whose_answer_was_lost_adopts_the_creative_never_makes_two(caller, graph):
     source = live_tree(caller)
     ad = Ad.objects.select_related("creative").get(job=source)
-    other_image = {"image_url": IMAGE["image_url"].replace("img0", "img1")}
-    body = body_with(caller, ad_sets=1, ads=1, media=other_image)
-    creative_data = validate_meta_ad_request(body)["ad_sets"][0]["ads"][0]["creative"]
     # The sandbox creates it, then drops the answer (once per name).
-    creative_data["name"] = "Creative v2 [sandbox:drop]"
-    job = new_job(source, JobKind.UPDATE, ObjectType.AD, ad)
-    creative, rows = plan_meta_creative(job=job, creative=creative_data, name=ad.name)
-    change = ObjectChange(
-        job=job,
-        position=0,
-        object_type=ObjectType.AD,
-        object_id=ad.pk,
-        values={"creative_id": str(creative.pk), "name": "Renamed"},
-    )
-    insert_rows([(CampaignJob, [job]), *rows, (ObjectChange, [change])])
+    job, creative = swap_job(caller, source, ad, "Creative v2 [sandbox:drop]", name="Renamed")
 
     assert execute(job).status == JobStatus.PENDING  # the answer was lost: run again
     job = base.claim_and_run(job)
