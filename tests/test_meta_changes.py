@@ -441,3 +441,19 @@ def test_a_change_and_its_status_read_one_request_each_without_batches(caller, g
     assert sent == [("POST", campaign.platform_id), ("GET", campaign.platform_id)]
     campaign.refresh_from_db()
     assert (campaign.status, campaign.effective_status) == ("ACTIVE", "ACTIVE")
+
+
+def test_a_status_read_meta_refuses_leaves_the_applied_change_a_success(caller, graph):
+    source = live_tree(caller)
+    ad_set = AdSet.objects.get(job=source)
+    requests.post(
+        f"{graph.base_url}/__sandbox__/faults",
+        json={"fault": "permanent", "path_contains": ad_set.platform_id, "method": "GET"},
+        timeout=5,
+    ).raise_for_status()
+
+    job = execute(change_job(source, ObjectType.AD_SET, ad_set, {"name": "Renamed"}))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    ad_set.refresh_from_db()
+    assert (ad_set.name, ad_set.effective_status) == ("Renamed", "")

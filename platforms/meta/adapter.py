@@ -142,12 +142,18 @@ class MetaSession:
     def run(self, steps: Sequence[Step]) -> list[Any]:
         try:
             if len(steps) == 1:
-                return [self._run_one(steps[0])]
+                try:
+                    return [self._run_one(steps[0])]
+                except MetaError as error:
+                    if steps[0].kind == STATUS_READ:
+                        return [changes.read_outcome(steps[0], error)]
+                    # Per step: a whole batch's throttle is the account's, never this change's.
+                    raise changes.budget_refusal(steps[0], failure_of(error)) from None
             if steps[0].kind == IMAGE:
                 return self._upload_images(steps)
             return self._run_batch(steps)
         except MetaError as error:
-            raise changes.budget_refusal(steps[0], failure_of(error)) from None
+            raise failure_of(error) from None
         except MediaFetchError as exc:
             raise _media_failure(exc) from None
 
@@ -293,7 +299,11 @@ class MetaSession:
                 ambiguous=True,
             )
         return [
-            changes.budget_refusal(step, failure_of(o)) if isinstance(o, MetaError) else o
+            changes.read_outcome(step, o)
+            if step.kind == STATUS_READ
+            else changes.budget_refusal(step, failure_of(o))
+            if isinstance(o, MetaError)
+            else o
             for step, o in zip(steps, outcomes, strict=True)
         ]
 

@@ -12,6 +12,7 @@ the values only when Meta accepted them (`ChangeStep.applies`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from campaigns.engine.adapter import Failure, FailureKind
-from campaigns.engine.steps import ChangeStep, CreateStep, Plan, ReadStep, Step
+from campaigns.engine.steps import NO_ANSWER, ChangeStep, CreateStep, Plan, ReadStep, Step
 from campaigns.models import (
     Ad,
     AdSet,
@@ -33,9 +34,12 @@ from campaigns.models import (
     ObjectChange,
     ObjectType,
 )
+from platforms.meta.errors import MetaError
 from platforms.meta.models import MetaCreativeCard
 from platforms.meta.plan import CHANGE, CREATIVE, STATUS_READ, creative_key, media_steps
 from platforms.meta.rules.changes import AD_SET_BUDGET_CHANGES_PER_WINDOW, BUDGET_FIELDS
+
+logger = logging.getLogger(__name__)
 
 # API field → where mojito keeps it: on the generic row ("row") or the Meta details ("meta").
 FIELDS: dict[str, dict[str, str]] = {
@@ -113,6 +117,15 @@ class StatusRead(ReadStep):
     def record(self, result: Any) -> dict[str, Any]:
         self._read = True
         return self._set(effective_status=str(result or ""), synced_at=timezone.now())
+
+
+def read_outcome(step: StatusRead, outcome: Any) -> Any:
+    """A status read is best effort: the change it follows was applied, so a read Meta
+    refused or left unanswered keeps the status as it was instead of failing the job."""
+    if isinstance(outcome, MetaError) or outcome is NO_ANSWER:
+        logger.info("%s: Meta's status not read (%s); kept as it was", step.key, outcome)
+        return step.target.effective_status
+    return outcome
 
 
 def _stored(value: Any, field: str) -> Any:
@@ -207,7 +220,7 @@ class ChangeRows:
         for object_type, model in MODELS.items():
             ids = [c.object_id for c in changes if c.object_type == object_type]
             if ids:
-                related = ["meta"] + (["creative"] if model is Ad else [])
+                related = ["meta"] + (["creative", "ad_set"] if model is Ad else [])
                 targets.update(
                     (row.pk, row)
                     for row in model.objects.filter(pk__in=ids).select_related(*related)
@@ -244,7 +257,10 @@ def build_change_plan(rows: ChangeRows) -> Plan:
         target = rows.targets.get(change.object_id)
         if target is None:
             continue  # deleted here meanwhile: nothing left to change
-        if change.position and target.status in FINAL_STATUSES:
+        parent = getattr(target, "ad_set", None) if isinstance(target, Ad) else None
+        if change.position and (
+            target.status in FINAL_STATUSES or (parent and parent.status in FINAL_STATUSES)
+        ):
             # A cascade's child archived since the cascade was accepted (the archive ran
             # first, as accepted): Meta would refuse it, and mojito never brings it back.
             continue
