@@ -325,17 +325,21 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
 
 
 def _superseded(job: CampaignJob) -> bool:
-    """A change (UPDATE or ARCHIVE) with a later job, not cancelled, on one of its objects."""
+    """A change (UPDATE or ARCHIVE) that a later change of one of its objects overtook."""
     if job.kind not in (JobKind.UPDATE, JobKind.ARCHIVE):
         return False
     objects = [
         job.object_id,
         *ObjectChange.objects.filter(job=job).values_list("object_id", flat=True),
     ]
+    # Only a later change Meta applied (or one running now) supersedes: a later job that
+    # failed having applied nothing, or additions under the object, change none of its values.
     return (
-        CampaignJob.objects.filter(created_at__gt=job.created_at)
-        .exclude(status=JobStatus.CANCELLED)
-        .filter(Q(object_id__in=objects) | Q(changes__object_id__in=objects))
+        CampaignJob.objects.filter(
+            created_at__gt=job.created_at, kind__in=(JobKind.UPDATE, JobKind.ARCHIVE)
+        )
+        .filter(changes__object_id__in=objects)
+        .filter(Q(changes__applied_at__isnull=False) | Q(status=JobStatus.PROCESSING))
         .exists()
     )
 

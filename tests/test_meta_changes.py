@@ -457,3 +457,13 @@ def test_a_status_read_meta_refuses_leaves_the_applied_change_a_success(caller, 
     assert job.status == JobStatus.SUCCESS, job.error
     ad_set.refresh_from_db()
     assert (ad_set.name, ad_set.effective_status) == ("Renamed", "")
+
+
+def test_a_later_change_that_applied_nothing_does_not_block_a_retry(caller, graph):
+    source = live_tree(caller)
+    ad_set = AdSet.objects.get(job=source)
+    old = change_job(source, ObjectType.AD_SET, ad_set, {"daily_budget": 2500})
+    later = change_job(source, ObjectType.AD_SET, ad_set, {"name": "Later"})
+    CampaignJob.objects.filter(pk__in=[old.pk, later.pk]).update(status=JobStatus.FAILED)
+
+    assert caller.client.post(f"/api/v1/jobs/{old.pk}/retry").status_code == 202
