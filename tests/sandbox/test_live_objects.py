@@ -22,6 +22,19 @@ REVIEW = 0.3  # review_seconds for these tests
 US = {"geo_locations": {"countries": ["US"]}, "age_min": 18, "age_max": 65}
 
 
+class Clock:
+    """``time`` for the sandbox's Graph module, moved forward by ``offset`` seconds."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 class Tree:
     """A campaign, an ad set and its creatives/ads made through the SDK."""
 
@@ -50,6 +63,12 @@ class Tree:
         )["id"]
         self.image_hash = sandbox.image_hash()
         self.creatives: set[str] = set()
+        self.clock: Clock | None = None
+
+    def after_review(self) -> None:
+        """Move the sandbox's clock past the review of what was just sent."""
+        assert self.clock is not None
+        self.clock.offset += REVIEW + 0.01
 
     def creative(self, name: str = "Creative") -> str:
         creative_id = self.account.create_ad_creative(
@@ -97,13 +116,19 @@ class Tree:
 
 
 @pytest.fixture
-def tree(sandbox: Sandbox, account: AdAccount) -> Tree:
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The sandbox's clock, moved by the tests instead of waited for."""
+    clock = Clock()
+    monkeypatch.setattr(graph_module, "time", clock)
+    return clock
+
+
+@pytest.fixture
+def tree(sandbox: Sandbox, account: AdAccount, clock: Clock) -> Tree:
     sandbox.configure(review_seconds=REVIEW)
-    return Tree(sandbox, account)
-
-
-def after_review() -> None:
-    time.sleep(REVIEW + 0.15)
+    built = Tree(sandbox, account)
+    built.clock = clock
+    return built
 
 
 # --- ad review ----------------------------------------------------------------------------------
@@ -127,7 +152,7 @@ def test_a_new_active_ad_is_in_process_then_active(tree: Tree) -> None:
         f"{tree.adset}/ads", fields="effective_status", effective_status=["IN_PROCESS"]
     ).json()["data"]
     assert [item["id"] for item in listed] == [ad_id]
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "ACTIVE"
     assert "ad_review_feedback" not in tree.read(ad_id, "ad_review_feedback")
 
@@ -136,7 +161,7 @@ def test_the_disapprove_marker_in_the_ad_name_disapproves_it(tree: Tree) -> None
     ad_id = tree.ad(name="Miracle cure [sandbox:disapprove]")
     assert tree.status(ad_id) == "IN_PROCESS"
     assert "ad_review_feedback" not in tree.read(ad_id, "ad_review_feedback")
-    after_review()
+    tree.after_review()
     read = tree.read(ad_id, "effective_status", "ad_review_feedback")
     assert read["effective_status"] == "DISAPPROVED"
     feedback = read["ad_review_feedback"]
@@ -147,20 +172,20 @@ def test_the_disapprove_marker_in_the_ad_name_disapproves_it(tree: Tree) -> None
 
 def test_the_disapprove_marker_in_the_creative_name_disapproves_the_ad(tree: Tree) -> None:
     ad_id = tree.ad(creative=tree.creative(name="Creative [sandbox:disapprove]"))
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "DISAPPROVED"
 
 
 def test_a_creative_swap_sends_the_ad_back_to_review(tree: Tree) -> None:
     ad_id = tree.ad()
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "ACTIVE"
     tree.update(ad_id, creative={"creative_id": tree.creative(name="New [sandbox:disapprove]")})
     assert tree.status(ad_id) == "IN_PROCESS"
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "DISAPPROVED"
     tree.update(ad_id, creative={"creative_id": tree.creative(name="Clean")})
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "ACTIVE"
     assert "ad_review_feedback" not in tree.read(ad_id, "ad_review_feedback")
 
@@ -168,12 +193,12 @@ def test_a_creative_swap_sends_the_ad_back_to_review(tree: Tree) -> None:
 def test_setting_an_ad_active_sends_it_to_review_and_a_rename_does_not(tree: Tree) -> None:
     ad_id = tree.ad(status="PAUSED")
     assert tree.status(ad_id) == "PAUSED"  # a paused ad stays paused through review
-    after_review()
+    tree.after_review()
     tree.update(ad_id, name="Renamed")
     assert tree.status(ad_id) == "PAUSED"
     tree.update(ad_id, status="ACTIVE")
     assert tree.status(ad_id) == "IN_PROCESS"
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "ACTIVE"
     tree.update(ad_id, name="Renamed again")
     assert tree.status(ad_id) == "ACTIVE"
@@ -181,18 +206,18 @@ def test_setting_an_ad_active_sends_it_to_review_and_a_rename_does_not(tree: Tre
 
 def test_targeting_changes_review_the_ad_sets_ads_and_budget_changes_do_not(tree: Tree) -> None:
     ad_id = tree.ad()
-    after_review()
+    tree.after_review()
     tree.update(tree.adset, daily_budget=2500, bid_amount=300)
     assert tree.status(ad_id) == "ACTIVE"
     tree.update(tree.adset, targeting={**US, "age_min": 21})
     assert tree.status(ad_id) == "IN_PROCESS"
-    after_review()
+    tree.after_review()
     assert tree.status(ad_id) == "ACTIVE"
 
 
 def test_paused_parents_show_in_the_effective_status(tree: Tree) -> None:
     ad_id = tree.ad()
-    after_review()
+    tree.after_review()
     tree.update(tree.adset, status="PAUSED")
     assert tree.status(tree.adset) == "PAUSED"
     assert tree.status(ad_id) == "ADSET_PAUSED"
@@ -283,24 +308,9 @@ def test_updates_on_every_object_read_back(tree: Tree) -> None:
 # --- the ad set budget-change limit -------------------------------------------------------------
 
 
-class Clock:
-    """``time`` for the sandbox's Graph module, moved forward by ``offset`` seconds."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def time(self) -> float:
-        return time.time() + self.offset
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
 def test_a_fifth_budget_change_within_an_hour_is_meta_error_17_and_blocks_an_hour(
-    tree: Tree, monkeypatch: pytest.MonkeyPatch
+    tree: Tree, clock: Clock
 ) -> None:
-    clock = Clock()
-    monkeypatch.setattr(graph_module, "time", clock)
     for amount in (2100, 2200, 2300, 2400):
         tree.update(tree.adset, daily_budget=amount)
     clock.offset = 1800
