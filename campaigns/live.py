@@ -22,6 +22,7 @@ from rest_framework import serializers
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from campaigns.models import (
+    FINAL_STATUSES,
     Ad,
     AdSet,
     Campaign,
@@ -47,8 +48,6 @@ logger = logging.getLogger(__name__)
 _PLATFORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 UNFINISHED = (JobStatus.PENDING, JobStatus.PROCESSING)
 BUDGET_FIELDS = ("daily_budget", "lifetime_budget")
-# Statuses a cascade leaves alone: mojito never brings an archived object back.
-_FINAL_STATUSES = ("ARCHIVED", "DELETED")
 
 
 class ObjectNotReady(Exception):
@@ -67,20 +66,20 @@ def _campaign_of(object_type: str, obj: Any) -> Campaign:
     return obj.ad_set.campaign
 
 
-def _require_live(object_type: str, obj: Any) -> None:
-    """409 unless the object exists on the platform, the job that made it is done, and its
-    ad account can run jobs now (a change for an account whose token died would wait
-    unseen until someone re-authenticates it)."""
-    account_status, deleted_at = (
-        AdAccount.objects.filter(campaigns=_campaign_of(object_type, obj))
-        .values_list("status", "deleted_at")
-        .get()
-    )
-    if deleted_at is not None:
+def _require_live(object_type: str, obj: Any) -> Campaign:
+    """The object's campaign, with its ad account (loaded without the credentials, which a
+    request never needs): 409 unless the object exists on the platform, the job that made it
+    is done, and the account can run jobs now (a change for an account whose token died
+    would wait unseen until someone re-authenticates it)."""
+    campaign = _campaign_of(object_type, obj)
+    account = AdAccount.objects.defer("credentials").get(pk=campaign.ad_account_id)
+    # The platform's validators read the account (its defaults) through the campaign.
+    campaign.ad_account = account
+    if account.deleted_at is not None:
         raise ObjectNotReady("The ad account was deleted: it takes no new jobs.")
-    if account_status != AdAccountStatus.ACTIVE:
+    if account.status != AdAccountStatus.ACTIVE:
         raise ObjectNotReady(
-            f"The ad account is {account_status}: it takes no new jobs until it is ACTIVE "
+            f"The ad account is {account.status}: it takes no new jobs until it is ACTIVE "
             "again (new credentials, then verify)."
         )
     creator = CampaignJob.objects.filter(pk=obj.job_id).values_list("status", flat=True).first()
@@ -94,12 +93,18 @@ def _require_live(object_type: str, obj: Any) -> None:
             f"This {ObjectType(object_type).label.lower()} was never created on the platform; "
             "retry the job that creates it first."
         )
+    return campaign
 
 
 def _new_job(
-    *, user: AbstractBaseUser, kind: str, object_type: str, obj: Any, payload: Any
+    *,
+    user: AbstractBaseUser,
+    kind: str,
+    object_type: str,
+    obj: Any,
+    campaign: Campaign,
+    payload: Any,
 ) -> CampaignJob:
-    campaign = _campaign_of(object_type, obj)
     account: AdAccount = campaign.ad_account
     return CampaignJob(
         team_id=account.team_id,
@@ -150,15 +155,15 @@ def _cascade_targets(campaign: Campaign) -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
     ad_sets = (
         campaign.ad_sets.exclude(platform_id=None)
-        .exclude(status__in=_FINAL_STATUSES)
+        .exclude(status__in=FINAL_STATUSES)
         .order_by("position")
     )
     found += [(ObjectType.AD_SET, ad_set) for ad_set in ad_sets]
     ads = (
         Ad.objects.filter(ad_set__campaign=campaign)
         .exclude(platform_id=None)
-        .exclude(status__in=_FINAL_STATUSES)
-        .exclude(ad_set__status__in=_FINAL_STATUSES)
+        .exclude(status__in=FINAL_STATUSES)
+        .exclude(ad_set__status__in=FINAL_STATUSES)
         .order_by("ad_set__position", "position")
     )
     found += [(ObjectType.AD, ad) for ad in ads]
@@ -170,8 +175,8 @@ def live_change_submit(
 ) -> CampaignJob:
     """Accept a change of a live object as an UPDATE job. Raises `ValidationError` (every bad
     field at once) or `ObjectNotReady`."""
-    _require_live(object_type, obj)
-    platform_type = _campaign_of(object_type, obj).ad_account.platform_type
+    campaign = _require_live(object_type, obj)
+    platform_type = campaign.ad_account.platform_type
     now = timezone.now()
     values = get_change_validator(platform_type)(
         object_type=object_type,
@@ -183,7 +188,12 @@ def live_change_submit(
     )
     payload = {"changes": data, "cascade": cascade} if isinstance(data, dict) else data
     job = _new_job(
-        user=user, kind=JobKind.UPDATE, object_type=object_type, obj=obj, payload=payload
+        user=user,
+        kind=JobKind.UPDATE,
+        object_type=object_type,
+        obj=obj,
+        campaign=campaign,
+        payload=payload,
     )
     rows: list[tuple[type[Model], list[Any]]] = []
     creative = values.pop("creative", None)
@@ -204,16 +214,23 @@ def live_change_submit(
             for n, (child_type, child) in enumerate(_cascade_targets(obj), start=1)
         ]
     rows.append((ObjectChange, changes))
-    return _store(job, rows, campaign=_campaign_of(object_type, obj))
+    return _store(job, rows, campaign=campaign)
 
 
 def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -> CampaignJob:
     """Accept an ARCHIVE job: the object's status becomes ARCHIVED on the platform (never the
     platform's irreversible delete). Raises `ObjectNotReady`."""
-    _require_live(object_type, obj)
+    campaign = _require_live(object_type, obj)
     if obj.status == "ARCHIVED":
         raise ObjectNotReady(f"This {ObjectType(object_type).label.lower()} is archived already.")
-    job = _new_job(user=user, kind=JobKind.ARCHIVE, object_type=object_type, obj=obj, payload={})
+    job = _new_job(
+        user=user,
+        kind=JobKind.ARCHIVE,
+        object_type=object_type,
+        obj=obj,
+        campaign=campaign,
+        payload={},
+    )
     change = ObjectChange(
         job=job,
         position=0,
@@ -221,7 +238,7 @@ def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -
         object_id=obj.pk,
         values={"status": "ARCHIVED"},
     )
-    return _store(job, [(ObjectChange, [change])], campaign=_campaign_of(object_type, obj))
+    return _store(job, [(ObjectChange, [change])], campaign=campaign)
 
 
 def live_add_submit(
@@ -230,10 +247,9 @@ def live_add_submit(
     """Accept ad sets added to a live campaign, or ads to a live ad set, as a CREATE job with
     the same batching, checkpoints and adoption as a submission. Raises `ValidationError` or
     `ObjectNotReady`."""
-    _require_live(parent_type, parent)
-    if parent.status in _FINAL_STATUSES:
+    campaign = _require_live(parent_type, parent)
+    if parent.status in FINAL_STATUSES:
         raise ObjectNotReady("Nothing can be added to an archived object.")
-    campaign = _campaign_of(parent_type, parent)
     account = campaign.ad_account
     items = get_additions_validator(account.platform_type)(
         parent_type=parent_type,
@@ -243,7 +259,12 @@ def live_add_submit(
         account_config=account.additional_config,
     )
     job = _new_job(
-        user=user, kind=JobKind.CREATE, object_type=parent_type, obj=parent, payload=data
+        user=user,
+        kind=JobKind.CREATE,
+        object_type=parent_type,
+        obj=parent,
+        campaign=campaign,
+        payload=data,
     )
     with transaction.atomic():
         # Additions to one tree queue on its campaign, so two cannot take the same positions.
@@ -321,9 +342,3 @@ def live_import_submit(*, user: AbstractBaseUser, data: Any) -> CampaignJob:
         transaction.on_commit(lambda: job_publish(job_id=job.id))
     logger.info("Import job %s accepted for campaign %s", job.id, platform_id)
     return job
-
-
-def object_model(object_type: str) -> type[Model]:
-    return {ObjectType.CAMPAIGN: Campaign, ObjectType.AD_SET: AdSet, ObjectType.AD: Ad}[
-        ObjectType(object_type)
-    ]

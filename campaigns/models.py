@@ -39,6 +39,10 @@ class JobKind(models.TextChoices):
     SYNC = "SYNC", "Sync"
 
 
+# A live object's statuses mojito never changes from: it never brings an archived object back.
+FINAL_STATUSES = ("ARCHIVED", "DELETED")
+
+
 class ObjectType(models.TextChoices):
     """The live objects a job other than a submission works on (API.md: `object_type`)."""
 

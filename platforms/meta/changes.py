@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from campaigns.engine.adapter import Failure, FailureKind
 from campaigns.engine.steps import NO_ANSWER, ChangeStep, CreateStep, Plan, ReadStep, Step
 from campaigns.models import (
+    FINAL_STATUSES,
     Ad,
     AdSet,
     Campaign,
@@ -65,8 +66,6 @@ FIELDS: dict[str, dict[str, str]] = {
     },
     ObjectType.AD: {"name": "row", "status": "row", "creative_id": "row"},
 }
-# A cascade leaves these alone (see build_change_plan).
-FINAL_STATUSES = ("ARCHIVED", "DELETED")
 # Meta's answer to a budget change beyond the ad set's hourly limit.
 BUDGET_BLOCKED_CODE = 17
 MODELS: dict[str, type[Model]] = {
