@@ -5,9 +5,9 @@ bodies of the requests that change them (input is validated by the platform's va
 Plain serializers with their fields spelled out, rendered through `mojito.api.shared_serializer`
 (see `campaigns.serializers`). The budget, bid and schedule fields are the API's (API.md "Live
 objects": "as on submission"), but their values live in the platform's detail row
-(`campaign.meta`): rather than name a platform here, a serializer lists those fields in
-`detail_fields` and reads them off whatever detail row the object has (`platform_details`), as
-null when it has none or the platform has no such field.
+(`campaign.meta`): rather than name a platform here, those fields are declared with
+`_detail(...)` and read off whatever detail row the object has (`platform_details`), as null
+when it has none or the platform has no such field.
 """
 
 from __future__ import annotations
@@ -36,10 +36,26 @@ class BlankAsNullCharField(serializers.CharField):
         return str(value) or None
 
 
-class _LiveSerializer(serializers.Serializer):
-    """Renders `detail_fields` from the object's platform detail row, the rest from the row."""
+def _detail(field: serializers.Field) -> serializers.Field:
+    """A field read off the object's platform detail row rather than the row itself."""
+    field.from_details = True  # type: ignore[attr-defined]
+    return field
 
+
+class _LiveSerializer(serializers.Serializer):
+    """Renders its `_detail` fields from the object's platform detail row, the rest from the
+    row."""
+
+    # Derived from the declared fields (the bound copies DRF makes do not keep the mark).
     detail_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.detail_fields = frozenset(
+            name
+            for name, field in cls._declared_fields.items()
+            if getattr(field, "from_details", False)
+        )
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         # DRF's loop, reading each field off the row or its detail row. State stays in locals:
@@ -103,37 +119,35 @@ class LiveAdDetailSerializer(LiveAdSerializer):
     platform_type = serializers.ChoiceField(choices=PlatformType.choices, read_only=True)
 
 
-def _money() -> serializers.IntegerField:
-    return serializers.IntegerField(
-        read_only=True, allow_null=True, help_text="In the account currency's minor unit."
+def _money() -> serializers.Field:
+    return _detail(
+        serializers.IntegerField(
+            read_only=True, allow_null=True, help_text="In the account currency's minor unit."
+        )
     )
 
 
-def _text() -> serializers.CharField:
-    return serializers.CharField(read_only=True, allow_null=True)
+def _text() -> serializers.Field:
+    return _detail(serializers.CharField(read_only=True, allow_null=True))
+
+
+def _json() -> serializers.Field:
+    return _detail(JSONObjectField(read_only=True, allow_null=True))
+
+
+def _time() -> serializers.Field:
+    return _detail(serializers.DateTimeField(read_only=True, allow_null=True))
+
+
+def _names() -> serializers.Field:
+    return _detail(
+        serializers.ListField(child=serializers.CharField(), read_only=True, allow_null=True)
+    )
 
 
 class LiveAdSetSerializer(_LiveObjectSerializer):
     """An ad set with its ads."""
 
-    detail_fields = frozenset(
-        {
-            "daily_budget",
-            "lifetime_budget",
-            "bid_amount",
-            "bid_strategy",
-            "billing_event",
-            "optimization_goal",
-            "start_time",
-            "end_time",
-            "targeting",
-            "promoted_object",
-            "destination_type",
-            "dsa_beneficiary",
-            "dsa_payor",
-            "extra_params",
-        }
-    )
     campaign_id = serializers.UUIDField(read_only=True)
     daily_budget = _money()
     lifetime_budget = _money()
@@ -141,14 +155,14 @@ class LiveAdSetSerializer(_LiveObjectSerializer):
     bid_strategy = _text()
     billing_event = _text()
     optimization_goal = _text()
-    start_time = serializers.DateTimeField(read_only=True, allow_null=True)
-    end_time = serializers.DateTimeField(read_only=True, allow_null=True)
-    targeting = JSONObjectField(read_only=True, allow_null=True)
-    promoted_object = JSONObjectField(read_only=True, allow_null=True)
+    start_time = _time()
+    end_time = _time()
+    targeting = _json()
+    promoted_object = _json()
     destination_type = _text()
     dsa_beneficiary = _text()
     dsa_payor = _text()
-    extra_params = JSONObjectField(read_only=True, allow_null=True)
+    extra_params = _json()
     ads = LiveAdSerializer(many=True, read_only=True)
 
 
@@ -160,36 +174,20 @@ class LiveAdSetDetailSerializer(LiveAdSetSerializer):
 class LiveCampaignSerializer(_LiveObjectSerializer):
     """A campaign without its tree (list rows)."""
 
-    detail_fields = frozenset(
-        {
-            "objective",
-            "special_ad_categories",
-            "special_ad_category_country",
-            "buying_type",
-            "bid_strategy",
-            "daily_budget",
-            "lifetime_budget",
-            "spend_cap",
-            "is_adset_budget_sharing_enabled",
-            "extra_params",
-        }
-    )
     ad_account_id = serializers.UUIDField(read_only=True)
     platform_type = serializers.ChoiceField(choices=PlatformType.choices, read_only=True)
     objective = _text()
-    special_ad_categories = serializers.ListField(
-        child=serializers.CharField(), read_only=True, allow_null=True
-    )
-    special_ad_category_country = serializers.ListField(
-        child=serializers.CharField(), read_only=True, allow_null=True
-    )
+    special_ad_categories = _names()
+    special_ad_category_country = _names()
     buying_type = _text()
     bid_strategy = _text()
     daily_budget = _money()
     lifetime_budget = _money()
     spend_cap = _money()
-    is_adset_budget_sharing_enabled = serializers.BooleanField(read_only=True, allow_null=True)
-    extra_params = JSONObjectField(read_only=True, allow_null=True)
+    is_adset_budget_sharing_enabled = _detail(
+        serializers.BooleanField(read_only=True, allow_null=True)
+    )
+    extra_params = _json()
 
 
 class LiveCampaignDetailSerializer(LiveCampaignSerializer):

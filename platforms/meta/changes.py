@@ -36,8 +36,14 @@ from campaigns.models import (
     ObjectType,
 )
 from platforms.meta.errors import MetaError
-from platforms.meta.models import MetaCreativeCard
-from platforms.meta.plan import CHANGE, CREATIVE, STATUS_READ, creative_key, media_steps
+from platforms.meta.plan import (
+    CHANGE,
+    CREATIVE,
+    STATUS_READ,
+    creative_key,
+    load_cards_and_media,
+    media_steps,
+)
 from platforms.meta.rules.changes import AD_SET_BUDGET_CHANGES_PER_WINDOW, BUDGET_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -213,7 +219,7 @@ class ChangeRows:
     @classmethod
     def load(cls, job: CampaignJob) -> ChangeRows:
         """The job's changes and their objects: a query per kind of object changed, one for
-        new creatives, and one each for their media and carousel cards when there are any."""
+        new creatives, and one each for their carousel cards and media when they have any."""
         changes = list(ObjectChange.objects.filter(job=job).order_by("position"))
         targets: dict[Any, Any] = {}
         for object_type, model in MODELS.items():
@@ -225,19 +231,7 @@ class ChangeRows:
                     for row in model.objects.filter(pk__in=ids).select_related(*related)
                 )
         creatives = list(Creative.objects.filter(job=job, is_existing=False).select_related("meta"))
-        for creative in creatives:
-            creative.cards = []
-        if creatives:
-            by_id = {c.pk: c for c in creatives}
-            for card in MetaCreativeCard.objects.filter(creative_id__in=by_id).order_by(
-                "creative_id", "position"
-            ):
-                by_id[card.creative_id].cards.append(card)
-        media = (
-            list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
-            if creatives
-            else []
-        )
+        media = load_cards_and_media(job, creatives)
         return cls(changes=changes, targets=targets, creatives=creatives, media=media)
 
 
@@ -251,12 +245,11 @@ def build_change_plan(rows: ChangeRows) -> Plan:
         for creative in rows.creatives
     }
     steps += creative_steps.values()
-    creatives = {creative.pk: creative for creative in rows.creatives}
     for change in rows.changes:
         target = rows.targets.get(change.object_id)
         if target is None:
             continue  # deleted here meanwhile: nothing left to change
-        parent = getattr(target, "ad_set", None) if isinstance(target, Ad) else None
+        parent = target.ad_set if isinstance(target, Ad) else None
         if change.position and (
             target.status in FINAL_STATUSES or (parent and parent.status in FINAL_STATUSES)
         ):
@@ -264,13 +257,8 @@ def build_change_plan(rows: ChangeRows) -> Plan:
             # first, as accepted): Meta would refuse it, and mojito never brings it back.
             continue
         creative_id = change.values.get("creative_id")
-        needs = [creative_steps[_uuid(creative_id)]] if creative_id else []
-        step = MetaChange(change, target, needs)
-        if creative_id:
-            step.creative = creatives[_uuid(creative_id)]
+        swap = creative_steps[uuid.UUID(creative_id)] if creative_id else None
+        step = MetaChange(change, target, [swap] if swap else [])
+        step.creative = swap.row if swap else None
         steps += [step, StatusRead(step)]
     return Plan(steps=steps)
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return uuid.UUID(str(value))

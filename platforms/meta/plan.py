@@ -81,29 +81,7 @@ class MetaRows:
         for ad in ads:
             ad.creative = creative_by_id.setdefault(ad.creative_id, ad.creative)
         creatives = list(creative_by_id.values())
-        carousels = {
-            c.pk: c
-            for c in creatives
-            if getattr(c, "meta", None) is not None and c.meta.format == CreativeFormat.CAROUSEL
-        }
-        for creative in creatives:
-            creative.cards = []
-        if carousels:
-            for card in MetaCreativeCard.objects.filter(creative_id__in=carousels).order_by(
-                "creative_id", "position"
-            ):
-                carousels[card.creative_id].cards.append(card)
-        uses_media = any(
-            media.image_asset_id or media.video_asset_id or media.thumbnail_asset_id
-            for c in creatives
-            if getattr(c, "meta", None) is not None
-            for media in (c.meta, *c.cards)
-        )
-        media = (
-            list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
-            if uses_media
-            else []
-        )
+        media = load_cards_and_media(job, creatives)
         return cls(
             campaign=campaign,
             ad_sets=ad_sets,
@@ -112,6 +90,32 @@ class MetaRows:
             media=media,
             new_campaign=campaign.job_id == job.pk,
         )
+
+
+def load_cards_and_media(job: CampaignJob, creatives: list[Creative]) -> list[MediaAsset]:
+    """Give each creative its carousel cards (`.cards`, one query when any is a carousel),
+    and return the job's media, read only when a creative or card uses an upload."""
+    carousels = {
+        c.pk: c
+        for c in creatives
+        if getattr(c, "meta", None) is not None and c.meta.format == CreativeFormat.CAROUSEL
+    }
+    for creative in creatives:
+        creative.cards = []
+    if carousels:
+        for card in MetaCreativeCard.objects.filter(creative_id__in=carousels).order_by(
+            "creative_id", "position"
+        ):
+            carousels[card.creative_id].cards.append(card)
+    uses_media = any(
+        media.image_asset_id or media.video_asset_id or media.thumbnail_asset_id
+        for c in creatives
+        if getattr(c, "meta", None) is not None
+        for media in (c.meta, *c.cards)
+    )
+    if not uses_media:
+        return []
+    return list(MediaAsset.objects.filter(job=job).order_by("created_at", "id"))
 
 
 def ad_set_key(ad_set: AdSet) -> str:
