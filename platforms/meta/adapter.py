@@ -195,25 +195,14 @@ class MetaSession:
                 )
             # Polled by rescheduling, never by sleeping in a worker.
             return Wait(status, settings.META_VIDEO_POLL_SECONDS, f"video {status or 'processing'}")
-        if step.kind == STATUS_READ:
-            target = str(step.target.platform_id)
-            read = self.call(
+        if step.kind in (CHANGE, STATUS_READ):
+            method, path, graph_params = changes.graph_request(step)
+            answer = self.call(
                 step.key,
-                lambda: self.client.api.call(
-                    "GET", (target,), params={"fields": "effective_status"}
-                ),
+                lambda: self.client.api.call(method, (path,), params=graph_params),
                 check_pause=False,
             )
-            return read.json().get("effective_status")
-        if step.kind == CHANGE:
-            target = str(step.target.platform_id)
-            graph_params = changes.graph_params(step)
-            self.call(
-                step.key,
-                lambda: self.client.api.call("POST", (target,), params=graph_params),
-                check_pause=False,
-            )
-            return True
+            return changes.graph_answer(step, answer.json())
         create = {
             CAMPAIGN: self.fb_account.create_campaign,
             AD_SET: self.fb_account.create_ad_set,
@@ -228,10 +217,6 @@ class MetaSession:
     def _params(self, step: Step, ref: Callable[[Any], str]) -> dict[str, Any]:
         """What Meta is sent to create the step's object; `ref(row)` names a parent."""
         row = step.row
-        if step.kind == CHANGE:
-            return changes.graph_params(step, ref)
-        if step.kind == STATUS_READ:
-            return {}
         if step.kind == CAMPAIGN:
             return params.campaign_params(row, self.label)
         if step.kind == AD_SET:

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from facebook_business.exceptions import FacebookRequestError
 
 from campaigns.engine.steps import NO_ANSWER, Step
+from platforms.meta import changes
 from platforms.meta.errors import ErrorKind, MetaError, from_facebook_error
 from platforms.meta.plan import AD, AD_SET, CAMPAIGN, CHANGE, CREATIVE, STATUS_READ
 
@@ -171,7 +172,14 @@ def encode(
 
     for n, step in enumerate(steps):
         name = f"op{n}"
-        encoded = form_encode(params_of(step, ref))
+        method = "POST"
+        if step.kind in (CHANGE, STATUS_READ):
+            method, url, graph_params = changes.graph_request(step, ref)
+            if method == "GET":
+                url, graph_params = f"{url}?{urlencode(graph_params)}", {}
+        else:
+            url, graph_params = f"{account_id}/{EDGES[step.kind]}", params_of(step, ref)
+        encoded = form_encode(graph_params)
         # A need in the batch the parameters do not reference (a creative needs its ad set
         # only to be skipped with it): say it with depends_on.
         unreferenced = [
@@ -179,13 +187,6 @@ def encode(
             for need in step.needs
             if id(need.row) in names and f"{{result={names[id(need.row)]}:" not in encoded
         ]
-        method = "POST"
-        if step.kind == CHANGE:
-            url = str(step.target.platform_id)  # POST /<object id>: an update
-        elif step.kind == STATUS_READ:
-            method, url = "GET", f"{step.target.platform_id}?fields=effective_status"
-        else:
-            url = f"{account_id}/{EDGES[step.kind]}"
         operations.append(
             Operation(
                 name,
@@ -217,12 +218,8 @@ def read_answers(
         except ValueError:
             body = None
         code = answer.get("code")
-        if operation.step.kind == STATUS_READ and code == 200:
-            outcomes.append((body or {}).get("effective_status") if isinstance(body, dict) else "")
-            continue
-        if operation.step.kind == CHANGE and code == 200:
-            # An update answers {"success": true}; anything else from a 200 is no refusal.
-            outcomes.append(True)
+        if operation.step.kind in (CHANGE, STATUS_READ) and code == 200:
+            outcomes.append(changes.graph_answer(operation.step, body))
             continue
         if code == 200 and isinstance(body, dict) and body.get("id"):
             outcomes.append(str(body["id"]))

@@ -192,6 +192,25 @@ def budget_refusal(step: Step, failure: Failure) -> Failure:
     )
 
 
+def graph_request(
+    step: Step, ref: Callable[[Any], str] | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """How Meta is asked for a change or a status read, one call or a batch operation: the
+    method, the object's path and the parameters."""
+    if step.kind == STATUS_READ:
+        return "GET", str(step.target.platform_id), {"fields": "effective_status"}
+    assert isinstance(step, MetaChange)
+    return "POST", str(step.target.platform_id), graph_params(step, ref)
+
+
+def graph_answer(step: Step, body: Any) -> Any:
+    """What Meta's successful answer to `graph_request` means: the object's effective status
+    for a read; for a change, only that it was applied (`{"success": true}`)."""
+    if step.kind == STATUS_READ:
+        return body.get("effective_status") if isinstance(body, dict) else ""
+    return True
+
+
 def graph_params(step: MetaChange, ref: Callable[[Any], str] | None = None) -> dict[str, Any]:
     """What Meta is sent for a change: the API's values under Meta's names; `ref(row)` names
     a new creative (its ID, or a reference to the batch operation creating it)."""
