@@ -74,14 +74,6 @@ class LiveObjectAdminMixin:
     def platform_id_display(self, obj: Any) -> str:
         return obj.platform_id or "not created"
 
-    def _account_of(self, obj: Any) -> Any:
-        campaign = {
-            ObjectType.CAMPAIGN: lambda: obj,
-            ObjectType.AD_SET: lambda: obj.campaign,
-            ObjectType.AD: lambda: obj.ad_set.campaign,
-        }[ObjectType(self.object_type)]()
-        return campaign.ad_account
-
     def _submit_each(
         self, request: HttpRequest, queryset: QuerySet, what: str, submit: Any
     ) -> None:
@@ -89,11 +81,6 @@ class LiveObjectAdminMixin:
         label = ObjectType(self.object_type).label
         for obj in queryset:
             name = f"{label} “{obj.name}” ({obj.pk})"
-            if self._account_of(obj).is_deleted:
-                self.message_user(  # type: ignore[attr-defined]
-                    request, f"{name}: not {what}, its ad account was deleted.", messages.ERROR
-                )
-                continue
             try:
                 job = submit(obj)
             except ValidationError as exc:
