@@ -23,12 +23,12 @@ from rest_framework import serializers
 from adaccounts.models import AdAccount, AdAccountStatus
 from campaigns.models import (
     FINAL_STATUSES,
+    UNFINISHED_STATUSES,
     Ad,
     AdSet,
     Campaign,
     CampaignJob,
     JobKind,
-    JobStatus,
     ObjectChange,
     ObjectType,
 )
@@ -46,7 +46,6 @@ from platforms.registry import (
 logger = logging.getLogger(__name__)
 
 _PLATFORM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-UNFINISHED = (JobStatus.PENDING, JobStatus.PROCESSING)
 BUDGET_FIELDS = ("daily_budget", "lifetime_budget")
 
 
@@ -83,7 +82,7 @@ def _require_live(object_type: str, obj: Any) -> Campaign:
             "again (new credentials, then verify)."
         )
     creator = CampaignJob.objects.filter(pk=obj.job_id).values_list("status", flat=True).first()
-    if creator in UNFINISHED:
+    if creator in UNFINISHED_STATUSES:
         raise ObjectNotReady(
             f"The job that creates this {ObjectType(object_type).label.lower()} has not "
             "finished; change it once it has."
@@ -144,7 +143,7 @@ def _budget_changes(obj: Any, now: Any) -> list[Any]:
     budget_touched = Q(values__has_key=BUDGET_FIELDS[0]) | Q(values__has_key=BUDGET_FIELDS[1])
     rows = ObjectChange.objects.filter(object_id=obj.pk).filter(budget_touched)
     applied = rows.filter(applied_at__gte=since).values_list("applied_at", flat=True)
-    pending = rows.filter(applied_at__isnull=True, job__status__in=UNFINISHED).values_list(
+    pending = rows.filter(applied_at__isnull=True, job__status__in=UNFINISHED_STATUSES).values_list(
         "created_at", flat=True
     )
     return sorted([*applied, *pending])
@@ -319,7 +318,7 @@ def live_import_submit(*, user: AbstractBaseUser, data: Any) -> CampaignJob:
         importing = CampaignJob.objects.filter(
             ad_account=account,
             kind=JobKind.IMPORT,
-            status__in=UNFINISHED,
+            status__in=UNFINISHED_STATUSES,
             platform_campaign_id=platform_id,
         ).exists()
         if here or importing:

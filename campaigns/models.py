@@ -27,6 +27,7 @@ class JobStatus(models.TextChoices):
 
 
 RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.PARTIAL_SUCCESS)
+UNFINISHED_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
 
 
 class JobKind(models.TextChoices):

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from campaigns import sweeps
-from campaigns.models import CampaignJob, JobStatus, ObjectChange
+from campaigns.models import UNFINISHED_STATUSES, CampaignJob, JobStatus, ObjectChange
 from platforms.registry import get_adapter
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _earlier_job_unfinished(job_id: Any) -> bool:
         return False
     changed = ObjectChange.objects.filter(job_id=job_id).values("object_id")
     return (
-        CampaignJob.objects.filter(status__in=(JobStatus.PENDING, JobStatus.PROCESSING))
+        CampaignJob.objects.filter(status__in=UNFINISHED_STATUSES)
         .filter(
             Q(created_at__lt=job["created_at"]) | Q(created_at=job["created_at"], pk__lt=job["pk"])
         )
