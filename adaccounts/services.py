@@ -16,6 +16,8 @@ from rest_framework.authtoken.models import Token
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from adaccounts.signals import ad_account_deleted, ad_account_reactivated
+from audit import services as audit
+from notifications import events
 from platforms.base import VerifyResult
 from platforms.registry import get_verifier
 
@@ -139,6 +141,14 @@ def _announce_if_reactivated(account: AdAccount, previous_status: str) -> None:
         )
 
 
+def _status_changed(account_id: Any, *, previous: str, status: str, actor: Any) -> None:
+    """In the transaction that changed the account's status (`actor`: the user who asked,
+    None for a worker): audited, and a REQUIRES_REAUTH announced to the team's webhook."""
+    audit.audit_account_status(account_id=account_id, previous=previous, status=status, actor=actor)
+    if status == AdAccountStatus.REQUIRES_REAUTH:
+        events.account_requires_reauth(account_id=account_id)
+
+
 def ad_account_require_reauth(*, account_id: UUID | str, credentials_version: int) -> bool:
     """Mark the account REQUIRES_REAUTH after a dead-token answer, if it still holds the
     credentials of the run that got it (`credentials_version`) and is ACTIVE and not deleted.
@@ -146,12 +156,20 @@ def ad_account_require_reauth(*, account_id: UUID | str, credentials_version: in
     One conditional UPDATE: a slow run with the old token never undoes credentials that were
     replaced (and verified) meanwhile. Returns whether the account changed.
     """
-    changed = AdAccount.objects.filter(
-        pk=account_id,
-        credentials_version=credentials_version,
-        status=AdAccountStatus.ACTIVE,
-        deleted_at__isnull=True,
-    ).update(status=AdAccountStatus.REQUIRES_REAUTH, updated_at=timezone.now())
+    with transaction.atomic():
+        changed = AdAccount.objects.filter(
+            pk=account_id,
+            credentials_version=credentials_version,
+            status=AdAccountStatus.ACTIVE,
+            deleted_at__isnull=True,
+        ).update(status=AdAccountStatus.REQUIRES_REAUTH, updated_at=timezone.now())
+        if changed:
+            _status_changed(
+                account_id,
+                previous=AdAccountStatus.ACTIVE,
+                status=AdAccountStatus.REQUIRES_REAUTH,
+                actor=None,
+            )
     if changed:
         logger.warning("Account %s requires re-authentication", account_id)
     else:
@@ -207,7 +225,7 @@ def ad_account_credentials_rotate() -> int:
     return count
 
 
-def ad_account_verify(*, account: AdAccount) -> VerifyResult:
+def ad_account_verify(*, account: AdAccount, actor: Any = None) -> VerifyResult:
     """Ask the platform whether the account's credentials work, and set `status` from it.
 
     Invalid or expired credentials → REQUIRES_REAUTH. A platform-side block → SUSPENDED.
@@ -231,9 +249,12 @@ def ad_account_verify(*, account: AdAccount) -> VerifyResult:
     ):
         new_status = AdAccountStatus.ACTIVE
     if new_status != account.status:
-        changed = AdAccount.objects.filter(
-            pk=account.pk, credentials_version=version, status=account.status
-        ).update(status=new_status, updated_at=timezone.now())
+        with transaction.atomic():
+            changed = AdAccount.objects.filter(
+                pk=account.pk, credentials_version=version, status=account.status
+            ).update(status=new_status, updated_at=timezone.now())
+            if changed:
+                _status_changed(account.pk, previous=account.status, status=new_status, actor=actor)
         if not changed:
             logger.info(
                 "Ad account %s changed while it was verified; status left as is", account.id

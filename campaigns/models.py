@@ -28,6 +28,8 @@ class JobStatus(models.TextChoices):
 
 RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.PARTIAL_SUCCESS)
 UNFINISHED_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
+# Where a run ends a job (CANCELLED is a client's doing, before any run).
+FINISHED_STATUSES = (JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.PARTIAL_SUCCESS)
 
 
 class JobKind(models.TextChoices):
@@ -50,6 +52,8 @@ class ObjectType(models.TextChoices):
     CAMPAIGN = "campaign", "Campaign"
     AD_SET = "ad_set", "Ad set"
     AD = "ad", "Ad"
+    # A SYNC job of a whole account names the account.
+    AD_ACCOUNT = "ad_account", "Ad account"
 
 
 # API.md, "Live objects": what a PATCH of each object may change, on every platform (the
@@ -113,6 +117,9 @@ class CampaignJob(TimeStampedModel):
 
     platform_campaign_id = models.CharField(max_length=64, null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
+    # Where the client asked to be told of the job's end (API.md, "notifications"), besides
+    # the team's webhook.
+    callback_url = models.URLField(max_length=2048, blank=True, default="")
 
     class Meta:
         db_table = "campaign_jobs"
@@ -165,6 +172,8 @@ class PlannedObject(TimeStampedModel):
     # What the platform says of the object (API.md "Live objects"), as last read from it.
     effective_status = models.CharField(max_length=40, blank=True, default="")
     review_feedback = models.JSONField(null=True, blank=True)
+    # What the platform says stops or hampers delivery (Meta's `issues_info`), as last read.
+    issues = models.JSONField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -294,3 +303,68 @@ class MediaAsset(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.source_url}"
+
+
+class SyncRead(TimeStampedModel):
+    """One read of a SYNC job (one object type's statuses, one level's delivery figures): the
+    checkpoint of that read, done once what it read is stored. A read the platform prepares
+    asynchronously (a report run) keeps the report's id and its last status here, so that a
+    resumed job polls the same report instead of starting another."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(CampaignJob, on_delete=models.CASCADE, related_name="sync_reads")
+    position = models.PositiveSmallIntegerField()
+    # The platform's name for the read, e.g. "status:ad" or "insights:ad_set".
+    name = models.CharField(max_length=40)
+    report_id = models.CharField(max_length=64, null=True, blank=True)
+    report_status = models.CharField(max_length=40, blank=True, default="")
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sync_reads"
+        ordering = ["job", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="uniq_sync_read_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of job {self.job_id}"
+
+
+class InsightDay(models.Model):
+    """A live object's delivery figures for one day, the day in the ad account's time zone as
+    the platform reports it. Each sync upserts the last few days: platforms restate them.
+
+    Money (`spend`, `cpc`, `cpm`) is an integer in the currency's minor unit; `ctr` is kept
+    as the platform sent it (a decimal string)."""
+
+    id = models.BigAutoField(primary_key=True)
+    ad_account = models.ForeignKey(AdAccount, on_delete=models.CASCADE, related_name="insights")
+    # The tree the object belongs to: the insights endpoint reads one campaign's rows.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="insights")
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    object_id = models.UUIDField()
+    platform_id = models.CharField(max_length=64)
+    date = models.DateField()
+    spend = models.BigIntegerField(default=0)
+    impressions = models.BigIntegerField(default=0)
+    reach = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    ctr = models.CharField(max_length=32, blank=True, default="")
+    cpc = models.BigIntegerField(null=True, blank=True)
+    cpm = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "insights_daily"
+        ordering = ["date", "object_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_id", "date"], name="uniq_insight_object_day")
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "object_type", "date"], name="insight_campaign_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.platform_id} on {self.date}"

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from adaccounts.models import AdAccount
+from campaigns import lifecycle
 from campaigns.engine.adapter import job_error
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus
 from campaigns.services import job_publish
@@ -71,16 +73,23 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
                 "no attempt is left. Retry the job to try again."
             )
             campaign_id, created = _created_so_far(job_id)
-            if expired.update(
-                status=JobStatus.PARTIAL_SUCCESS if created else JobStatus.FAILED,
-                error=job_error(message, step="worker"),
-                platform_campaign_id=campaign_id,
-                lease_expires_at=None,
-                claimed_by="",
-                next_attempt_at=None,
-                finished_at=now,
-                updated_at=now,
-            ):
+            status = JobStatus.PARTIAL_SUCCESS if created else JobStatus.FAILED
+            with transaction.atomic():
+                ended = expired.update(
+                    status=status,
+                    error=job_error(message, step="worker"),
+                    platform_campaign_id=campaign_id,
+                    lease_expires_at=None,
+                    claimed_by="",
+                    next_attempt_at=None,
+                    finished_at=now,
+                    updated_at=now,
+                )
+                if ended:
+                    lifecycle.job_finished(
+                        job_id=job_id, previous=JobStatus.PROCESSING, status=status
+                    )
+            if ended:
                 logger.warning("Job %s lease expired with no attempt left; ended", job_id)
             continue
         changed = expired.update(

@@ -17,15 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from adaccounts import services as account_services
 from adaccounts.models import AdAccount
+from campaigns import lifecycle
 from campaigns.engine import pauses
 from campaigns.engine.adapter import Failure, FailureKind
 from campaigns.engine.checkpoints import held
-from campaigns.models import CampaignJob, JobStatus
+from campaigns.models import FINISHED_STATUSES, CampaignJob, JobStatus
 from campaigns.services import job_publish
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,11 @@ def release(job: CampaignJob, **changes: Any) -> bool:
     now = timezone.now()
     changes.setdefault("lease_expires_at", None)
     changes.setdefault("claimed_by", "")
-    released = held(job).update(updated_at=now, **changes)
+    status = changes.get("status")
+    with transaction.atomic():
+        released = held(job).update(updated_at=now, **changes)
+        if released and status in FINISHED_STATUSES:
+            lifecycle.job_finished(job_id=job.pk, previous=JobStatus.PROCESSING, status=status)
     if not released:
         logger.warning("Job %s was taken from this worker; its outcome is dropped", job.pk)
     return bool(released)
