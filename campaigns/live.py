@@ -65,7 +65,7 @@ def _campaign_of(object_type: str, obj: Any) -> Campaign:
     return obj.ad_set.campaign
 
 
-def _require_live(object_type: str, obj: Any) -> Campaign:
+def require_live(object_type: str, obj: Any) -> Campaign:
     """The object's campaign, with its ad account (loaded without the credentials, which a
     request never needs): 409 unless the object exists on the platform, the job that made it
     is done, and the account can run jobs now (a change for an account whose token died
@@ -174,7 +174,7 @@ def live_change_submit(
 ) -> CampaignJob:
     """Accept a change of a live object as an UPDATE job. Raises `ValidationError` (every bad
     field at once) or `ObjectNotReady`."""
-    campaign = _require_live(object_type, obj)
+    campaign = require_live(object_type, obj)
     platform_type = campaign.ad_account.platform_type
     now = timezone.now()
     values = get_change_validator(platform_type)(
@@ -219,7 +219,7 @@ def live_change_submit(
 def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -> CampaignJob:
     """Accept an ARCHIVE job: the object's status becomes ARCHIVED on the platform (never the
     platform's irreversible delete). Raises `ObjectNotReady`."""
-    campaign = _require_live(object_type, obj)
+    campaign = require_live(object_type, obj)
     if obj.status == "ARCHIVED":
         raise ObjectNotReady(f"This {ObjectType(object_type).label.lower()} is archived already.")
     job = _new_job(
@@ -246,7 +246,7 @@ def live_add_submit(
     """Accept ad sets added to a live campaign, or ads to a live ad set, as a CREATE job with
     the same batching, checkpoints and adoption as a submission. Raises `ValidationError` or
     `ObjectNotReady`."""
-    campaign = _require_live(parent_type, parent)
+    campaign = require_live(parent_type, parent)
     if parent.status in FINAL_STATUSES:
         raise ObjectNotReady("Nothing can be added to an archived object.")
     account = campaign.ad_account

@@ -38,6 +38,7 @@ from campaigns.live_serializers import (
 )
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, ObjectType
 from campaigns.serializers import JobSerializer, job_data
+from campaigns.sync import campaign_sync_submit
 from campaigns.views import Conflict
 from mojito.openapi import error_response
 from mojito.parsers import SafeJSONParser
@@ -185,6 +186,15 @@ class CampaignViewSet(mixins.ListModelMixin, _LiveObjectViewSet):
             parent=self.get_object(),
             data=request.data,
         )
+
+    @_job_schema(
+        "Read the campaign's statuses and figures back from the platform now (a SYNC job)",
+        description="A sync of the campaign already waiting or running is answered instead "
+        "of a second one.",
+    )
+    @action(detail=True, methods=["post"], url_path="sync")
+    def sync(self, request: Request, pk: str | None = None) -> Response:
+        return self._submit(campaign_sync_submit, campaign=self.get_object())
 
     @_job_schema(
         "Import a campaign built elsewhere (an IMPORT job)",

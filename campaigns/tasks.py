@@ -25,3 +25,11 @@ def jobs_sweep() -> None:
     jobs_requeue_stuck()
     jobs_publish_unclaimed()
     jobs_cancel_of_deleted_account()
+
+
+@shared_task(name="campaigns.tasks.sync_schedule", ignore_result=True)
+def sync_schedule() -> None:
+    """Beat: start the SYNC jobs of the accounts whose turn came."""
+    from campaigns.sync import sync_schedule as schedule
+
+    schedule()

@@ -396,8 +396,30 @@ META_VIDEO_POLL_SECONDS = env.float("META_VIDEO_POLL_SECONDS", default=5.0)
 # How long after a video was handed to Meta a job still waits for it to be processed; then the
 # job fails (waiting spends no attempt, so without this a stuck video would hold it forever).
 META_VIDEO_MAX_WAIT_SECONDS = env.float("META_VIDEO_MAX_WAIT_SECONDS", default=3600.0)
+# Sync (API.md "Sync, insights and notifications"): beat reads every ACTIVE account's live
+# objects and figures back from Meta this often, each account at its own moment of the
+# interval, and a sync spends only what Meta's usage figures leave spare.
+META_SYNC_INTERVAL_SECONDS = env.float("META_SYNC_INTERVAL_SECONDS", default=900.0)
+META_SYNC_MAX_USAGE_PERCENT = env.float("META_SYNC_MAX_USAGE_PERCENT", default=50.0)
+# Meta restates recent days' figures: each sync reads this many days again. A campaign whose
+# figures were never read is read from its creation, this many days back at most.
+META_INSIGHTS_LOOKBACK_DAYS = env.int("META_INSIGHTS_LOOKBACK_DAYS", default=3)
+META_INSIGHTS_BACKFILL_DAYS = env.int("META_INSIGHTS_BACKFILL_DAYS", default=90)
+# From this many rows (objects times days) figures come by Meta's asynchronous report runs,
+# polled every META_INSIGHTS_POLL_SECONDS, given up after the max wait.
+META_INSIGHTS_ASYNC_MIN_ROWS = env.int("META_INSIGHTS_ASYNC_MIN_ROWS", default=5000)
+META_INSIGHTS_POLL_SECONDS = env.float("META_INSIGHTS_POLL_SECONDS", default=10.0)
+META_INSIGHTS_REPORT_MAX_WAIT_SECONDS = env.float(
+    "META_INSIGHTS_REPORT_MAX_WAIT_SECONDS", default=1800.0
+)
+
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "campaigns.tasks.jobs_sweep", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
+    # Each account's turn comes once per META_SYNC_INTERVAL_SECONDS; this only looks whose.
+    "sync-schedule": {
+        "task": "campaigns.tasks.sync_schedule",
+        "schedule": min(60.0, META_SYNC_INTERVAL_SECONDS),
+    },
 }
 
 # --- Rate limits and the shared cache -----------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
 from platforms.base import AccountSpec, PlatformType
@@ -47,6 +48,11 @@ class PlatformEntry:
     # creative_planner(*, job, creative, name) -> (the new creative row, its Rows).
     additions_planner: str | None = None
     creative_planner: str | None = None
+    # SYNC jobs (campaigns.sync). sync_planner(*, job) -> mojito.db.Rows: the reads of an
+    # unsaved SYNC job, which may complete its payload; `sync_interval_setting` names the
+    # setting that says how often beat syncs each account.
+    sync_planner: str | None = None
+    sync_interval_setting: str | None = None
 
 
 _PLATFORMS: dict[str, PlatformEntry] = {
@@ -61,6 +67,8 @@ _PLATFORMS: dict[str, PlatformEntry] = {
         additions_validator="platforms.meta.validation.validate_meta_additions",
         additions_planner="platforms.meta.planning.plan_meta_additions",
         creative_planner="platforms.meta.planning.plan_meta_creative",
+        sync_planner="platforms.meta.sync.plan_meta_sync",
+        sync_interval_setting="META_SYNC_INTERVAL_SECONDS",
     ),
     # Planned platforms: accounts can be provisioned now; ads come with their packages.
     PlatformType.GOOGLE_ADS: PlatformEntry(account_spec="platforms.generic.GenericAccountSpec"),
@@ -130,3 +138,16 @@ def get_additions_planner(platform_type: str) -> Callable[..., Any]:
 
 def get_creative_planner(platform_type: str) -> Callable[..., Any]:
     return _capability(platform_type, "creative_planner")
+
+
+def get_sync_planner(platform_type: str) -> Callable[..., Any]:
+    return _capability(platform_type, "sync_planner")
+
+
+def sync_intervals() -> dict[str, float]:
+    """Seconds between two syncs of an account, for every platform that syncs."""
+    return {
+        platform_type: float(getattr(settings, entry.sync_interval_setting))
+        for platform_type, entry in _PLATFORMS.items()
+        if entry.sync_planner is not None and entry.sync_interval_setting is not None
+    }

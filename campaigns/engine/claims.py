@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from campaigns import sweeps
-from campaigns.models import UNFINISHED_STATUSES, CampaignJob, JobStatus, ObjectChange
+from campaigns.models import UNFINISHED_STATUSES, CampaignJob, JobKind, JobStatus, ObjectChange
 from platforms.registry import get_adapter
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ def claim_token() -> str:
 
 class AccountBusy(Exception):
     """The job's ad account already runs as many jobs as it may at once."""
+
+
+class SyncYields(AccountBusy):
+    """A SYNC job waits for the account's creation and change jobs to be done (retried like a
+    busy account)."""
 
 
 class ObjectBusy(AccountBusy):
@@ -79,10 +84,29 @@ def _earlier_job_unfinished(job_id: Any) -> bool:
     changed = ObjectChange.objects.filter(job_id=job_id).values("object_id")
     return (
         CampaignJob.objects.filter(status__in=UNFINISHED_STATUSES)
+        .exclude(kind=JobKind.SYNC)
         .filter(
             Q(created_at__lt=job["created_at"]) | Q(created_at=job["created_at"], pk__lt=job["pk"])
         )
         .filter(Q(object_id=job["object_id"]) | Q(changes__object_id__in=changed))
+        .exists()
+    )
+
+
+def _sync_must_yield(job_id: Any, now: datetime) -> bool:
+    """A SYNC job waits while another job of its account runs or is due: a sync only reads,
+    and must not spend the account's rate-limit budget while creations and changes need it."""
+    job = CampaignJob.objects.filter(pk=job_id).values("kind", "ad_account_id").first()
+    if job is None or job["kind"] != JobKind.SYNC:
+        return False
+    return (
+        CampaignJob.objects.filter(ad_account_id=job["ad_account_id"])
+        .exclude(kind=JobKind.SYNC)
+        .filter(
+            Q(status=JobStatus.PROCESSING, lease_expires_at__gt=now)
+            | Q(status=JobStatus.PENDING)
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        )
         .exists()
     )
 
@@ -131,12 +155,21 @@ _CLAIM_SQL = """
         )
         AND (object_id IS NULL OR NOT EXISTS (
             SELECT 1 FROM campaign_jobs e WHERE e.status IN ('PENDING', 'PROCESSING')
+            AND e.kind <> 'SYNC'
             AND (e.created_at, e.id) < (campaign_jobs.created_at, campaign_jobs.id)
             AND (e.object_id = campaign_jobs.object_id OR e.id IN (
                 SELECT theirs.job_id FROM object_changes theirs
                 JOIN object_changes ours ON ours.object_id = theirs.object_id
                 WHERE ours.job_id = campaign_jobs.id
             ))
+        ))
+        AND (kind <> 'SYNC' OR NOT EXISTS (
+            SELECT 1 FROM campaign_jobs o WHERE o.ad_account_id = campaign_jobs.ad_account_id
+            AND o.kind <> 'SYNC' AND (
+                (o.status = 'PROCESSING' AND o.lease_expires_at > %(now)s)
+                OR (o.status = 'PENDING'
+                    AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= %(now)s))
+            )
         ))
         AND (%(cap)s = 0 OR (
             SELECT count(*) FROM campaign_jobs r WHERE r.ad_account_id = campaign_jobs.ad_account_id
@@ -173,6 +206,8 @@ def _claim_postgresql(job_id: Any, token: str, now: datetime) -> CampaignJob | N
             if account.status == AdAccountStatus.ACTIVE and _still_due(job_id, now):
                 if _earlier_job_unfinished(job_id):
                     raise ObjectBusy()
+                if _sync_must_yield(job_id, now):
+                    raise SyncYields()
                 if cap:
                     raise AccountBusy()
             return None
@@ -207,6 +242,8 @@ def _claim_portable(job_id: Any, token: str, now: datetime) -> CampaignJob | Non
                 raise AccountBusy()
         if _earlier_job_unfinished(job_id):
             raise ObjectBusy()
+        if _sync_must_yield(job_id, now):
+            raise SyncYields()
         claimed = (
             CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))

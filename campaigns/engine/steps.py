@@ -292,3 +292,73 @@ class Plan:
 
     def something_created(self) -> bool:
         return any(step.leaves_object and step.done for step in self.steps)
+
+
+class RefreshStep(Step):
+    """Read something from the platform and store it over rows that exist (a sync's statuses
+    or figures). `row` is the read's own checkpoint: done once `stored_at` is set, which is
+    written in the transaction that stores what was read, while the run holds the job. A read,
+    so repeatable: a run that stops between the read and the store reads again."""
+
+    repeatable = True
+    stores = True
+    checkpoint_fields = ("stored_at",)
+    result_field = "stored_at"
+
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        row: Model,
+        needs: Iterable[Step] = (),
+        *,
+        store: Callable[[Any], None],
+    ) -> None:
+        super().__init__(key, kind, row, needs)
+        self._store = store
+
+    @property
+    def done(self) -> bool:
+        return self.row.stored_at is not None
+
+    def record(self, result: Any) -> dict[str, Any]:
+        return self._set(stored_at=timezone.now())
+
+    def store(self, result: Any) -> None:
+        self._store(result)
+
+
+class StartStep(Step):
+    """Start work the platform prepares on its own (a report run) and keep its id in `field`;
+    a `ReadStep` of `status_field` then waits for it. Done while it has an id whose status is
+    not one of `restart` (the platform gave up on it: start another). Starting it twice only
+    makes the platform prepare it twice, so it is repeatable."""
+
+    repeatable = True
+
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        row: Model,
+        needs: Iterable[Step] = (),
+        *,
+        field: str,
+        status_field: str,
+        restart: frozenset[str],
+    ) -> None:
+        super().__init__(key, kind, row, needs)
+        self.field = field
+        self.status_field = status_field
+        self.restart = restart
+        self.checkpoint_fields = (field, status_field)
+        self.result_field = field
+
+    @property
+    def done(self) -> bool:
+        return bool(getattr(self.row, self.field)) and (
+            getattr(self.row, self.status_field) not in self.restart
+        )
+
+    def record(self, result: Any) -> dict[str, Any]:
+        return self._set(**{self.field: str(result), self.status_field: ""})

@@ -23,7 +23,7 @@ from adaccounts.models import AdAccount
 from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.steps import NO_ANSWER, Plan, Step, Wait
 from campaigns.models import CampaignJob, JobKind
-from platforms.meta import batch, changes, imports, params, uploads
+from platforms.meta import batch, changes, imports, params, sync, uploads
 from platforms.meta.calls import meta_call
 from platforms.meta.client import MetaClient, build_meta_client
 from platforms.meta.errors import ErrorKind, MetaError, failure_of, scrub
@@ -85,6 +85,8 @@ class MetaSession:
         self.fb_account = FbAdAccount(client.account_id, api=client.api)
         self.label = job_label(job)
         self.rows: MetaRows | changes.ChangeRows | None = None
+        self.sync: sync.SyncRun | None = None
+        self.account = account
         # Meta may go on with a request it did not answer until its own timeout.
         self.unanswered_wait = float(settings.META_REQUEST_TIMEOUT)
         # A Graph endpoint refuses batches per account, if at all.
@@ -103,6 +105,9 @@ class MetaSession:
             return changes.build_change_plan(self.rows)
         if self.job.kind == JobKind.IMPORT:
             return imports.build_import_plan(self.job)
+        if self.job.kind == JobKind.SYNC:
+            self.sync = sync.SyncRun(self.job, self.account, self.client, self.account_key)
+            return self.sync.build_plan()
         raise Failure(
             FailureKind.PERMANENT,
             f"mojito cannot run {self.job.kind} jobs on Meta yet.",
@@ -126,7 +131,7 @@ class MetaSession:
 
     def compose(self, candidates: Sequence[Step]) -> list[Step]:
         first = candidates[0]
-        if first.kind == imports.IMPORT:
+        if first.kind == imports.IMPORT or first.kind in sync.SYNC_KINDS:
             return [first]
         if first.kind == IMAGE:
             # Images upload concurrently, each on its own connection; as many as upload at
@@ -170,6 +175,9 @@ class MetaSession:
 
     def _run_one(self, step: Step) -> Any:
         row = step.row
+        if step.kind in sync.SYNC_KINDS:
+            assert self.sync is not None
+            return self.sync.run(step)
         if step.kind == imports.IMPORT:
             platform_id = str(self.job.payload["platform_id"])
             return imports.read_campaign_tree(self.client, self.account_key, platform_id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 from campaigns.engine.pauses import pause_account
 
@@ -74,10 +75,27 @@ def parse_usage(headers: Mapping[str, str], *, account_number: str) -> Usage | N
     return Usage(percent=max(figures, default=0.0), regain_seconds=regain)
 
 
+# How long Meta's last usage figure of an account is taken to hold: its windows roll over
+# about an hour, but a figure a few minutes old says little about now.
+USAGE_MEMORY_SECONDS = 300
+
+
+def _usage_key(account_key: str) -> str:
+    return f"meta:usage:{account_key}"
+
+
+def recent_usage(account_key: str) -> float | None:
+    """Meta's last usage figure for the account (percent), if one came in recently: what a
+    sync checks before it spends any of the account's budget."""
+    return cache.get(_usage_key(account_key))
+
+
 def note_usage(account_key: str, usage: Usage | None) -> float | None:
-    """Pause the account if Meta's figures say so; returns the pause end, if any."""
+    """Remember Meta's figure, and pause the account if it says so; returns the pause end,
+    if any."""
     if usage is None:
         return None
+    cache.set(_usage_key(account_key), usage.percent, timeout=USAGE_MEMORY_SECONDS)
     if usage.regain_seconds > 0:
         return pause_account(account_key, usage.regain_seconds, reason="Meta blocked access")
     if usage.percent >= settings.META_USAGE_PAUSE_PERCENT:
