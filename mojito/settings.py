@@ -397,8 +397,9 @@ META_VIDEO_POLL_SECONDS = env.float("META_VIDEO_POLL_SECONDS", default=5.0)
 # job fails (waiting spends no attempt, so without this a stuck video would hold it forever).
 META_VIDEO_MAX_WAIT_SECONDS = env.float("META_VIDEO_MAX_WAIT_SECONDS", default=3600.0)
 # Sync (API.md "Sync, insights and notifications"): beat reads every ACTIVE account's live
-# objects and figures back from Meta this often, each account at its own moment of the
-# interval, and a sync spends only what Meta's usage figures leave spare.
+# objects and figures back from Meta this often (0: never; a campaign's sync on demand still
+# runs), each account at its own moment of the interval, and a sync spends only what Meta's
+# usage figures leave spare.
 META_SYNC_INTERVAL_SECONDS = env.float("META_SYNC_INTERVAL_SECONDS", default=900.0)
 META_SYNC_MAX_USAGE_PERCENT = env.float("META_SYNC_MAX_USAGE_PERCENT", default=50.0)
 # Meta restates recent days' figures: each sync reads this many days again. A campaign whose
@@ -418,7 +419,7 @@ CELERY_BEAT_SCHEDULE = {
     # Each account's turn comes once per META_SYNC_INTERVAL_SECONDS; this only looks whose.
     "sync-schedule": {
         "task": "campaigns.tasks.sync_schedule",
-        "schedule": min(60.0, META_SYNC_INTERVAL_SECONDS),
+        "schedule": min(60.0, META_SYNC_INTERVAL_SECONDS or 60.0),
     },
 }
 

@@ -145,9 +145,11 @@ def get_sync_planner(platform_type: str) -> Callable[..., Any]:
 
 
 def sync_intervals() -> dict[str, float]:
-    """Seconds between two syncs of an account, for every platform that syncs."""
-    return {
+    """Seconds between two syncs of an account, for every platform that syncs on a schedule
+    (an interval of 0 turns it off)."""
+    intervals = {
         platform_type: float(getattr(settings, entry.sync_interval_setting))
         for platform_type, entry in _PLATFORMS.items()
         if entry.sync_planner is not None and entry.sync_interval_setting is not None
     }
+    return {platform_type: seconds for platform_type, seconds in intervals.items() if seconds > 0}

@@ -71,6 +71,9 @@ WORKER_ENV = {
     "JOB_REPUBLISH_AFTER_SECONDS": "2",
     "LOG_LEVEL": "DEBUG",
     "PYTHONUNBUFFERED": "1",
+    # No periodic sync from the session's beat: its reads would land in the request logs that
+    # other tests read. tests/e2e/test_sync.py runs a beat of its own that syncs.
+    "META_SYNC_INTERVAL_SECONDS": "0",
 }
 
 PROCS_KEY = pytest.StashKey["CeleryProcesses"]()
