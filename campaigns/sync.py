@@ -95,9 +95,12 @@ def sync_schedule(*, now: datetime | None = None) -> list[str]:
     for account in accounts:
         interval = intervals[account.platform_type]
         slot = sync_slot(account.pk, interval, now)
-        # Never twice in one interval, even when beat was down through a slot.
-        if account.last_sync is not None and account.last_sync >= min(
-            slot, now - timedelta(seconds=interval / 2)
+        # Due once the last sync is older than half an interval before the slot: in the
+        # steady state it happened at the slot before; after every account synced at once
+        # (the first schedule after a deploy), those whose slot comes soon skip it, rather
+        # than syncing twice in a few minutes, and the herd spreads out within an interval.
+        if account.last_sync is not None and account.last_sync >= slot - timedelta(
+            seconds=interval / 2
         ):
             continue
         job = _sync_job(account, object_type=ObjectType.AD_ACCOUNT, object_id=account.pk)

@@ -1,0 +1,327 @@
+"""SYNC jobs: the schedule, the claim's rule that a sync yields, and a sync's reads through the
+engine and the Meta adapter, against the sandbox over HTTP through the real SDK.
+
+tests/e2e/test_sync.py drives the same with a real worker and beat.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from django.utils import timezone
+
+from adaccounts.models import AdAccountStatus
+from campaigns.engine.claims import AccountBusy, job_claim
+from campaigns.engine.runner import execute_job
+from campaigns.models import (
+    Ad,
+    AdSet,
+    Campaign,
+    CampaignJob,
+    JobKind,
+    JobStatus,
+    ObjectType,
+    SyncRead,
+)
+from campaigns.sync import campaign_sync_submit, sync_schedule, sync_slot
+from platforms.meta import ratelimit
+from platforms.meta.adapter import MetaAdapter
+from tests import test_meta_adapter as base
+from tests.factories import AdAccountFactory, CampaignJobFactory
+from tests.test_meta_adapter import TOKEN, graph_requests
+from tests.test_meta_changes import IMAGE, change_job, images, live_tree  # noqa: F401
+
+sandbox = base.sandbox
+graph = base.graph
+image_server = base.image_server
+
+pytestmark = pytest.mark.django_db
+
+
+def account_sync(source: CampaignJob) -> CampaignJob:
+    """A SYNC job of the source job's account, as beat starts it."""
+    (job_id,) = sync_schedule(now=timezone.now())
+    job = CampaignJob.objects.get(pk=job_id)
+    assert (job.ad_account_id, job.object_type) == (source.ad_account_id, ObjectType.AD_ACCOUNT)
+    return job
+
+
+def execute(job: CampaignJob) -> CampaignJob:
+    claimed = job_claim(job_id=job.pk)
+    assert claimed is not None
+    execute_job(claimed, MetaAdapter())
+    job.refresh_from_db()
+    return job
+
+
+def graph_post(graph, path: str, **params: Any) -> dict[str, Any]:
+    """What an advertiser does in Ads Manager: a Graph call of their own, past mojito."""
+    response = requests.post(
+        f"{graph.base_url}/v26.0/{path}", data={"access_token": TOKEN, **params}, timeout=5
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def sandbox_object(graph, platform_id: str) -> dict[str, Any]:
+    return next(o for o in base.sandbox_get(graph, "objects") if o["id"] == str(platform_id))
+
+
+# --- the schedule ----------------------------------------------------------------------------
+
+
+def live_campaign(account, **fields: Any) -> Campaign:
+    job = CampaignJobFactory(ad_account=account, team=account.team, status=JobStatus.SUCCESS)
+    return Campaign.objects.create(
+        job=job, ad_account=account, name="Live", platform_id=fields.pop("platform_id", "1201")
+    )
+
+
+def test_beat_syncs_each_active_account_with_live_campaigns_once_per_interval(settings):
+    settings.META_SYNC_INTERVAL_SECONDS = 900
+    now = timezone.now()
+    active = AdAccountFactory()
+    live_campaign(active)
+    inactive = AdAccountFactory(status=AdAccountStatus.REQUIRES_REAUTH)
+    live_campaign(inactive, platform_id="1202")
+    nothing_live = AdAccountFactory()
+    Campaign.objects.create(
+        job=CampaignJobFactory(ad_account=nothing_live, team=nothing_live.team),
+        ad_account=nothing_live,
+        name="Never created",
+    )
+
+    (first,) = sync_schedule(now=now)
+    job = CampaignJob.objects.get(pk=first)
+    assert (job.kind, job.object_type, job.object_id) == (
+        JobKind.SYNC,
+        ObjectType.AD_ACCOUNT,
+        active.pk,
+    )
+    assert job.created_by is None
+    # Its reads are planned with it: three status lists and three levels of figures.
+    assert list(SyncRead.objects.filter(job=job).values_list("name", flat=True)) == [
+        "status:campaign",
+        "status:ad_set",
+        "status:ad",
+        "insights:campaign",
+        "insights:ad_set",
+        "insights:ad",
+    ]
+    # Not a second one while the first is unfinished, nor once it finished, until its moment
+    # of the next interval.
+    assert sync_schedule(now=now + timedelta(seconds=60)) == []
+    CampaignJob.objects.filter(pk=first).update(status=JobStatus.SUCCESS)
+    assert sync_schedule(now=now + timedelta(seconds=120)) == []
+    later = sync_slot(active.pk, 900, now + timedelta(seconds=1800)) + timedelta(seconds=1)
+    assert len(sync_schedule(now=later)) == 1
+
+
+def test_accounts_synced_all_at_once_spread_out_over_the_next_interval(settings):
+    settings.META_SYNC_INTERVAL_SECONDS = 600
+    start = timezone.now()
+    accounts = [AdAccountFactory() for _ in range(30)]
+    for n, account in enumerate(accounts):
+        live_campaign(account, platform_id=f"13{n:03d}")
+
+    started: dict[Any, list[int]] = {account.pk: [] for account in accounts}
+    per_minute = []
+    for minute in range(21):
+        ids = sync_schedule(now=start + timedelta(seconds=60 * minute))
+        jobs = CampaignJob.objects.filter(pk__in=ids)
+        # As if it had been started then, and done at once.
+        jobs.update(created_at=start + timedelta(seconds=60 * minute), status=JobStatus.SUCCESS)
+        for job in jobs:
+            started[job.object_id].append(minute)
+        per_minute.append(len(ids))
+
+    # The first schedule syncs every account (a deploy, or every account new) ...
+    assert per_minute[0] == 30
+    # ... then each at its own moment: no minute carries more than a third of them, ...
+    assert max(per_minute[1:]) <= 10, per_minute
+    # ... each account again within an interval and a half, never twice in half of one.
+    for minutes in started.values():
+        assert 2 <= len(minutes) <= 3, minutes
+        assert all(b - a >= 5 for a, b in zip(minutes, minutes[1:], strict=False)), minutes
+        assert minutes[1] <= 16, minutes
+
+
+def test_an_interval_of_zero_turns_the_schedule_off(settings):
+    settings.META_SYNC_INTERVAL_SECONDS = 0
+    live_campaign(AdAccountFactory())
+    assert sync_schedule() == []
+
+
+# --- the claim: a sync yields -------------------------------------------------------------
+
+
+def sync_job_of(account, **fields: Any) -> CampaignJob:
+    return CampaignJob.objects.create(
+        team=account.team,
+        ad_account=account,
+        platform_type="META",
+        kind=JobKind.SYNC,
+        object_type=ObjectType.AD_ACCOUNT,
+        object_id=account.pk,
+        payload={},
+        **fields,
+    )
+
+
+def test_a_sync_waits_while_a_creation_of_its_account_is_due_or_running(sql_path):
+    account = AdAccountFactory()
+    creation = CampaignJobFactory(ad_account=account, team=account.team)
+    sync = sync_job_of(account)
+
+    with pytest.raises(AccountBusy):
+        job_claim(job_id=sync.pk)
+    CampaignJob.objects.filter(pk=creation.pk).update(
+        status=JobStatus.PROCESSING, lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    with pytest.raises(AccountBusy):
+        job_claim(job_id=sync.pk)
+    # A creation waiting for its backoff leaves the account's budget to the sync meanwhile.
+    CampaignJob.objects.filter(pk=creation.pk).update(
+        status=JobStatus.PENDING,
+        lease_expires_at=None,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
+    claimed = job_claim(job_id=sync.pk)
+    assert claimed is not None and claimed.status == JobStatus.PROCESSING
+
+
+def test_a_change_never_waits_for_an_earlier_sync_of_its_campaign(sql_path):
+    account = AdAccountFactory()
+    campaign = live_campaign(account)
+    CampaignJob.objects.create(
+        team=account.team,
+        ad_account=account,
+        platform_type="META",
+        kind=JobKind.SYNC,
+        object_type=ObjectType.CAMPAIGN,
+        object_id=campaign.pk,
+        payload={},
+    )
+    change = CampaignJob.objects.create(
+        team=account.team,
+        ad_account=account,
+        platform_type="META",
+        kind=JobKind.UPDATE,
+        object_type=ObjectType.CAMPAIGN,
+        object_id=campaign.pk,
+        payload={},
+    )
+    assert job_claim(job_id=change.pk) is not None
+
+
+# --- a sync's reads on the sandbox -----------------------------------------------------------
+
+
+def test_a_sync_reads_every_objects_status_in_one_request_per_object_type(caller, graph):
+    source = live_tree(caller, ad_sets=2, ads=2)
+    before = len(graph_requests(graph))
+
+    job = execute(account_sync(source))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    sent = graph_requests(graph)[before:]
+    status_reads = [r["path"].rsplit("/", 1)[-1] for r in sent if "insights" not in r["path"]]
+    assert status_reads == ["campaigns", "adsets", "ads"]
+    for model in (Campaign, AdSet, Ad):
+        for row in model.objects.filter(job=source):
+            meta = sandbox_object(graph, row.platform_id)
+            assert row.effective_status == meta["effective_status"], row
+            assert row.synced_at is not None
+    # Paused when created: Meta says the ads cannot run because their campaign is paused.
+    assert set(Ad.objects.values_list("effective_status", flat=True)) == {"CAMPAIGN_PAUSED"}
+
+
+def test_what_changed_in_ads_manager_comes_back_but_never_over_a_change_under_way(caller, graph):
+    source = live_tree(caller, ad_sets=2, ads=1)
+    first, second = AdSet.objects.filter(job=source).order_by("position")
+    graph_post(graph, first.platform_id, status="ACTIVE")
+    graph_post(graph, second.platform_id, status="ACTIVE")
+    # mojito is about to pause the second one: the read must not undo that.
+    change_job(source, ObjectType.AD_SET, second, {"status": "PAUSED"})
+
+    job = execute(account_sync(source))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "ACTIVE"
+    assert second.status == "PAUSED"
+
+
+def test_a_sync_of_an_account_near_its_rate_limit_waits_without_spending_an_attempt(
+    caller, graph, settings
+):
+    source = live_tree(caller)
+    job = account_sync(source)
+    ratelimit.note_usage(str(source.ad_account_id), ratelimit.Usage(percent=70, regain_seconds=0))
+    settings.META_SYNC_MAX_USAGE_PERCENT = 50
+    before = len(graph_requests(graph))
+
+    job = execute(job)
+
+    assert job.status == JobStatus.PENDING
+    assert job.attempts == 0
+    assert job.next_attempt_at is not None and job.next_attempt_at > timezone.now()
+    assert graph_requests(graph)[before:] == []
+
+
+def test_a_campaign_deleted_in_ads_manager_reads_deleted(caller, graph):
+    source = live_tree(caller)
+    campaign = Campaign.objects.get(job=source)
+    requests.delete(
+        f"{graph.base_url}/v26.0/{campaign.platform_id}", params={"access_token": TOKEN}, timeout=5
+    ).raise_for_status()
+
+    job = execute(account_sync(source))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.effective_status) == ("DELETED", "DELETED")
+
+
+# --- a campaign's sync on demand -----------------------------------------------------------
+
+
+def test_a_campaigns_sync_on_demand_reads_only_its_tree(caller, graph):
+    source = live_tree(caller)
+    other = live_tree(caller)
+    campaign = Campaign.objects.get(job=source)
+    job = campaign_sync_submit(user=caller.user, campaign=campaign)
+    assert campaign_sync_submit(user=caller.user, campaign=campaign).pk == job.pk
+
+    job = execute(job)
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    assert Ad.objects.get(job=source).synced_at is not None
+    assert Ad.objects.get(job=other).synced_at is None
+
+
+def test_the_sync_endpoint_answers_202_with_a_sync_job(caller, other_caller, graph):
+    source = live_tree(caller)
+    campaign = Campaign.objects.get(job=source)
+
+    response = caller.client.post(f"/api/v1/campaigns/{campaign.pk}/sync", format="json")
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["kind"], body["status"], body["object_type"], body["object_id"]) == (
+        "SYNC",
+        "PENDING",
+        "campaign",
+        str(campaign.pk),
+    )
+    assert response["Location"] == f"/api/v1/jobs/{body['id']}"
+    assert other_caller.client.post(f"/api/v1/campaigns/{campaign.pk}/sync").status_code == 404
+    source.ad_account.status = AdAccountStatus.REQUIRES_REAUTH
+    source.ad_account.save()
+    CampaignJob.objects.filter(kind=JobKind.SYNC).update(status=JobStatus.SUCCESS)
+    assert caller.client.post(f"/api/v1/campaigns/{campaign.pk}/sync").status_code == 409
+
