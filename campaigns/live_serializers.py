@@ -91,6 +91,13 @@ class _LiveObjectSerializer(_LiveSerializer):
     review_feedback = JSONObjectField(
         read_only=True, allow_null=True, help_text="The platform's reasons (a disapproved ad)."
     )
+    issues = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        allow_null=True,
+        help_text="What the platform says hampers delivery (Meta's issues_info: level, "
+        "error_code, error_summary, error_message...); null when it names none.",
+    )
     synced_at = serializers.DateTimeField(read_only=True, allow_null=True)
     job_id = serializers.UUIDField(read_only=True, help_text="The job that created it.")
     created_at = serializers.DateTimeField(read_only=True)
