@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "adaccounts",
     "campaigns",
     "platforms.meta",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -375,6 +376,8 @@ JOB_SWEEP_BATCH_SIZE = env.int("JOB_SWEEP_BATCH_SIZE", default=500)
 # are per account; more parallelism there only reaches them sooner.
 JOB_MAX_CONCURRENT_PER_ACCOUNT = env.int("JOB_MAX_CONCURRENT_PER_ACCOUNT", default=8)
 JOB_ACCOUNT_BUSY_RETRY_SECONDS = env.float("JOB_ACCOUNT_BUSY_RETRY_SECONDS", default=1.0)
+# A SYNC job that found its account's other jobs running or due looks again this much later.
+JOB_SYNC_YIELD_SECONDS = env.float("JOB_SYNC_YIELD_SECONDS", default=15.0)
 # Attempts a job may spend on transient failures before it ends FAILED / PARTIAL_SUCCESS.
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=5)
 # Exponential backoff with jitter between transient failures: base * 2^(attempt-1), capped.

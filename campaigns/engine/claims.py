@@ -39,10 +39,15 @@ def claim_token() -> str:
 class AccountBusy(Exception):
     """The job's ad account already runs as many jobs as it may at once."""
 
+    # The setting that says how soon the job is tried again.
+    retry_setting = "JOB_ACCOUNT_BUSY_RETRY_SECONDS"
+
 
 class SyncYields(AccountBusy):
-    """A SYNC job waits for the account's creation and change jobs to be done (retried like a
-    busy account)."""
+    """A SYNC job waits for the account's creation and change jobs to be done: tried again
+    later than a busy account's job, since those may take a while."""
+
+    retry_setting = "JOB_SYNC_YIELD_SECONDS"
 
 
 class ObjectBusy(AccountBusy):

@@ -26,9 +26,9 @@ def job_execute(*, job_id: Any) -> None:
         # Left PENDING (no attempt spent) until a worker that can run it exists.
         logger.warning("No adapter for job %s's platform yet; it stays PENDING", job_id)
         return
-    except AccountBusy:
+    except AccountBusy as busy:
         # Not a failure: come back shortly (the sweeper would, later, if this is lost).
-        delay = settings.JOB_ACCOUNT_BUSY_RETRY_SECONDS
+        delay = getattr(settings, busy.retry_setting)
         CampaignJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
             published_at=timezone.now() + timedelta(seconds=delay)
         )
