@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import services
-from campaigns.models import CampaignJob, JobStatus
+from campaigns.models import CampaignJob, JobKind, JobStatus
 from campaigns.selectors import job_list_for_user, job_with_tree
 from campaigns.serializers import (
     JobListSerializer,
@@ -164,10 +164,13 @@ class AdSubmissionView(APIView):
 class JobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=JobStatus.choices)
     ad_account_id = filters.UUIDFilter(field_name="ad_account_id")
+    # Beyond API.md's two: a client following one object's jobs (its changes, its syncs).
+    kind = filters.ChoiceFilter(choices=JobKind.choices)
+    object_id = filters.UUIDFilter(field_name="object_id")
 
     class Meta:
         model = CampaignJob
-        fields = ["status", "ad_account_id"]
+        fields = ["status", "ad_account_id", "kind", "object_id"]
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -325,3 +325,15 @@ def test_the_sync_endpoint_answers_202_with_a_sync_job(caller, other_caller, gra
     CampaignJob.objects.filter(kind=JobKind.SYNC).update(status=JobStatus.SUCCESS)
     assert caller.client.post(f"/api/v1/campaigns/{campaign.pk}/sync").status_code == 409
 
+
+
+def test_jobs_can_be_listed_by_kind_and_object(caller, graph):
+    source = live_tree(caller)
+    campaign = Campaign.objects.get(job=source)
+    sync = campaign_sync_submit(user=caller.user, campaign=campaign)
+
+    response = caller.client.get(f"/api/v1/jobs?kind=SYNC&object_id={campaign.pk}")
+
+    assert response.status_code == 200
+    assert [job["id"] for job in response.json()["results"]] == [str(sync.pk)]
+    assert caller.client.get("/api/v1/jobs?kind=NOPE").status_code == 400
