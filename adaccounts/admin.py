@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -27,6 +28,7 @@ from adaccounts.services import (
     ad_account_update,
     ad_account_verify,
 )
+from audit.admin import recent_changes
 from platforms.registry import PlatformNotSupported
 
 # Django's error reports (DEBUG page, admin e-mails) list POST data; never the tokens.
@@ -78,7 +80,14 @@ class AdAccountAdmin(admin.ModelAdmin):
     list_select_related = ["team"]
     ordering = ["-updated_at"]
     autocomplete_fields = ["team", "owner_user"]
-    readonly_fields = ["id", "has_credentials", "created_at", "updated_at", "deleted_at"]
+    readonly_fields = [
+        "id",
+        "has_credentials",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "recent_changes",
+    ]
     actions = ["verify_accounts"]
 
     # --- actions ---------------------------------------------------------------------------
@@ -87,7 +96,7 @@ class AdAccountAdmin(admin.ModelAdmin):
     def verify_accounts(self, request: HttpRequest, queryset: QuerySet[AdAccount]) -> None:
         for account in queryset.filter(deleted_at__isnull=True):
             try:
-                result = ad_account_verify(account=account)
+                result = ad_account_verify(account=account, actor=request.user)
             except PlatformNotSupported:
                 self.message_user(
                     request, f"{account}: verification is not available yet.", messages.WARNING
@@ -136,7 +145,13 @@ class AdAccountAdmin(admin.ModelAdmin):
             fieldsets.append(
                 ("Record", {"fields": ["id", "created_at", "updated_at", "deleted_at"]})
             )
+            fieldsets.append(("Recent changes", {"fields": ["recent_changes"]}))
         return fieldsets
+
+    @admin.display(description="Recent changes")
+    def recent_changes(self, obj: AdAccount) -> SafeString:
+        # The account's own events (credentials only as changed, never a value).
+        return recent_changes([obj.pk], search=obj.pk)
 
     def get_readonly_fields(self, request: HttpRequest, obj: AdAccount | None = None) -> list:
         readonly = list(super().get_readonly_fields(request, obj))
@@ -177,7 +192,7 @@ class AdAccountAdmin(admin.ModelAdmin):
                 }
                 if credentials is not None:
                     changes["credentials"] = credentials
-                ad_account_update(account=obj, **changes)
+                ad_account_update(account=obj, actor=request.user, **changes)
             else:
                 account = ad_account_create(
                     team=form.cleaned_data["team"],
@@ -188,6 +203,7 @@ class AdAccountAdmin(admin.ModelAdmin):
                     status=form.cleaned_data["status"],
                     owner_user=form.cleaned_data["owner_user"],
                     additional_config=form.cleaned_data["additional_config"],
+                    actor=request.user,
                 )
                 # The service built its own instance: point the admin's one (used for the
                 # history entry and the redirect) at the saved row.
@@ -204,11 +220,11 @@ class AdAccountAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request: HttpRequest, obj: AdAccount) -> None:
-        ad_account_delete(account=obj)
+        ad_account_delete(account=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AdAccount]) -> None:
         for account in queryset.filter(deleted_at__isnull=True):
-            ad_account_delete(account=account)
+            ad_account_delete(account=account, actor=request.user)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list, dict, set, list]:
         # Only the accounts themselves are marked deleted; their jobs and campaigns stay, so

@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from adaccounts.signals import ad_account_deleted, ad_account_reactivated
 from audit import services as audit
+from audit.models import AuditEvent
 from notifications import events
 from platforms.base import VerifyResult
 from platforms.registry import get_verifier
@@ -59,6 +60,44 @@ def _save_checking_duplicates(account: AdAccount, **save_kwargs: Any) -> AdAccou
     return account
 
 
+# What an account's audit events show of it: model field → the attribute holding its stored
+# value, which is also the API's name of it (a foreign key's id).
+_AUDITED = {
+    "platform_type": "platform_type",
+    "platform_account_id": "platform_account_id",
+    "name": "name",
+    "team": "team_id",
+    "owner_user": "owner_user_id",
+    "status": "status",
+    "additional_config": "additional_config",
+    "credentials": "credentials",
+}
+
+
+def _audited(values: dict[str, Any]) -> dict[str, Any]:
+    """Stored values (by attribute) as an audit event shows them: ids as text, credentials
+    only as whether there are any, never a value or any part of one."""
+    shown = dict(values)
+    for name in ("team_id", "owner_user_id"):
+        if shown.get(name) is not None:
+            shown[name] = str(shown[name])
+    if "credentials" in shown:
+        shown["credentials"] = audit.CREDENTIALS_SET if shown["credentials"] else None
+    return shown
+
+
+def _account_event(account: AdAccount, action: str, actor: Any, changes: Any) -> AuditEvent:
+    return audit.audit_new(
+        actor=actor,
+        action=action,
+        object_type="ad_account",
+        object_id=account.pk,
+        ad_account_id=account.pk,
+        team_id=account.team_id,
+        changes=changes,
+    )
+
+
 def ad_account_create(
     *,
     team: Team,
@@ -69,7 +108,10 @@ def ad_account_create(
     status: str = AdAccountStatus.ACTIVE,
     owner_user: AbstractUser | None = None,
     additional_config: dict[str, Any] | None = None,
+    actor: Any = None,
 ) -> AdAccount:
+    """Create an account, audited as `ad_account.created` by `actor` (a user; None for the
+    system). Raises `ValidationError` on a live duplicate."""
     account = AdAccount(
         team=team,
         platform_type=platform_type,
@@ -80,7 +122,11 @@ def ad_account_create(
         owner_user=owner_user,
         additional_config=additional_config or {},
     )
-    _save_checking_duplicates(account)
+    after = _audited({name: getattr(account, name) for name in _AUDITED.values()})
+    with transaction.atomic():
+        _save_checking_duplicates(account)
+        changes = audit.audit_diff({}, after)
+        audit.audit_write([_account_event(account, "ad_account.created", actor, changes)])
     logger.info("Created ad account %s (%s %s)", account.id, platform_type, platform_account_id)
     return account
 
@@ -96,27 +142,29 @@ _UPDATABLE = {
 }
 
 
-def ad_account_update(*, account: AdAccount, **changes: Any) -> AdAccount:
+def ad_account_update(*, account: AdAccount, actor: Any = None, **changes: Any) -> AdAccount:
     """Apply `changes` and write only those fields, so that every other field keeps what the
     database has (`account` may be stale: a worker may have set REQUIRES_REAUTH meanwhile).
 
     Credentials are replaced only when given (omitting them keeps them), and then
-    credentials_version goes up by one. Announces a reactivation when this update is what
-    makes the account ACTIVE. Returns `account`, reloaded as stored.
+    credentials_version goes up by one. The fields whose value changed are audited as
+    `ad_account.updated` by `actor` (a user; None for the system), credentials only as
+    changed. Announces a reactivation when this update is what makes the account ACTIVE.
+    Returns `account`, reloaded as stored.
     """
     unknown = set(changes) - _UPDATABLE
     if unknown:
         raise TypeError(f"ad_account_update() got unexpected fields: {sorted(unknown)}")
     was: str | None = None
     with transaction.atomic():
+        # What the row holds, not what the instance was loaded with (the audit's `before`,
+        # and the status a reactivation is told from); the lock keeps a worker from changing
+        # it between this read and the write below.
+        audited_names = [_AUDITED[field] for field in changes]
+        stored = AdAccount.objects.select_for_update().values(*audited_names).get(pk=account.pk)
+        before = _audited(stored)
         if "status" in changes:
-            # The status the row has, not the one the instance was loaded with; the lock keeps
-            # a worker from changing it between this read and the write below.
-            was = (
-                AdAccount.objects.select_for_update()
-                .values_list("status", flat=True)
-                .get(pk=account.pk)
-            )
+            was = stored["status"]
         for field, value in changes.items():
             setattr(account, field, value)
         update_fields = [*changes, "updated_at"]
@@ -128,6 +176,16 @@ def ad_account_update(*, account: AdAccount, **changes: Any) -> AdAccount:
         # Our UPDATE holds the row lock until commit: this reads what it wrote, and the
         # fields it did not write as they are now.
         account.refresh_from_db()
+        after = _audited({name: getattr(account, name) for name in audited_names})
+        audited = audit.audit_diff(before, after)
+        if "credentials" in changes:
+            # Replaced, even by the same values: never compared, never shown.
+            audited["credentials"] = {
+                "before": before["credentials"],
+                "after": audit.CREDENTIALS_CHANGED if after["credentials"] else None,
+            }
+        if audited:
+            audit.audit_write([_account_event(account, "ad_account.updated", actor, audited)])
     logger.info("Updated ad account %s (%s)", account.id, ", ".join(sorted(changes)) or "nothing")
     if was is not None:
         _announce_if_reactivated(account, was)
@@ -182,14 +240,18 @@ def ad_account_require_reauth(*, account_id: UUID | str, credentials_version: in
     return bool(changed)
 
 
-def ad_account_delete(*, account: AdAccount) -> None:
+def ad_account_delete(*, account: AdAccount, actor: Any = None) -> None:
     """Soft delete: the row stays for the jobs that reference it, but leaves the API.
+    Audited as `ad_account.deleted` by `actor` (a user; None for the system).
 
     Sends `ad_account_deleted` after commit, once: deleting a deleted account does nothing.
     """
-    if not account.soft_delete():
-        logger.info("Ad account %s was already deleted", account.id)
-        return
+    with transaction.atomic():
+        if not account.soft_delete():
+            logger.info("Ad account %s was already deleted", account.id)
+            return
+        changes = {"deleted_at": {"before": None, "after": account.deleted_at}}
+        audit.audit_write([_account_event(account, "ad_account.deleted", actor, changes)])
     logger.info("Soft-deleted ad account %s", account.id)
     account_id = account.pk
     transaction.on_commit(lambda: ad_account_deleted.send(sender=AdAccount, account_id=account_id))
@@ -211,7 +273,7 @@ def ad_account_credentials_rotate() -> int:
             # either committed before (and is what gets re-encrypted) or waits for this one.
             account = (
                 AdAccount.objects.select_for_update()
-                .only("id", "credentials")
+                .only("id", "team_id", "credentials")
                 .filter(pk=pk)
                 .first()
             )
@@ -220,6 +282,15 @@ def ad_account_credentials_rotate() -> int:
             # update() bypasses save() so updated_at keeps meaning "last changed by a person",
             # and credentials_version stays: these are the same credentials.
             AdAccount.objects.filter(pk=pk).update(credentials=account.credentials)
+            changes = {
+                "credentials": {
+                    "before": audit.CREDENTIALS_SET if account.credentials else None,
+                    "after": audit.CREDENTIALS_REENCRYPTED if account.credentials else None,
+                }
+            }
+            audit.audit_write(
+                [_account_event(account, "ad_account.credentials_reencrypted", None, changes)]
+            )
         count += 1
     logger.info("Re-encrypted credentials of %d ad accounts under the newest key", count)
     return count

@@ -68,25 +68,25 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=AdAccountInputSerializer, responses={201: AdAccountSerializer})
     def create(self, request: Request) -> Response:
         data = self._validated(request)
-        account = services.ad_account_create(**data)
+        account = services.ad_account_create(**data, actor=request.user)
         return Response(AdAccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AdAccountReplaceSerializer, responses={200: AdAccountSerializer})
     def update(self, request: Request, pk: str | None = None) -> Response:
         account = self.get_object()
         data = self._validated(request, account)
-        account = services.ad_account_update(account=account, **data)
+        account = services.ad_account_update(account=account, actor=request.user, **data)
         return Response(AdAccountSerializer(account).data)
 
     @extend_schema(request=AdAccountInputSerializer, responses={200: AdAccountSerializer})
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         account = self.get_object()
         data = self._validated(request, account, partial=True)
-        account = services.ad_account_update(account=account, **data)
+        account = services.ad_account_update(account=account, actor=request.user, **data)
         return Response(AdAccountSerializer(account).data)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        services.ad_account_delete(account=self.get_object())
+        services.ad_account_delete(account=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -103,7 +103,7 @@ class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Ask the platform whether the credentials work; sets `status` from the answer."""
         account = self.get_object()
         try:
-            result = services.ad_account_verify(account=account)
+            result = services.ad_account_verify(account=account, actor=request.user)
         except PlatformNotSupported:
             raise exceptions.ValidationError(
                 {

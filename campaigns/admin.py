@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from audit.admin import recent_changes
 from campaigns import services
 from campaigns.live_admin import LiveObjectAdminMixin
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, MediaAsset, ObjectType
@@ -162,7 +163,7 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         done, refused = 0, []
         for job in queryset:
             try:
-                services.job_retry(job=job)
+                services.job_retry(job=job, actor=request.user)
                 done += 1
             except services.JobStateConflict:
                 refused.append(str(job.pk))
@@ -173,7 +174,7 @@ class CampaignJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         done, refused = 0, []
         for job in queryset:
             try:
-                services.job_cancel(job=job)
+                services.job_cancel(job=job, actor=request.user)
                 done += 1
             except services.JobStateConflict:
                 refused.append(str(job.pk))
@@ -268,9 +269,20 @@ class CampaignAdmin(LiveObjectAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "ad_account",
         "job_link",
         "created_at",
+        "recent_changes",
     ]
     fields = readonly_fields
     inlines = [AdSetInline]
+
+    @admin.display(description="recent changes")
+    def recent_changes(self, campaign: Campaign) -> SafeString:
+        # The campaign's, its ad sets' and its ads' events: three small reads of ids.
+        ids = [
+            campaign.pk,
+            *AdSet.objects.filter(campaign=campaign).values_list("pk", flat=True),
+            *Ad.objects.filter(ad_set__campaign=campaign).values_list("pk", flat=True),
+        ]
+        return recent_changes(ids, search=campaign.pk)
 
     @admin.display(description="job")
     def job_link(self, campaign: Campaign) -> SafeString:

@@ -21,6 +21,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from adaccounts.models import AdAccount, AdAccountStatus
+from audit.models import AuditEvent
+from audit.services import audit_job_created, audit_write
 from campaigns.models import (
     FINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -130,7 +132,8 @@ def _store(
 ) -> CampaignJob:
     with transaction.atomic():
         _lock_campaign(campaign.pk)
-        insert_rows([(CampaignJob, [job]), *rows])
+        # The job, its rows and its audit event: one statement on PostgreSQL.
+        insert_rows([(CampaignJob, [job]), *rows, (AuditEvent, [audit_job_created(job)])])
         transaction.on_commit(lambda: job_publish(job_id=job.id))
     logger.info("%s job %s accepted for %s %s", job.kind, job.id, job.object_type, job.object_id)
     return job
@@ -338,6 +341,7 @@ def live_import_submit(*, user: AbstractBaseUser, data: Any) -> CampaignJob:
             published_at=timezone.now(),
         )
         job.save(force_insert=True)
+        audit_write([audit_job_created(job)])
         transaction.on_commit(lambda: job_publish(job_id=job.id))
     logger.info("Import job %s accepted for campaign %s", job.id, platform_id)
     return job

@@ -23,6 +23,8 @@ from rest_framework import serializers
 
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.selectors import ad_account_list_for_user, team_list_for_user
+from audit.models import AuditEvent
+from audit.services import audit_job_created, audit_job_event, audit_write
 from campaigns.models import (
     RETRYABLE_STATUSES,
     CampaignJob,
@@ -235,8 +237,8 @@ def job_submit(
     plan = get_planner(platform_type)(job=job, request=request)
     try:
         with transaction.atomic():
-            # The job and its whole plan: one statement on PostgreSQL.
-            insert_rows([(CampaignJob, [job]), *plan])
+            # The job, its whole plan and its audit event: one statement on PostgreSQL.
+            insert_rows([(CampaignJob, [job]), *plan, (AuditEvent, [audit_job_created(job)])])
             transaction.on_commit(lambda: job_publish(job_id=job.id))
     except IntegrityError:
         if not idempotency_key:
@@ -275,12 +277,21 @@ def job_publish(*, job_id: Any, countdown: float | None = None) -> bool:
     return True
 
 
-def job_cancel(*, job: CampaignJob) -> CampaignJob:
-    """PENDING → CANCELLED. A job a worker already holds cannot be cancelled."""
+def _audit_status(job: CampaignJob, action: str, actor: Any, previous: str, status: str) -> None:
+    changes = {"status": {"before": previous, "after": status}}
+    audit_write([audit_job_event(job=job, action=action, actor=actor, changes=changes)])
+
+
+def job_cancel(*, job: CampaignJob, actor: Any = None) -> CampaignJob:
+    """PENDING → CANCELLED, audited as `job.cancelled` by `actor` (a user; None for the
+    system). A job a worker already holds cannot be cancelled."""
     now = timezone.now()
-    changed = CampaignJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-        status=JobStatus.CANCELLED, finished_at=now, next_attempt_at=None, updated_at=now
-    )
+    with transaction.atomic():
+        changed = CampaignJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+            status=JobStatus.CANCELLED, finished_at=now, next_attempt_at=None, updated_at=now
+        )
+        if changed:
+            _audit_status(job, "job.cancelled", actor, JobStatus.PENDING, JobStatus.CANCELLED)
     job.refresh_from_db()
     if not changed:
         raise JobStateConflict(f"Only a PENDING job can be cancelled; this one is {job.status}.")
@@ -288,8 +299,9 @@ def job_cancel(*, job: CampaignJob) -> CampaignJob:
     return job
 
 
-def job_retry(*, job: CampaignJob) -> CampaignJob:
-    """FAILED / PARTIAL_SUCCESS → PENDING with a fresh attempt budget, published after commit.
+def job_retry(*, job: CampaignJob, actor: Any = None) -> CampaignJob:
+    """FAILED / PARTIAL_SUCCESS → PENDING with a fresh attempt budget, published after commit;
+    audited as `job.retried` by `actor` (a user; None for the system).
 
     The plan rows keep their platform IDs, so the next run resumes: nothing that exists on
     the platform is created again. A change superseded by a later one is not retried: it would
@@ -302,7 +314,14 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
         )
     now = timezone.now()
     with transaction.atomic():
-        changed = CampaignJob.objects.filter(pk=job.pk, status__in=RETRYABLE_STATUSES).update(
+        # The status it leaves, as the row has it (the audit's `before`), locked until commit.
+        previous = (
+            CampaignJob.objects.select_for_update()
+            .filter(pk=job.pk, status__in=RETRYABLE_STATUSES)
+            .values_list("status", flat=True)
+            .first()
+        )
+        changed = previous is not None and CampaignJob.objects.filter(pk=job.pk).update(
             status=JobStatus.PENDING,
             # A fresh budget of JOB_MAX_ATTEMPTS: someone decided it is worth another go.
             attempts_at_retry=F("attempts"),
@@ -314,6 +333,7 @@ def job_retry(*, job: CampaignJob) -> CampaignJob:
             updated_at=now,
         )
         if changed:
+            _audit_status(job, "job.retried", actor, previous, JobStatus.PENDING)
             transaction.on_commit(lambda: job_publish(job_id=job.pk))
     job.refresh_from_db()
     if not changed:
@@ -345,9 +365,14 @@ def _superseded(job: CampaignJob) -> bool:
 
 
 def jobs_retry(
-    *, job_ids: list[str] | None = None, status: str | None = None, since: datetime | None = None
+    *,
+    job_ids: list[str] | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    actor: Any = None,
 ) -> list[CampaignJob]:
-    """Retry every retryable job matching the filters (the `retry_jobs` command)."""
+    """Retry every retryable job matching the filters (the `retry_jobs` command; `actor`
+    None: the system)."""
     jobs = CampaignJob.objects.filter(status__in=RETRYABLE_STATUSES)
     if job_ids:
         jobs = jobs.filter(pk__in=job_ids)
@@ -358,7 +383,7 @@ def jobs_retry(
     retried = []
     for job in jobs.order_by("created_at"):
         try:
-            retried.append(job_retry(job=job))
+            retried.append(job_retry(job=job, actor=actor))
         except JobStateConflict:
             continue  # changed under us; nothing to do
     return retried

@@ -197,7 +197,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         try:
-            job = services.job_retry(job=self.get_object())
+            job = services.job_retry(job=self.get_object(), actor=request.user)
         except services.JobStateConflict as exc:
             raise Conflict(str(exc)) from None
         return _job_response(job, status.HTTP_202_ACCEPTED)
@@ -210,7 +210,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         try:
-            job = services.job_cancel(job=self.get_object())
+            job = services.job_cancel(job=self.get_object(), actor=request.user)
         except services.JobStateConflict as exc:
             raise Conflict(str(exc)) from None
         return _job_response(job, status.HTTP_200_OK)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from adaccounts.views import AdAccountViewSet, TeamViewSet
+from audit.views import AuditEventViewSet
 from campaigns.live_views import AdSetViewSet, AdViewSet, CampaignViewSet
 from campaigns.views import AdSubmissionView, JobViewSet
 from mojito.api import ApiNotFoundView, DocsView, OptionalSlashRouter, SchemaView
@@ -16,6 +17,7 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("ad_sets", AdSetViewSet, basename="ad-set")
 router.register("ads", AdViewSet, basename="ad")
+router.register("audit_events", AuditEventViewSet, basename="audit-event")
 
 # Errors outside every view under /api/ (a middleware, Django's own body checks) answer in the
 # API's JSON shape too; other paths keep Django's pages.

@@ -1009,6 +1009,7 @@ def test_a_submission_writes_the_job_and_its_whole_plan_in_one_statement(caller,
             "meta_creative_details",
             "ads",
             "meta_ad_details",
+            "audit_events",  # the job.created event
         ],
     ]
     assert Ad.objects.count() == 9 and MediaAsset.objects.count() == 9

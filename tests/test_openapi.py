@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from audit.models import AuditEvent
 from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus
 from mojito.wsgi import application
 from platforms.meta import rules
@@ -518,6 +519,8 @@ def fuzz_ids(caller, account, post_json, graph, settings) -> Iterator[dict[str, 
             "campaigns": campaign["id"],
             "ad_sets": ad_set["id"],
             "ads": ad_set["ads"][0]["id"],
+            # The submission's own event (job.created).
+            "audit_events": str(AuditEvent.objects.get(object_id=job_id).pk),
         }
     finally:
         request_started.connect(close_old_connections)

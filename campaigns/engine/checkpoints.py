@@ -35,16 +35,21 @@ def job_still_held(job: CampaignJob) -> Exists:
 RowChanges = dict[Any, dict[str, Any]]
 
 
-def job_update_rows(job: CampaignJob, changes: dict[type[Model], RowChanges]) -> bool:
-    """Write checkpoint fields of a job's rows (plan objects, media), only while this run
-    holds the job. Returns False when the run lost it: then nothing was written.
+def job_update_rows(
+    job: CampaignJob, changes: dict[type[Model], RowChanges], inserts: Sequence[Model] = ()
+) -> bool:
+    """Write checkpoint fields of a job's rows (plan objects, media), and insert the new
+    rows `inserts` (unsaved instances, their keys set: the audit event of an accepted
+    change), only while this run holds the job. Returns False when the run lost it: then
+    nothing was written.
 
-    On PostgreSQL this is one statement whatever the rows and tables (an UPDATE per table as
-    data-modifying CTEs sharing one check of the hold): a job writes its checkpoints before
-    and after every Graph call, and through the ORM each row would cost a statement.
+    On PostgreSQL this is one statement whatever the rows and tables (an UPDATE per table,
+    and an INSERT per table of new rows, as data-modifying CTEs sharing one check of the
+    hold): a job writes its checkpoints before and after every Graph call, and through the
+    ORM each row would cost a statement.
     """
     changes = {model: rows for model, rows in changes.items() if rows}
-    if not changes:
+    if not changes and not inserts:
         return True
     expected = sum(len(rows) for rows in changes.values())
     if connection.vendor != "postgresql":
@@ -55,26 +60,39 @@ def job_update_rows(job: CampaignJob, changes: dict[type[Model], RowChanges]) ->
                 for model, rows in changes.items()
                 for pk, fields in rows.items()
             )
-            if updated != expected:
+            if updated != expected or (not changes and not held(job).exists()):
                 transaction.set_rollback(True)
-        return updated == expected
-    sql, params = _update_rows_sql(job, changes)
+                return False
+            for model, objs in _by_model(inserts).items():
+                model._default_manager.bulk_create(objs)
+        return True
+    sql, params = _update_rows_sql(job, changes, inserts)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (updated,) = cursor.fetchone()
+        (written,) = cursor.fetchone()
     # One statement: either the hold check passed and every row was written, or none was.
-    return updated == expected
+    return written == expected + len(inserts)
+
+
+def _by_model(objs: Sequence[Model]) -> dict[type[Model], list[Model]]:
+    grouped: dict[type[Model], list[Model]] = {}
+    for obj in objs:
+        grouped.setdefault(type(obj), []).append(obj)
+    return grouped
 
 
 def job_store_rows(
-    job: CampaignJob, changes: dict[type[Model], RowChanges], stores: Sequence[Callable[[], None]]
+    job: CampaignJob,
+    changes: dict[type[Model], RowChanges],
+    stores: Sequence[Callable[[], None]],
+    inserts: Sequence[Model] = (),
 ) -> bool:
     """`job_update_rows`, and the `stores` (writes of new rows) in the same transaction, only
     while this run holds the job: the job's row is locked first, so a requeue waits."""
     with transaction.atomic():
         if not held(job).select_for_update().exists():
             return False
-        if not job_update_rows(job, changes):
+        if not job_update_rows(job, changes, inserts):
             transaction.set_rollback(True)
             return False
         for store in stores:
@@ -83,7 +101,7 @@ def job_store_rows(
 
 
 def _update_rows_sql(
-    job: CampaignJob, changes: dict[type[Model], RowChanges]
+    job: CampaignJob, changes: dict[type[Model], RowChanges], inserts: Sequence[Model] = ()
 ) -> tuple[str, list[Any]]:
     # Only identifiers from the models' metadata are formatted into the SQL (hence the
     # S608 exemptions below); every value is a parameter.
@@ -117,7 +135,24 @@ def _update_rows_sql(
             f" WHERE t.{columns[0]} = v.{columns[0]} AND EXISTS (SELECT 1 FROM held)"
             " RETURNING 1)"
         )
-    counts = " + ".join(f"(SELECT count(*) FROM u{n})" for n in range(len(groups)))  # noqa: S608
+    names = [f"u{n}" for n in range(len(groups))]
+    for n, (model, objs) in enumerate(_by_model(inserts).items()):
+        opts = model._meta
+        fields = [field for field in opts.concrete_fields if not field.generated]
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        row_sql = "(" + ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields) + ")"
+        for obj in objs:
+            params += [
+                field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields
+            ]
+        # INSERT ... SELECT, so that the rows go in only with the hold, as the updates do.
+        ctes.append(
+            f"i{n} AS (INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns})"  # noqa: S608
+            f" SELECT * FROM (VALUES {', '.join([row_sql] * len(objs))}) AS v({columns})"
+            " WHERE EXISTS (SELECT 1 FROM held) RETURNING 1)"
+        )
+        names.append(f"i{n}")
+    counts = " + ".join(f"(SELECT count(*) FROM {name})" for name in names)  # noqa: S608
     return f"WITH {', '.join(ctes)} SELECT {counts}", params
 
 

@@ -44,7 +44,7 @@ from campaigns.engine.checkpoints import (
     job_update_rows,
 )
 from campaigns.engine.outcome import job_reschedule, job_settle, job_succeed
-from campaigns.engine.steps import NO_ANSWER, Plan, Step, Wait
+from campaigns.engine.steps import NO_ANSWER, ChangeStep, Plan, Step, Wait
 from campaigns.models import CampaignJob
 
 logger = logging.getLogger(__name__)
@@ -178,11 +178,16 @@ class JobRun:
             raise LeaseLost()
         self._last_heartbeat = now
 
-    def _write(self, changes: dict[type, RowChanges], stores: Sequence[Any] = ()) -> None:
+    def _write(
+        self,
+        changes: dict[type, RowChanges],
+        stores: Sequence[Any] = (),
+        inserts: Sequence[Any] = (),
+    ) -> None:
         if stores:
-            written = job_store_rows(self.job, changes, stores)
+            written = job_store_rows(self.job, changes, stores, inserts)
         else:
-            written = job_update_rows(self.job, changes)
+            written = job_update_rows(self.job, changes, inserts)
         if not written:
             raise LeaseLost()
 
@@ -355,6 +360,7 @@ class JobRun:
     ) -> Failure | None:
         records: dict[type, RowChanges] = {}
         stores: list[Any] = []
+        inserts: list[Any] = []
         not_run: list[Step] = []
         unanswered: list[Step] = []
         first_failure: Failure | None = None
@@ -377,9 +383,13 @@ class JobRun:
                 self._add_result(records, step, outcome.value)
                 continue
             self._add_result(records, step, outcome)
+            if isinstance(step, ChangeStep):
+                # Its audit event, written with the change's record (one statement): the
+                # trail says a change was made exactly when the object's rows take it.
+                inserts += step.adds(self.job)
             if step.stores:
                 stores.append(lambda step=step, outcome=outcome: step.store(outcome))
-        self._write(records, stores)
+        self._write(records, stores, inserts)
         self._unmark(not_run)
         self.heartbeat()
         if first_failure is None and unanswered:

@@ -19,6 +19,8 @@ from typing import Any
 from django.db.models import Model
 from django.utils import timezone
 
+from audit.services import audit_object_change
+
 
 class Step:
     """One piece of work on `row`. `key` names it in errors and logs (API.md's `error.step`);
@@ -202,6 +204,20 @@ class ChangeStep(Step):
             for name, value in fields.items():
                 setattr(row, name, value)
         return self.applies
+
+    def adds(self, job: Model) -> list[Model]:
+        """New rows the accepted change adds, inserted with its record (the runner writes
+        both in one statement, while it holds `job`): its audit event, by the user who asked
+        for the change, with the values it replaced."""
+        return [
+            audit_object_change(
+                job=job,
+                object_type=self.row.object_type,
+                object_id=self.row.object_id,
+                previous=self.previous,
+                values=self.row.values,
+            )
+        ]
 
 
 class StoreStep(Step):

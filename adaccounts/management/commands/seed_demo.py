@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 platform_account_id=account_id,
                 name="Sandbox demo account",
                 credentials={"access_token": token},
+                actor=None,  # a command is the system in the audit trail
             )
         # The last line is the account's id, for scripts.
         self.stdout.write(f"Demo META ad account {account.platform_account_id} in team {team}:")

@@ -37,7 +37,8 @@ class Command(BaseCommand):
     ) -> None:
         if not (job_ids or status or since):
             raise CommandError("Name JOB_IDs, or select with --status and/or --since.")
-        retried = jobs_retry(job_ids=job_ids or None, status=status, since=since)
+        # A command is the system in the audit trail (it has no user).
+        retried = jobs_retry(job_ids=job_ids or None, status=status, since=since, actor=None)
         for job in retried:
             self.stdout.write(f"retrying {job.pk}")
         self.stdout.write(f"{len(retried)} job(s) queued for retry.")
