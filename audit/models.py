@@ -22,8 +22,11 @@ def _refuse(what: str) -> NoReturn:
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    # bulk_update() and update_or_create()'s update go through these too.
+    # update_or_create() of an existing event ends in its save(), which refuses too.
     def update(self, **kwargs: Any) -> NoReturn:
+        _refuse("update")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> NoReturn:
         _refuse("update")
 
     def delete(self) -> NoReturn:
