@@ -72,6 +72,9 @@ class AuditEventFilter(filters.FilterSet):
 
 
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Who changed what, newest first: the audit events of the caller's teams (an ad account,
+    a job or a live object; a credential only ever as changed). Read-only."""
+
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilter
 
