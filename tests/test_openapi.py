@@ -459,13 +459,15 @@ def test_a_page_that_does_not_exist_is_the_documented_404(document, caller, acco
 
 
 def test_an_empty_filter_filters_nothing_as_documented(document, caller, account):
-    response = caller.client.get("/api/v1/jobs?status=&ad_account_id=")
+    response = caller.client.get("/api/v1/jobs?status=&ad_account_id=&kind=&object_id=")
 
     assert response.status_code == 200
     parameters = operation(document, "/api/v1/jobs/", "get")["parameters"]
     assert {p["name"] for p in parameters if p.get("allowEmptyValue")} == {
         "status",
         "ad_account_id",
+        "kind",
+        "object_id",
     }
 
 
