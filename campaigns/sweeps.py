@@ -58,10 +58,10 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
     stuck = list(
         CampaignJob.objects.filter(
             status=JobStatus.PROCESSING, lease_expires_at__lt=now
-        ).values_list("pk", "attempts", "attempts_at_retry", "claimed_by")
+        ).values_list("pk", "attempts", "attempts_at_retry", "claimed_by", "kind", "created_by_id")
     )
     requeued = []
-    for job_id, attempts, at_retry, holder in stuck:
+    for job_id, attempts, at_retry, holder, kind, created_by_id in stuck:
         expired = CampaignJob.objects.filter(
             pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
         )
@@ -87,7 +87,10 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
                 )
                 if ended:
                     lifecycle.job_finished(
-                        job_id=job_id, previous=JobStatus.PROCESSING, status=status
+                        job_id=job_id,
+                        previous=JobStatus.PROCESSING,
+                        status=status,
+                        routine=lifecycle.is_routine(kind=kind, created_by_id=created_by_id),
                     )
             if ended:
                 logger.warning("Job %s lease expired with no attempt left; ended", job_id)

@@ -20,6 +20,9 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from adaccounts.models import AdAccount
+from audit.models import AuditEvent
+from audit.services import audit_job_created
+from campaigns.lifecycle import is_routine
 from campaigns.live import require_live
 from campaigns.models import (
     FINAL_STATUSES,
@@ -51,7 +54,9 @@ def _sync_job(
         **fields,
     )
     with transaction.atomic():
-        rows = get_sync_planner(account.platform_type)(job=job)
+        rows = list(get_sync_planner(account.platform_type)(job=job))
+        if not is_routine(kind=job.kind, created_by_id=job.created_by_id):
+            rows.append((AuditEvent, [audit_job_created(job)]))
         insert_rows([(CampaignJob, [job]), *rows])
         transaction.on_commit(lambda: job_publish(job_id=job.id))
     return job

@@ -7,6 +7,7 @@ tests/e2e/test_sync.py drives the same with a real worker and beat.
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import requests
 from django.utils import timezone
 
 from adaccounts.models import AdAccountStatus
+from audit.models import AuditEvent
 from campaigns.engine.claims import AccountBusy, job_claim
 from campaigns.engine.runner import execute_job
 from campaigns.models import (
@@ -145,7 +147,7 @@ def test_accounts_synced_all_at_once_spread_out_over_the_next_interval(settings)
     # ... each account again within an interval and a half, never twice in half of one.
     for minutes in started.values():
         assert 2 <= len(minutes) <= 3, minutes
-        assert all(b - a >= 5 for a, b in zip(minutes, minutes[1:], strict=False)), minutes
+        assert all(b - a >= 5 for a, b in pairwise(minutes)), minutes
         assert minutes[1] <= 16, minutes
 
 
@@ -337,3 +339,14 @@ def test_jobs_can_be_listed_by_kind_and_object(caller, graph):
     assert response.status_code == 200
     assert [job["id"] for job in response.json()["results"]] == [str(sync.pk)]
     assert caller.client.get("/api/v1/jobs?kind=NOPE").status_code == 400
+
+
+def test_a_scheduled_sync_leaves_no_job_events_but_one_asked_for_is_audited(caller):
+    account = AdAccountFactory(team=caller.team)
+    campaign = live_campaign(account)
+    (scheduled,) = sync_schedule()
+    on_demand = campaign_sync_submit(user=caller.user, campaign=campaign)
+
+    assert not AuditEvent.objects.filter(object_id=scheduled).exists()
+    (created,) = AuditEvent.objects.filter(object_id=on_demand.pk)
+    assert (created.action, created.actor) == ("job.created", f"user:{caller.user.username}")

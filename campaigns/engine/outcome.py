@@ -46,7 +46,12 @@ def release(job: CampaignJob, **changes: Any) -> bool:
     with transaction.atomic():
         released = held(job).update(updated_at=now, **changes)
         if released and status in FINISHED_STATUSES:
-            lifecycle.job_finished(job_id=job.pk, previous=JobStatus.PROCESSING, status=status)
+            lifecycle.job_finished(
+                job_id=job.pk,
+                previous=JobStatus.PROCESSING,
+                status=status,
+                routine=lifecycle.is_routine(kind=job.kind, created_by_id=job.created_by_id),
+            )
     if not released:
         logger.warning("Job %s was taken from this worker; its outcome is dropped", job.pk)
     return bool(released)
