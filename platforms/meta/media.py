@@ -8,6 +8,8 @@ PostgreSQL, the admin), redirect there, resolve there only on the second DNS loo
 
 What requests-hardened (Saleor) gives, and what this module adds
 ------------------------------------------------------------------
+(The address rules themselves live in ``mojito.addresses``, shared with webhook deliveries.)
+
 ``requests_hardened.ip_filter_adapter.IPFilterAdapter`` resolves the host once, when the
 connection pool is chosen, refuses private / loopback / link-local / CGNAT / NAT64 / 6to4 /
 multicast results, and *pins* the connection to the address it checked (keeping the ``Host``
@@ -63,7 +65,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import http.cookiejar
-import ipaddress
 import re
 import socket
 import threading
@@ -78,9 +79,19 @@ import urllib3.exceptions
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
-from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
 from urllib3 import PoolManager
+
+from mojito.addresses import (
+    ALLOWED_SCHEMES,
+    AddressError,
+    InvalidIPAddress,
+    PublicOnlyAdapter,
+    is_public_address,
+    parse_http_url,
+    private_address_message,
+)
+from mojito.addresses import check_public_http_url as _check_public_http_url
+from mojito.addresses import host_label as _host_label
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -99,21 +110,11 @@ DEFAULT_MAX_IMAGE_BYTES = 30 * 1024 * 1024  # Meta: at most 30 MB per image.
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 MAX_REDIRECTS = 5
-ALLOWED_SCHEMES = frozenset({"http", "https"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 OK_STATUSES = frozenset({200, 203})
 USER_AGENT = "mojito-media-fetch/1.0"
 CHUNK_SIZE = 64 * 1024
 FILENAME_MAX_LENGTH = 100  # Meta's AdImage.name
-
-# Ranges refused on top of "not globally routable": IPv4-compatible / -translated IPv6 (::/8,
-# except IPv4-mapped, whose IPv4 address is judged instead) and deprecated site-local IPv6,
-# plus requests-hardened's own extra list (CGNAT, NAT64, 6to4, ...).
-_EXTRA_REFUSED: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
-    ipaddress.ip_network("::/8"),
-    ipaddress.ip_network("fec0::/10"),
-    *EXTRA_BLOCKED_NET_RANGES,
-)
 
 
 class MediaFetchError(Exception):
@@ -160,62 +161,16 @@ class FetchedMedia:
 # --- URL and address rules -------------------------------------------------------------------
 
 
-def _host_label(hostname: str | None) -> str:
-    if not hostname:
-        return "(none)"
-    return f"[{hostname}]" if ":" in hostname else hostname
-
-
 def _parse_http_url(url: object, *, what: str = "Image URL") -> tuple[str, int | None]:
     """Scheme and host checks that need no network. Returns (hostname, port)."""
-    if not isinstance(url, str) or not url.strip():
-        raise MediaFetchError("invalid_url", f"{what} is empty.")
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-        raise MediaFetchError("invalid_url", f"{what} contains spaces or control characters.")
     try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-        port = parts.port
-    except ValueError:
-        raise MediaFetchError("invalid_url", f"{what} is not a valid URL.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
-        shown = f"{scheme}:" if scheme else "no scheme"
-        raise MediaFetchError(
-            "url_scheme",
-            f"{what} must use http or https, not {shown}"
-            + (f" (host {_host_label(hostname)})." if hostname else "."),
-        )
-    if not hostname:
-        raise MediaFetchError("invalid_url", f"{what} has no host.")
-    return hostname, port
-
-
-def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> bool:
-    """True only for globally routable unicast addresses.
-
-    Refuses loopback, RFC 1918, link-local (incl. 169.254.169.254), CGNAT 100.64/10,
-    multicast, reserved, unspecified, documentation and benchmark ranges, their IPv6
-    equivalents (::1, fc00::/7, fe80::/10, fec0::/10), NAT64, 6to4, Teredo, and
-    IPv4-mapped addresses whose IPv4 address is one of those.
-    """
-    if isinstance(ip, str):
-        ip = ipaddress.ip_address(ip.strip("[]").split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
-        return False
-    if ip.is_private or ip.is_loopback or ip.is_link_local:
-        return False
-    return not any(ip.version == net.version and ip in net for net in _EXTRA_REFUSED)
+        return parse_http_url(url, what=what)
+    except AddressError as exc:
+        raise MediaFetchError(exc.code, exc.message, transient=exc.transient) from None
 
 
 def _private_address_error(host: str, *, what: str = "Image URL host") -> MediaFetchError:
-    return MediaFetchError(
-        "private_address",
-        f"{what} {host} resolves to a private, loopback or reserved address; "
-        "only public internet addresses are allowed.",
-    )
+    return MediaFetchError("private_address", private_address_message(host, what=what))
 
 
 def check_public_http_url(url: str, *, allow_private: bool | None = None) -> None:
@@ -226,23 +181,10 @@ def check_public_http_url(url: str, *, allow_private: bool | None = None) -> Non
     early. Downloads done by mojito itself go through :func:`fetch_image`, which re-checks at
     connect time. Raises :class:`MediaFetchError`.
     """
-    if allow_private is None:
-        allow_private = bool(getattr(settings, "MEDIA_FETCH_ALLOW_PRIVATE", False))
-    hostname, port = _parse_http_url(url, what="URL")
-    if allow_private:
-        return
-    host = _host_label(hostname)
     try:
-        infos = socket.getaddrinfo(hostname, port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
-        raise MediaFetchError(
-            "connection", f"URL host {host} could not be resolved.", transient=True
-        ) from None
-    addresses = {info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)}
-    if not addresses:
-        raise MediaFetchError("connection", f"URL host {host} has no address.", transient=True)
-    if not all(is_public_address(address) for address in addresses):
-        raise _private_address_error(host, what="URL host")
+        _check_public_http_url(url, allow_private=allow_private, what="URL")
+    except AddressError as exc:
+        raise MediaFetchError(exc.code, exc.message, transient=exc.transient) from None
 
 
 # --- Image formats ---------------------------------------------------------------------------
@@ -354,21 +296,13 @@ class _TrackingMixin:
         )
 
 
-class _PublicOnlyAdapter(_TrackingMixin, IPFilterAdapter):
-    """requests-hardened's resolve-check-pin, then the stricter :func:`is_public_address`."""
+class _PublicOnlyAdapter(_TrackingMixin, PublicOnlyAdapter):
+    """requests-hardened's resolve-check-pin, then the stricter :func:`is_public_address`
+    (``mojito.addresses``), with every connection known to the watchdog."""
 
     def __init__(self, connections: _Connections, *, is_https: bool) -> None:
         self._connections = connections
-        super().__init__(is_https_proto=is_https, allow_loopback=False)
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[override]
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        pinned = ipaddress.ip_address(str(host_params["host"]).strip("[]"))
-        if not is_public_address(pinned):
-            raise InvalidIPAddress(pinned)
-        return host_params, pool_kwargs
+        super().__init__(is_https=is_https)
 
 
 class _AnyAddressAdapter(_TrackingMixin, HTTPAdapter):
