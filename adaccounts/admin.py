@@ -273,11 +273,19 @@ class AdAccountInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "member_count", "ad_account_count"]
+    list_display = ["name", "member_count", "ad_account_count", "webhook_url", "has_webhook_secret"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
     ordering = ["name"]
     inlines = [AdAccountInline]
+    # The webhook is set through the API (PATCH /api/v1/teams/{id}), whose answer shows the
+    # secret once; here it is only shown, and the secret never (not even on the form).
+    fields = ["name", "members", "webhook_url", "has_webhook_secret"]
+    readonly_fields = ["webhook_url", "has_webhook_secret"]
+
+    @admin.display(boolean=True, description="Has webhook secret")
+    def has_webhook_secret(self, obj: Team) -> bool:
+        return obj.has_webhook_secret
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
         return (

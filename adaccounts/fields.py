@@ -28,3 +28,11 @@ class EncryptedJSONField(EncryptedTextField):
     def value_to_string(self, obj: Any) -> str:
         # Serialisation (dumpdata, admin history) never sees the secret.
         return ""
+
+
+class EncryptedSecretField(EncryptedTextField):
+    """A secret string (a team's webhook secret) as Fernet ciphertext; None when there is none.
+    Serialisation (dumpdata, admin history) never sees it."""
+
+    def value_to_string(self, obj: Any) -> str:
+        return ""

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from adaccounts.fields import EncryptedJSONField
+from adaccounts.fields import EncryptedJSONField, EncryptedSecretField
 from platforms.base import PlatformType
 
 
@@ -25,6 +25,15 @@ class Team(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=150, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # Where the team's webhook events go (API.md "Notifications"); "" for nowhere. Checked
+    # against the address rules of media URLs when set, and again at each send.
+    webhook_url = models.URLField(max_length=2048, blank=True, default="")
+    # Signs every delivery (webhook and callbacks). Never rendered: the API shows it once, when
+    # it is made for a PATCH that sets a webhook_url or by POST .../webhook_secret; everything
+    # else (API, admin, logs, delivery rows) sees only `has_webhook_secret`. None until made.
+    webhook_secret = EncryptedSecretField(null=True, blank=True, editable=False)
+    # When the API showed the current secret (None: never shown, e.g. made for a callback).
+    webhook_secret_shown_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "teams"
@@ -32,6 +41,10 @@ class Team(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_webhook_secret(self) -> bool:
+        return self.webhook_secret is not None
 
 
 class AdAccountStatus(models.TextChoices):

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import SkipField
 
 from adaccounts.models import AdAccount, AdAccountStatus, Team
 from adaccounts.selectors import team_list_for_user, team_list_member_of
@@ -25,6 +26,7 @@ from adaccounts.validators import (
     validate_additional_config,
 )
 from mojito.openapi import JSONObjectField
+from notifications.targets import webhook_url_clean
 from platforms.base import PlatformType, VerifyResult
 from platforms.registry import get_account_spec
 
@@ -70,9 +72,82 @@ class CredentialsField(serializers.JSONField):
 
 
 class TeamSerializer(serializers.ModelSerializer):
+    """A team. Its webhook secret never appears: only whether it has one."""
+
+    webhook_url = serializers.SerializerMethodField(
+        help_text="Where the team's webhook events go; null for nowhere."
+    )
+    has_webhook_secret = serializers.BooleanField(read_only=True)
+
     class Meta:
         model = Team
-        fields = ["id", "name"]
+        fields = ["id", "name", "webhook_url", "has_webhook_secret"]
+
+    def get_webhook_url(self, team: Team) -> str | None:
+        return team.webhook_url or None
+
+
+class _ShownSecretField(serializers.CharField):
+    """The secret a PATCH shows, from the serializer's context: never read off the team (whose
+    `webhook_secret` attribute holds the current secret, decrypted), and left out when the
+    context has none."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        secret = self.context.get("webhook_secret")
+        if secret is None:
+            raise SkipField
+        return secret
+
+
+class TeamUpdateAnswerSerializer(TeamSerializer):
+    """The answer of `PATCH /api/v1/teams/{id}`: the team, and the secret when this PATCH is
+    the one that shows it (`context["webhook_secret"]`)."""
+
+    # Not read-only, so that the document does not call it required (it is mostly absent).
+    webhook_secret = _ShownSecretField(
+        required=False,
+        help_text="Only in the answer of the PATCH that first sets a webhook_url: the secret "
+        "that signs every delivery, shown this once.",
+    )
+
+    class Meta(TeamSerializer.Meta):
+        fields = [*TeamSerializer.Meta.fields, "webhook_secret"]
+
+
+class TeamUpdateSerializer(serializers.Serializer):
+    """The body of `PATCH /api/v1/teams/{id}` (what a GET shows may be echoed; it is ignored)."""
+
+    webhook_url = serializers.CharField(
+        max_length=2048,
+        allow_null=True,
+        allow_blank=True,
+        help_text='http(s), public addresses only (the rules of media URLs); null or "" clears it.',
+    )
+
+    _ECHO = frozenset({"id", "name", "has_webhook_secret"})
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Expected a JSON object."]}, code="invalid"
+            )
+        unknown = sorted(set(data) - set(self.fields) - self._ECHO)
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
+
+    def validate_webhook_url(self, value: str | None) -> str:
+        try:
+            return webhook_url_clean(value)
+        except serializers.ValidationError as exc:
+            assert isinstance(exc.detail, dict)
+            raise serializers.ValidationError(exc.detail["webhook_url"]) from None
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    """The answer of `POST /api/v1/teams/{id}/webhook_secret`: the new secret, shown once."""
+
+    webhook_secret = serializers.CharField(read_only=True)
 
 
 class AdAccountSerializer(serializers.ModelSerializer):

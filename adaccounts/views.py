@@ -21,8 +21,12 @@ from adaccounts.serializers import (
     AdAccountSerializer,
     AdAccountVerifySerializer,
     TeamSerializer,
+    TeamUpdateAnswerSerializer,
+    TeamUpdateSerializer,
+    WebhookSecretSerializer,
 )
 from mojito.openapi import ERROR_RESPONSE_400, error_response
+from notifications.services import team_webhook_secret_rotate, team_webhook_set
 from platforms.registry import PlatformNotSupported
 
 
@@ -32,17 +36,41 @@ class PlatformUnavailable(exceptions.APIException):
     default_code = "platform_unavailable"
 
 
-class TeamViewSet(viewsets.GenericViewSet):
+class TeamViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's teams. A team's webhook is set by a member of the team or by staff; other
+    teams answer 404, as missing ones do."""
+
     serializer_class = TeamSerializer
     pagination_class = None  # a user is in a handful of teams
 
     queryset = Team.objects.none()  # for the schema generator; requests use get_queryset()
 
     def get_queryset(self) -> QuerySet[Team]:
-        return team_list_member_of(user=self.request.user)
+        user = self.request.user
+        if self.action != "list" and (user.is_staff or user.is_superuser):
+            return Team.objects.order_by("name")
+        return team_list_member_of(user=user)
 
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+    @extend_schema(request=TeamUpdateSerializer, responses={200: TeamUpdateAnswerSerializer})
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        """Set (or clear, with null or "") the team's webhook_url. The answer of the PATCH that
+        first sets one carries the team's webhook_secret, shown this once."""
+        team = self.get_object()
+        body = TeamUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        team, secret = team_webhook_set(team=team, webhook_url=body.validated_data["webhook_url"])
+        answer = TeamUpdateAnswerSerializer(team, context={"webhook_secret": secret})
+        return Response(answer.data)
+
+    @extend_schema(request=None, responses={200: WebhookSecretSerializer})
+    @action(detail=True, methods=["post"], url_path="webhook_secret")
+    def webhook_secret(self, request: Request, pk: str | None = None) -> Response:
+        """Replace the team's webhook secret; the answer shows the new one, this once."""
+        secret = team_webhook_secret_rotate(team=self.get_object())
+        return Response({"webhook_secret": secret})
 
 
 class AdAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -36,6 +36,7 @@ from campaigns.models import (
 )
 from campaigns.services import job_publish, resolve_ad_account
 from mojito.db import insert_rows
+from notifications.targets import callback_url_clean, callback_url_split
 from platforms.base import PlatformType
 from platforms.registry import (
     get_additions_planner,
@@ -180,14 +181,16 @@ def live_change_submit(
     campaign = require_live(object_type, obj)
     platform_type = campaign.ad_account.platform_type
     now = timezone.now()
-    values = get_change_validator(platform_type)(
-        object_type=object_type,
-        obj=obj,
-        data=data,
-        cascade=cascade,
-        now=now,
-        budget_changes=_budget_changes(obj, now),
-    )
+    data, callback = callback_url_split(data)
+    with callback.errors_joined():
+        values = get_change_validator(platform_type)(
+            object_type=object_type,
+            obj=obj,
+            data=data,
+            cascade=cascade,
+            now=now,
+            budget_changes=_budget_changes(obj, now),
+        )
     payload = {"changes": data, "cascade": cascade} if isinstance(data, dict) else data
     job = _new_job(
         user=user,
@@ -197,6 +200,7 @@ def live_change_submit(
         campaign=campaign,
         payload=payload,
     )
+    job.callback_url = callback.url
     rows: list[tuple[type[Model], list[Any]]] = []
     creative = values.pop("creative", None)
     if creative is not None:
@@ -219,10 +223,14 @@ def live_change_submit(
     return _store(job, rows, campaign=campaign)
 
 
-def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -> CampaignJob:
+def live_archive_submit(
+    *, user: AbstractBaseUser, object_type: str, obj: Any, callback_url: Any = None
+) -> CampaignJob:
     """Accept an ARCHIVE job: the object's status becomes ARCHIVED on the platform (never the
-    platform's irreversible delete). Raises `ObjectNotReady`."""
+    platform's irreversible delete). Raises `ObjectNotReady` or `ValidationError` (on
+    `callback_url`)."""
     campaign = require_live(object_type, obj)
+    callback_url = callback_url_clean(callback_url)
     if obj.status == "ARCHIVED":
         raise ObjectNotReady(f"This {ObjectType(object_type).label.lower()} is archived already.")
     job = _new_job(
@@ -233,6 +241,7 @@ def live_archive_submit(*, user: AbstractBaseUser, object_type: str, obj: Any) -
         campaign=campaign,
         payload={},
     )
+    job.callback_url = callback_url
     change = ObjectChange(
         job=job,
         position=0,
@@ -253,13 +262,15 @@ def live_add_submit(
     if parent.status in FINAL_STATUSES:
         raise ObjectNotReady("Nothing can be added to an archived object.")
     account = campaign.ad_account
-    items = get_additions_validator(account.platform_type)(
-        parent_type=parent_type,
-        parent=parent,
-        data=data,
-        now=timezone.now(),
-        account_config=account.additional_config,
-    )
+    data, callback = callback_url_split(data)
+    with callback.errors_joined():
+        items = get_additions_validator(account.platform_type)(
+            parent_type=parent_type,
+            parent=parent,
+            data=data,
+            now=timezone.now(),
+            account_config=account.additional_config,
+        )
     job = _new_job(
         user=user,
         kind=JobKind.CREATE,
@@ -268,6 +279,7 @@ def live_add_submit(
         campaign=campaign,
         payload=data,
     )
+    job.callback_url = callback.url
     with transaction.atomic():
         # Additions to one tree queue on its campaign, so two cannot take the same positions.
         _lock_campaign(campaign.pk)
@@ -313,7 +325,9 @@ def _import_request(user: AbstractBaseUser, data: Any) -> tuple[AdAccount, str, 
 def live_import_submit(*, user: AbstractBaseUser, data: Any) -> CampaignJob:
     """Accept an IMPORT job reading a campaign built elsewhere into mojito's rows. Raises
     `ValidationError`, or `AlreadyImported` when the campaign is here or being imported."""
-    account, platform_type, platform_id = _import_request(user, data)
+    data, callback = callback_url_split(data)
+    with callback.errors_joined():
+        account, platform_type, platform_id = _import_request(user, data)
     with transaction.atomic():
         # Imports of one account queue here, so two of one campaign cannot both pass.
         AdAccount.objects.select_for_update(no_key=True).filter(pk=account.pk).exists()
@@ -338,6 +352,7 @@ def live_import_submit(*, user: AbstractBaseUser, data: Any) -> CampaignJob:
             object_type=ObjectType.CAMPAIGN,
             payload={"ad_account_id": str(account.pk), "platform_id": platform_id},
             platform_campaign_id=platform_id,
+            callback_url=callback.url,
             published_at=timezone.now(),
         )
         job.save(force_insert=True)

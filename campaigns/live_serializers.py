@@ -23,6 +23,7 @@ from campaigns.live_selectors import platform_details
 from campaigns.models import CHANGE_FIELDS
 from mojito.api import shared_serializer
 from mojito.openapi import JSONObjectField
+from notifications.serializers import callback_url_field
 from platforms.base import PlatformType
 from platforms.registry import submission_platforms
 
@@ -240,6 +241,7 @@ def _change_body(level: serializers.Serializer, object_type: str) -> type[serial
     keep = CHANGE_FIELDS[object_type]
     attrs: dict[str, Any] = {name: None for name in level.fields if name not in keep}
     attrs.update({name: _optional(level.fields[name]) for name in keep})
+    attrs["callback_url"] = callback_url_field()
     attrs["__module__"] = __name__
     label = object_type.replace("_", " ")
     attrs["__doc__"] = (
@@ -260,6 +262,7 @@ def _additions_body(
         (serializers.Serializer,),
         {
             key: copy.deepcopy(items),
+            "callback_url": callback_url_field(),
             "__module__": __name__,
             "Meta": type("Meta", (), {"ref_name": name}),
         },
@@ -305,3 +308,4 @@ class CampaignImportRequestSerializer(serializers.Serializer):
     platform_type = serializers.ChoiceField(
         choices=PlatformType.choices, required=False, default=PlatformType.META
     )
+    callback_url = callback_url_field()

@@ -43,6 +43,7 @@ from campaigns.views import Conflict
 from mojito.openapi import error_response
 from mojito.parsers import SafeJSONParser
 from mojito.query import query_flag
+from notifications.serializers import CALLBACK_URL_HELP
 from platforms.base import PlatformType
 
 LIVE_STATUSES = [("ACTIVE", "Active"), ("PAUSED", "Paused"), ("ARCHIVED", "Archived")]
@@ -60,6 +61,9 @@ _CASCADE = OpenApiParameter(
     OpenApiParameter.QUERY,
     description="true (or 1): a status change applies to the campaign's live ad sets and ads "
     "too (archived ones are left alone).",
+)
+_CALLBACK_URL = OpenApiParameter(
+    "callback_url", str, OpenApiParameter.QUERY, description=CALLBACK_URL_HELP
 )
 
 
@@ -123,7 +127,10 @@ class _LiveObjectViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         return self._submit(
-            live.live_archive_submit, object_type=self.object_type, obj=self.get_object()
+            live.live_archive_submit,
+            object_type=self.object_type,
+            obj=self.get_object(),
+            callback_url=request.query_params.get("callback_url"),
         )
 
 
@@ -173,7 +180,7 @@ class CampaignViewSet(mixins.ListModelMixin, _LiveObjectViewSet):
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return super().partial_update(request, pk)
 
-    @_job_schema("Archive a campaign (an ARCHIVE job)")
+    @_job_schema("Archive a campaign (an ARCHIVE job)", parameters=[_CALLBACK_URL])
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         return super().destroy(request, pk)
 
@@ -223,7 +230,7 @@ class AdSetViewSet(_LiveObjectViewSet):
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return super().partial_update(request, pk)
 
-    @_job_schema("Archive an ad set (an ARCHIVE job)")
+    @_job_schema("Archive an ad set (an ARCHIVE job)", parameters=[_CALLBACK_URL])
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         return super().destroy(request, pk)
 
@@ -258,6 +265,6 @@ class AdViewSet(_LiveObjectViewSet):
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return super().partial_update(request, pk)
 
-    @_job_schema("Archive an ad (an ARCHIVE job)")
+    @_job_schema("Archive an ad (an ARCHIVE job)", parameters=[_CALLBACK_URL])
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         return super().destroy(request, pk)

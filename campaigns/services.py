@@ -33,6 +33,7 @@ from campaigns.models import (
     ObjectChange,
 )
 from mojito.db import insert_rows
+from notifications.targets import callback_url_split
 from platforms.registry import get_account_spec, get_planner, get_request_validator
 
 logger = logging.getLogger(__name__)
@@ -193,7 +194,10 @@ def job_submit(
         if replay is not None:
             return Submission(job=replay, created=False)
 
-    errors: dict[str, Any] = {}
+    # The platform's validator never sees `callback_url` (it is ours, not the platform's);
+    # the fingerprint above covers it, as part of the body.
+    data, callback = callback_url_split(data)
+    errors: dict[str, Any] = dict(callback.errors)
     null_characters = _null_character_errors(data)
     if null_characters:
         raise serializers.ValidationError(null_characters)
@@ -230,6 +234,7 @@ def job_submit(
         payload=data,
         idempotency_key=idempotency_key or None,
         request_hash=fingerprint,
+        callback_url=callback.url,
         # Set now rather than by an UPDATE after publishing: one statement less per request.
         # A failed publish clears it, so the sweeper picks the job up at once.
         published_at=timezone.now(),

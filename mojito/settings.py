@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "campaigns",
     "platforms.meta",
     "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,8 @@ SPECTACULAR_SETTINGS = {
         "AdAccountStatusEnum": "adaccounts.models.AdAccountStatus",
         "JobStatusEnum": "campaigns.models.JobStatus",
         "PlatformTypeEnum": "platforms.base.PlatformType",
+        "WebhookEventTypeEnum": "notifications.models.EventType",
+        "WebhookDeliveryStatusEnum": "notifications.models.DeliveryStatus",
     }
     # Meta's choice sets, named for Meta: several share field names with the API's own
     # (status) or with each other (countries).
@@ -417,8 +420,28 @@ META_INSIGHTS_REPORT_MAX_WAIT_SECONDS = env.float(
     "META_INSIGHTS_REPORT_MAX_WAIT_SECONDS", default=1800.0
 )
 
+# Webhooks and callbacks (API.md "Notifications"; notifications.delivery). A delivery that gets
+# no 2xx is tried again after a random wait of up to base * 2^(attempt-1) seconds (full
+# jitter), capped, until WEBHOOK_RETRY_FOR_SECONDS after its event; the sweeper publishes
+# what is due. Each attempt has WEBHOOK_TIMEOUT_SECONDS to answer.
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = 5.0
+WEBHOOK_RETRY_BASE_SECONDS = 10.0
+WEBHOOK_RETRY_MAX_SECONDS = 3600.0
+WEBHOOK_RETRY_FOR_SECONDS = 24 * 3600.0
+WEBHOOK_SWEEP_INTERVAL_SECONDS = 5.0
+WEBHOOK_SWEEP_BATCH_SIZE = 500
+# An attempt's claim; past it (a worker that died mid-send) the delivery is due again.
+WEBHOOK_LEASE_SECONDS = 60.0
+# A due delivery published this long ago and not claimed is published again (a lost message).
+WEBHOOK_REPUBLISH_AFTER_SECONDS = 60.0
+
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "campaigns.tasks.jobs_sweep", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
+    "webhook-deliveries-sweep": {
+        "task": "notifications.tasks.deliveries_sweep",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+    },
     # Each account's turn comes once per META_SYNC_INTERVAL_SECONDS; this only looks whose.
     "sync-schedule": {
         "task": "campaigns.tasks.sync_schedule",

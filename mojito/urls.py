@@ -7,6 +7,7 @@ from campaigns.live_views import AdSetViewSet, AdViewSet, CampaignViewSet
 from campaigns.views import AdSubmissionView, JobViewSet
 from mojito.api import ApiNotFoundView, DocsView, OptionalSlashRouter, SchemaView
 from mojito.health import healthz, readyz
+from notifications.views import WebhookDeliveryViewSet
 from platforms.registry import submission_platforms
 
 router = OptionalSlashRouter()
@@ -18,6 +19,7 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("ad_sets", AdSetViewSet, basename="ad-set")
 router.register("ads", AdViewSet, basename="ad")
 router.register("audit_events", AuditEventViewSet, basename="audit-event")
+router.register("webhook_deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 # Errors outside every view under /api/ (a middleware, Django's own body checks) answer in the
 # API's JSON shape too; other paths keep Django's pages.

@@ -647,7 +647,14 @@ def test_it_lists_only_the_callers_teams(caller, other_caller):
     response = caller.client.get("/api/v1/teams")
 
     assert response.status_code == 200
-    assert response.json() == [{"id": str(caller.team.id), "name": caller.team.name}]
+    assert response.json() == [
+        {
+            "id": str(caller.team.id),
+            "name": caller.team.name,
+            "webhook_url": None,
+            "has_webhook_secret": False,
+        }
+    ]
 
 
 def test_it_lists_every_team_the_caller_belongs_to(caller, other_caller):

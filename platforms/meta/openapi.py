@@ -17,6 +17,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerial
 from drf_spectacular.plumbing import ResolvedComponent, append_meta, get_class
 
 from mojito.openapi import without_null
+from notifications.serializers import callback_url_field
 from platforms.meta import rules
 from platforms.meta.validation.fields import GraphIdField
 
@@ -60,6 +61,12 @@ class MetaSerializerExtension(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["additionalProperties"] = False
+        if get_class(self.target).__name__ == "MetaAdRequestSerializer":
+            # The generic app takes `callback_url` out of the body before this validator sees
+            # it (campaigns.services.job_submit); the document names it with the rest.
+            schema["properties"]["callback_url"] = auto_schema._map_serializer_field(
+                callback_url_field(), direction
+            )
         return schema
 
 
