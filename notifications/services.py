@@ -71,3 +71,26 @@ def team_webhook_secret_for_send(*, team_id: Any) -> str:
         logger.info("Team %s had no webhook secret; one was made for a callback", team_id)
     assert secret is not None
     return secret
+
+
+def team_webhook_secrets_reencrypt() -> int:
+    """Re-encrypt every team's webhook secret under the newest key of `FERNET_KEYS` (a key
+    rotation, beside the credentials'). Returns the number of secrets rewritten."""
+    count = 0
+    teams = Team.objects.filter(webhook_secret__isnull=False).order_by("pk")
+    for pk in list(teams.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Locked while re-read and rewritten: a concurrent rotation of the secret either
+            # committed before (and is what gets re-encrypted) or waits for this one.
+            secret = (
+                Team.objects.select_for_update()
+                .filter(pk=pk)
+                .values_list("webhook_secret", flat=True)
+                .first()
+            )
+            if secret is None:
+                continue
+            Team.objects.filter(pk=pk).update(webhook_secret=secret)
+        count += 1
+    logger.info("Re-encrypted %d team webhook secrets under the newest key", count)
+    return count

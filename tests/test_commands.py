@@ -41,7 +41,9 @@ def test_create_api_user_prints_a_token_that_authenticates():
 
     assert response.status_code == 200
     red = Team.objects.get(name="Red")
-    assert response.json() == [{"id": str(red.id), "name": "Red"}]
+    assert response.json() == [
+        {"id": str(red.id), "name": "Red", "webhook_url": None, "has_webhook_secret": False}
+    ]
     assert get_user_model().objects.get(username="alice").teams.get() == red
 
 

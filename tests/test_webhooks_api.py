@@ -4,10 +4,15 @@ tenancy, and the admin pages (never the secret)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import StringIO
 from typing import Any
 
 import pytest
-from django.test import Client
+from cryptography.fernet import InvalidToken
+from django.core.management import call_command
+from django.test import Client, override_settings
 
 from adaccounts.models import Team
 from campaigns.models import Ad, AdSet, CampaignJob, JobStatus
@@ -366,3 +371,38 @@ def test_the_admin_sends_a_delivery_again_now(
     delivery_send(delivery_id=delivery.pk)
     assert WebhookDelivery.objects.get(pk=delivery.pk).status == "DELIVERED"
     assert len(receiver.received) == 2
+
+
+# --- Key rotation --------------------------------------------------------------------------------
+
+
+@contextmanager
+def secret_keys(*keys: str) -> Iterator[None]:
+    """FERNET_KEYS set to `keys` (newest first) for the team's secret field, which caches them."""
+    field = Team._meta.get_field("webhook_secret").__dict__
+
+    def forget() -> None:
+        for name in ("keys", "fernet_keys", "fernet"):
+            field.pop(name, None)
+
+    forget()
+    try:
+        with override_settings(FERNET_KEYS=list(keys)):
+            forget()
+            yield
+    finally:
+        forget()
+
+
+def test_rotate_credentials_reencrypts_webhook_secrets_under_the_newest_key(caller):
+    with secret_keys("A"):
+        Team.objects.filter(pk=caller.team.pk).update(webhook_secret="whsec_rotate-me")
+    with secret_keys("B", "A"):
+        out = StringIO()
+        call_command("rotate_credentials", stdout=out)
+        assert "webhook secrets of 1 teams" in out.getvalue()
+        assert "whsec_rotate-me" not in out.getvalue()
+    with secret_keys("B"):
+        assert Team.objects.get(pk=caller.team.pk).webhook_secret == "whsec_rotate-me"
+    with secret_keys("A"), pytest.raises(InvalidToken):
+        Team.objects.get(pk=caller.team.pk)
