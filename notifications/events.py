@@ -37,16 +37,26 @@ def job_finished(*, job_id: Any) -> None:
     from campaigns.selectors import job_with_tree
     from campaigns.serializers import job_data
 
+    # One statement when there is nothing to announce (most jobs of most teams): it runs in
+    # the transaction of every job's end.
     row = (
         CampaignJob.objects.filter(pk=job_id)
-        .values("status", "kind", "created_by_id", "team_id", "ad_account_id", "callback_url")
+        .values(
+            "status",
+            "kind",
+            "created_by_id",
+            "team_id",
+            "ad_account_id",
+            "callback_url",
+            "team__webhook_url",
+        )
         .first()
     )
     if row is None or row["status"] not in JOB_EVENTS:
         return
     if row["kind"] == JobKind.SYNC and row["created_by_id"] is None:
         return
-    targets = event_targets(team_id=row["team_id"], callback_url=row["callback_url"])
+    targets = event_targets(webhook_url=row["team__webhook_url"], callback_url=row["callback_url"])
     if not targets:
         return
     job = job_with_tree(CampaignJob.objects.select_related("campaign")).get(pk=job_id)
@@ -77,13 +87,14 @@ def ads_disapproved(*, ad_ids: Iterable[Any]) -> None:
         .annotate(
             platform_type=F("ad_set__campaign__ad_account__platform_type"),
             event_team_id=F("ad_set__campaign__ad_account__team_id"),
+            event_webhook_url=F("ad_set__campaign__ad_account__team__webhook_url"),
             event_account_id=F("ad_set__campaign__ad_account_id"),
             job_callback_url=F("job__callback_url"),
         )
         .order_by("pk")
     )
     for ad in ads:
-        targets = event_targets(team_id=ad.event_team_id, callback_url=ad.job_callback_url)
+        targets = event_targets(webhook_url=ad.event_webhook_url, callback_url=ad.job_callback_url)
         if not targets:
             continue
         event_record(
@@ -103,10 +114,16 @@ def account_requires_reauth(*, account_id: Any) -> None:
     from adaccounts.models import AdAccount
     from adaccounts.serializers import AdAccountSerializer
 
-    account = AdAccount.objects.filter(pk=account_id).first()
+    # The team without its secret: nothing here needs it decrypted.
+    account = (
+        AdAccount.objects.select_related("team")
+        .defer("team__webhook_secret")
+        .filter(pk=account_id)
+        .first()
+    )
     if account is None:
         return
-    targets = event_targets(team_id=account.team_id)
+    targets = event_targets(webhook_url=account.team.webhook_url)
     if not targets:
         return
     event_record(

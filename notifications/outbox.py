@@ -15,17 +15,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from adaccounts.models import Team
 from notifications.models import DeliveryTarget, WebhookDelivery, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 
-def event_targets(*, team_id: Any, callback_url: str = "") -> list[tuple[str, str]]:
-    """(target, url) of an event of the team: its webhook, and the request's callback when it
-    has one (once, if both are the same URL)."""
-    # values_list: the team's secret is not decrypted for this.
-    webhook_url = Team.objects.filter(pk=team_id).values_list("webhook_url", flat=True).first()
+def event_targets(*, webhook_url: str, callback_url: str = "") -> list[tuple[str, str]]:
+    """(target, url) of an event: the team's webhook, and the request's callback when it has
+    one (once, if both are the same URL)."""
     targets = []
     if webhook_url:
         targets.append((DeliveryTarget.WEBHOOK, webhook_url))

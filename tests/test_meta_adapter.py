@@ -349,7 +349,7 @@ def test_loading_a_plan_takes_the_same_queries_whatever_its_size(caller, graph, 
     assert len(large_queries) == len(small_queries)
 
 
-@pytest.mark.parametrize(("ad_sets", "ads", "statements"), [(1, 1, 12), (3, 3, 16)])
+@pytest.mark.parametrize(("ad_sets", "ads", "statements"), [(1, 1, 13), (3, 3, 17)])
 def test_a_batch_job_costs_a_handful_of_sql_statements(
     caller, graph, image_server, ad_sets, ads, statements
 ):
@@ -363,8 +363,9 @@ def test_a_batch_job_costs_a_handful_of_sql_statements(
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCESS, job.error
     # The claim 4 (BEGIN, lock, UPDATE ... RETURNING, COMMIT), the plan 2, one write before
-    # and one after each batch (one batch per ad set), the outcome 4 (its UPDATE and the
-    # job's audit event, in a savepoint of the test's transaction): however many objects.
+    # and one after each batch (one batch per ad set), the outcome 5 (its UPDATE, the job's
+    # audit event and the look for a webhook or callback to notify, in a savepoint of the
+    # test's transaction): however many objects.
     assert len(queries) == statements, [q["sql"][:80] for q in queries]
 
 
