@@ -195,13 +195,19 @@ class CampaignViewSet(mixins.ListModelMixin, _LiveObjectViewSet):
         )
 
     @_job_schema(
-        "Read the campaign's statuses and figures back from the platform now (a SYNC job)",
+        "Read the campaign's statuses back from the platform now (a SYNC job)",
         description="A sync of the campaign already waiting or running is answered instead "
-        "of a second one.",
+        "of a second one. `callback_url` (in the body or the query string) is told of its end.",
+        parameters=[_CALLBACK_URL],
     )
     @action(detail=True, methods=["post"], url_path="sync")
     def sync(self, request: Request, pk: str | None = None) -> Response:
-        return self._submit(campaign_sync_submit, campaign=self.get_object())
+        body = request.data if isinstance(request.data, dict) else {}
+        return self._submit(
+            campaign_sync_submit,
+            campaign=self.get_object(),
+            callback_url=body.get("callback_url", request.query_params.get("callback_url")),
+        )
 
     @_job_schema(
         "Import a campaign built elsewhere (an IMPORT job)",

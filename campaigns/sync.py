@@ -34,6 +34,7 @@ from campaigns.models import (
 )
 from campaigns.services import job_publish
 from mojito.db import insert_rows
+from notifications.targets import callback_url_clean
 from platforms.registry import get_sync_planner, sync_intervals
 
 logger = logging.getLogger(__name__)
@@ -116,11 +117,12 @@ def sync_schedule(*, now: datetime | None = None) -> list[str]:
 
 
 def campaign_sync_submit(
-    *, user: AbstractBaseUser, campaign: Campaign, callback_url: str = ""
+    *, user: AbstractBaseUser, campaign: Campaign, callback_url: Any = None
 ) -> CampaignJob:
     """Accept a SYNC job for one campaign now (API: `POST /campaigns/{id}/sync`). A sync of
     the campaign already waiting or running is answered instead of a second one. Raises
-    `campaigns.live.ObjectNotReady`."""
+    `ValidationError` (a bad `callback_url`) or `campaigns.live.ObjectNotReady`."""
+    callback_url = callback_url_clean(callback_url)
     require_live(ObjectType.CAMPAIGN, campaign)
     waiting = (
         CampaignJob.objects.filter(

@@ -29,6 +29,7 @@ from campaigns.models import (
     SyncRead,
 )
 from campaigns.sync import campaign_sync_submit, sync_schedule, sync_slot
+from notifications.models import WebhookEvent
 from platforms.meta import ratelimit
 from platforms.meta.adapter import MetaAdapter
 from tests import test_meta_adapter as base
@@ -68,8 +69,12 @@ def graph_post(graph, path: str, **params: Any) -> dict[str, Any]:
     return response.json()
 
 
-def sandbox_object(graph, platform_id: str) -> dict[str, Any]:
-    return next(o for o in base.sandbox_get(graph, "objects") if o["id"] == str(platform_id))
+def graph_get(graph, platform_id: str, **params: Any) -> dict[str, Any]:
+    response = requests.get(
+        f"{graph.base_url}/v26.0/{platform_id}", params={"access_token": TOKEN, **params}, timeout=5
+    )
+    response.raise_for_status()
+    return response.json()
 
 
 # --- the schedule ----------------------------------------------------------------------------
@@ -104,14 +109,11 @@ def test_beat_syncs_each_active_account_with_live_campaigns_once_per_interval(se
         active.pk,
     )
     assert job.created_by is None
-    # Its reads are planned with it: three status lists and three levels of figures.
+    # Its reads are planned with it: one status list per object type.
     assert list(SyncRead.objects.filter(job=job).values_list("name", flat=True)) == [
         "status:campaign",
         "status:ad_set",
         "status:ad",
-        "insights:campaign",
-        "insights:ad_set",
-        "insights:ad",
     ]
     # Not a second one while the first is unfinished, nor once it finished, until its moment
     # of the next interval.
@@ -230,11 +232,10 @@ def test_a_sync_reads_every_objects_status_in_one_request_per_object_type(caller
 
     assert job.status == JobStatus.SUCCESS, job.error
     sent = graph_requests(graph)[before:]
-    status_reads = [r["path"].rsplit("/", 1)[-1] for r in sent if "insights" not in r["path"]]
-    assert status_reads == ["campaigns", "adsets", "ads"]
+    assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["campaigns", "adsets", "ads"]
     for model in (Campaign, AdSet, Ad):
         for row in model.objects.filter(job=source):
-            meta = sandbox_object(graph, row.platform_id)
+            meta = graph_get(graph, row.platform_id, fields="effective_status")
             assert row.effective_status == meta["effective_status"], row
             assert row.synced_at is not None
     # Paused when created: Meta says the ads cannot run because their campaign is paused.
@@ -246,8 +247,12 @@ def test_what_changed_in_ads_manager_comes_back_but_never_over_a_change_under_wa
     first, second = AdSet.objects.filter(job=source).order_by("position")
     graph_post(graph, first.platform_id, status="ACTIVE")
     graph_post(graph, second.platform_id, status="ACTIVE")
-    # mojito is about to pause the second one: the read must not undo that.
-    change_job(source, ObjectType.AD_SET, second, {"status": "PAUSED"})
+    # mojito is about to pause the second one (its change waits for a retry): the read must
+    # not undo that.
+    change = change_job(source, ObjectType.AD_SET, second, {"status": "PAUSED"})
+    CampaignJob.objects.filter(pk=change.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
 
     job = execute(account_sync(source))
 
@@ -328,7 +333,6 @@ def test_the_sync_endpoint_answers_202_with_a_sync_job(caller, other_caller, gra
     assert caller.client.post(f"/api/v1/campaigns/{campaign.pk}/sync").status_code == 409
 
 
-
 def test_jobs_can_be_listed_by_kind_and_object(caller, graph):
     source = live_tree(caller)
     campaign = Campaign.objects.get(job=source)
@@ -350,3 +354,56 @@ def test_a_scheduled_sync_leaves_no_job_events_but_one_asked_for_is_audited(call
     assert not AuditEvent.objects.filter(object_id=scheduled).exists()
     (created,) = AuditEvent.objects.filter(object_id=on_demand.pk)
     assert (created.action, created.actor) == ("job.created", f"user:{caller.user.username}")
+
+
+def test_a_sync_with_a_private_callback_address_is_refused(caller, graph, settings):
+    campaign = Campaign.objects.get(job=live_tree(caller))
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = False
+
+    response = caller.client.post(
+        f"/api/v1/campaigns/{campaign.pk}/sync",
+        {"callback_url": "http://127.0.0.1:9/hook"},
+        format="json",
+    )
+
+    assert response.status_code == 400, response.content
+    assert [e["attr"] for e in response.json()["errors"]] == ["callback_url"]
+    assert not CampaignJob.objects.filter(kind=JobKind.SYNC).exists()
+
+
+def test_an_ad_disapproved_on_meta_shows_its_feedback_and_is_announced_once(caller, graph):
+    source = live_tree(caller, ad_sets=1, ads=2)
+    caller.team.webhook_url = "https://hooks.example.com/mojito"
+    caller.team.save()
+    disapproved, approved = Ad.objects.filter(job=source).order_by("position")
+    # Running in Ads Manager (a paused campaign's ads read CAMPAIGN_PAUSED whatever review says).
+    for row in (Campaign.objects.get(job=source), AdSet.objects.get(job=source), disapproved):
+        graph_post(graph, row.platform_id, status="ACTIVE")
+    with graph.state.lock:
+        ad = graph.state.get_object(disapproved.platform_id)
+        ad.extra["review"] = {"started": 0.0, "until": 0.0, "disapproved": True}
+
+    job = execute(account_sync(source))
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    disapproved.refresh_from_db()
+    approved.refresh_from_db()
+    assert disapproved.effective_status == "DISAPPROVED"
+    assert disapproved.review_feedback and disapproved.review_feedback.get("global")
+    assert approved.review_feedback is None
+    (event,) = WebhookEvent.objects.filter(type="ad.disapproved")
+    assert event.object_id == disapproved.pk
+    assert event.data["effective_status"] == "DISAPPROVED"
+    (synced,) = AuditEvent.objects.filter(object_id=disapproved.pk, action="ad.synced")
+    assert synced.changes["effective_status"]["after"] == "DISAPPROVED"
+    assert synced.changes["status"] == {"before": "PAUSED", "after": "ACTIVE"}
+
+    # Read again: still disapproved, nothing new to announce.
+    CampaignJob.objects.filter(kind=JobKind.SYNC).update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+    again = CampaignJob.objects.get(
+        pk=campaign_sync_submit(user=caller.user, campaign=Campaign.objects.get(job=source)).pk
+    )
+    assert execute(again).status == JobStatus.SUCCESS
+    assert WebhookEvent.objects.filter(type="ad.disapproved").count() == 1
