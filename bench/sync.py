@@ -15,12 +15,9 @@ What it does (figures and their reading: docs/PERFORMANCE.md, "Sync"):
    ads, every creative on one uploaded image), each run in this process through the engine and
    the Meta adapter (no Celery: the sync's own figures are what is measured).
 3. Measured, `--repeat` (3) times each, the sandbox's request log counting every Graph call:
-   - sync: one account SYNC job, figures read in one call per level (as below
-     `META_INSIGHTS_ASYNC_MIN_ROWS`);
-   - sync by report run: the same with Meta's asynchronous report runs, polled without wait;
+   - sync: one account SYNC job (its status lists);
    - baseline: what a sync without account-level lists would send, one `GET /<id>` per
-     object for its statuses and one `GET /<id>/insights` per object for its figures, through
-     the same SDK session.
+     object for its statuses, through the same SDK session.
 4. The table: Graph requests, wall time and SQL statements of each, and the ratios.
    PASS when a sync takes at most `--max-requests` (10) requests.
 
@@ -40,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import PgDatabase, format_table, redis_flush, redis_url  # noqa: E402
+from bench._common import PgDatabase, format_table, redis_flush, redis_url
 
 TOKEN = "bench-sync-token"  # noqa: S105 (the sandbox's, nothing real)
 ACCOUNT = "act_300000000000001"
@@ -65,7 +62,7 @@ def _setup_django(database: PgDatabase, redis_db: int) -> None:
         DATABASE_URL=database.url,
         CELERY_BROKER_URL=redis_url(redis_db),
         CACHE_URL=redis_url(redis_db).replace("redis://", "rediscache://", 1),
-        SECRET_KEY="bench-sync-secret-key-not-for-production",  # noqa: S105
+        SECRET_KEY="bench-sync-secret-key-not-for-production",  # noqa: S106
         FERNET_KEYS="bench-sync-fernet-key-not-for-production",
         LOG_LEVEL="WARNING",
         MEDIA_FETCH_ALLOW_PRIVATE="true",
@@ -104,6 +101,7 @@ def main() -> int:
 
     import requests
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -113,7 +111,6 @@ def main() -> int:
     from campaigns.models import Ad, AdSet, Campaign, CampaignJob, JobStatus, ObjectType
     from campaigns.services import job_submit
     from campaigns.sync import sync_schedule
-    from django.contrib.auth import get_user_model
     from platforms.meta.adapter import MetaAdapter
     from platforms.meta.client import build_meta_client
     from platforms.meta.sandbox.server import SandboxServer
@@ -187,7 +184,7 @@ def main() -> int:
             before = graph_count()
             start = time.monotonic()
             with CaptureQueriesContext(connection) as queries:
-                for _ in range(20):  # a report run waits: each run is one claim
+                for _ in range(20):  # a deferred run is claimed again
                     job = job_claim(job_id=job_id)
                     if job is None:
                         CampaignJob.objects.filter(pk=job_id).update(next_attempt_at=None)
@@ -220,42 +217,34 @@ def main() -> int:
                 if object_type == ObjectType.AD:
                     fields += ",ad_review_feedback"
                 client.api.call("GET", (platform_id,), params={"fields": fields})
-                client.api.call(
-                    "GET",
-                    (platform_id, "insights"),
-                    params={"fields": "spend,impressions,reach,clicks", "time_increment": 1},
-                )
             measured.seconds.append(time.monotonic() - start)
             measured.requests.append(graph_count() - before)
 
-        sync_measured = Measured("sync (one read per level)")
-        report_measured = Measured("sync by report run")
+        sync_measured = Measured("sync (account-level lists)")
         baseline = Measured("baseline (per object)")
         for _ in range(args.repeat):
-            settings.META_INSIGHTS_ASYNC_MIN_ROWS = 10**9
             sync_once(sync_measured)
-            settings.META_INSIGHTS_ASYNC_MIN_ROWS = 1
-            settings.META_INSIGHTS_POLL_SECONDS = 0
-            sync_once(report_measured)
             baseline_once(baseline)
 
         print()
         print(
             format_table(
                 ["what", "Graph requests", "ms (median)", "SQL statements"],
-                [sync_measured.row(), report_measured.row(), baseline.row()],
+                [sync_measured.row(), baseline.row()],
             )
         )
         sync_requests = statistics.median(sync_measured.requests)
         print()
         print(
-            f"Requests: baseline / sync = {statistics.median(baseline.requests) / sync_requests:.0f}x;"
-            f" time: baseline / sync = "
+            f"Requests: baseline / sync = "
+            f"{statistics.median(baseline.requests) / sync_requests:.0f}x; time: baseline / sync = "
             f"{statistics.median(baseline.seconds) / statistics.median(sync_measured.seconds):.1f}x"
         )
         ok = sync_requests <= args.max_requests
-        print(f"{'PASS' if ok else 'FAIL'}: a sync takes {sync_requests} Graph requests "
-              f"(target: at most {args.max_requests})")
+        print(
+            f"{'PASS' if ok else 'FAIL'}: a sync takes {sync_requests} Graph requests "
+            f"(target: at most {args.max_requests})"
+        )
         return 0 if ok else 1
     finally:
         sandbox.stop()
