@@ -442,12 +442,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.deliveries_sweep",
         "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
     },
-    # Each account's turn comes once per META_SYNC_INTERVAL_SECONDS; this only looks whose.
-    "sync-schedule": {
-        "task": "campaigns.tasks.sync_schedule",
-        "schedule": min(60.0, META_SYNC_INTERVAL_SECONDS or 60.0),
-    },
 }
+if META_SYNC_INTERVAL_SECONDS > 0:
+    # Each account's turn comes once per META_SYNC_INTERVAL_SECONDS; this only looks whose.
+    CELERY_BEAT_SCHEDULE["sync-schedule"] = {
+        "task": "campaigns.tasks.sync_schedule",
+        "schedule": min(60.0, META_SYNC_INTERVAL_SECONDS),
+    }
 
 # --- Rate limits and the shared cache -----------------------------------------------------------
 # Past this usage (percent of Meta's allowance) an ad account's jobs pause, across all workers.
