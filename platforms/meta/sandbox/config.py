@@ -35,6 +35,13 @@ class SandboxConfig:
     # ACTIVE (or DISAPPROVED): Meta reviews ads before they deliver (Marketing API best
     # practices, "Ad Changes Triggering Ad Reviews"); see review.py.
     review_seconds: float = 2.0
+    # Insights report runs (insights.py): status reads a new run answers before its final
+    # status ("Job Not Started", "Job Started", "Job Running", ...), or, when
+    # report_run_seconds > 0, the seconds it takes instead; and the final status itself
+    # ("Job Completed", "Job Failed" or "Job Skipped").
+    report_run_polls: int = 2
+    report_run_seconds: float = 0.0
+    report_run_outcome: str = "Job Completed"
     # Versions below this answer 2635 ("deprecated version of the Ads API"). Marketing API v24.0
     # was available until November 10, 2026, so v25.0 is the oldest version still served
     # ("Versions" table of the Marketing API changelog):

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .control_delivery import add_delivery_routes
 from .graph import Graph
 from .state import SandboxState
 
@@ -85,12 +86,29 @@ async def control_requests(request: web.Request) -> web.Response:
     entries = state.request_log(since)
     if "path_contains" in request.query:
         entries = [e for e in entries if request.query["path_contains"] in e["path"]]
-    return web.json_response({"data": entries})
+    if "method" in request.query:
+        entries = [e for e in entries if e["method"] == request.query["method"].upper()]
+    # `count` (what matched) and `last_seq` (the mark to read on from): a test or a benchmark
+    # counts the Graph requests of what it did between two marks.
+    with state.lock:
+        last_seq = state.last_seq
+    return web.json_response({"data": entries, "count": len(entries), "last_seq": last_seq})
 
 
 async def control_objects(request: web.Request) -> web.Response:
-    object_type = request.query.get("type")
-    return web.json_response({"data": request.app[STATE_KEY].snapshot(object_type)})
+    state = request.app[STATE_KEY]
+    graph = request.app[GRAPH_KEY]
+    data = state.snapshot(request.query.get("type"))
+    # What a read would say of each campaign, ad set and ad now.
+    with state.lock:
+        for item in data:
+            obj = state.get_object(item["id"])
+            if obj is not None and obj.type in ("campaign", "adset", "ad"):
+                view = graph.view(obj)
+                for name in ("effective_status", "issues_info", "ad_review_feedback"):
+                    if name in view:
+                        item[name] = view[name]
+    return web.json_response({"data": data})
 
 
 async def control_faults(request: web.Request) -> web.Response:
@@ -224,3 +242,4 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_route("GET", "/__sandbox__/instagram_media", control_instagram_media)
     app.router.add_route("POST", "/__sandbox__/instagram_media", control_instagram_media)
     app.router.add_get("/__sandbox__/media/{kind:images|videos}/{name}", control_media)
+    add_delivery_routes(app)

@@ -26,6 +26,16 @@ from .creatives import create_creative
 from .errors import GraphError
 from .fields import FieldSpec, matches, page, parse_fields, parse_filtering, parse_limit
 from .images import create_images
+from .insights import advance as advance_report
+from .insights import (
+    compute_rows,
+    node_ads,
+    paged,
+    parse_query,
+    report_rows,
+    report_view,
+    start_report,
+)
 from .node_fields import (
     AD_FIELDS,
     ADACCOUNT_FIELDS,
@@ -36,7 +46,7 @@ from .node_fields import (
     CAMPAIGN_FIELDS,
 )
 from .params import Params, UploadedFile, format_time, parse_version
-from .review import effective_status, review_feedback
+from .review import effective_status, issues_info, review_feedback
 from .state import Account, GraphObject, SandboxState, Token
 from .updates import delete_object, update_object
 from .usage import UsageTracker
@@ -328,11 +338,64 @@ class Graph:
             if account is None or account.id not in token.account_ids:
                 raise errors.unsupported_request(method, head)
             return self._route_account(call, token, version, account, rest)
+        run = self.state.report_runs.get(head)
+        if run is not None and run.account_id in token.account_ids:
+            return self._route_report_run(call, self.state.accounts[run.account_id], run, rest)
         obj = self.state.get_object(head)
         if obj is None or obj.account_id not in token.account_ids:
             raise errors.unsupported_request(method, head)
         account = self.state.accounts[obj.account_id]
         return self._route_object(call, token, version, account, obj, rest)
+
+    # --- insights (insights.py) -------------------------------------------------------------
+
+    def _insights_base(self, call: Call) -> str:
+        return f"{call.origin}/{call.version}/{call.path.strip('/')}"
+
+    def _route_insights(self, call: Call, account: Account, obj: GraphObject | None) -> Route:
+        """`GET /act_<id>/insights` or `/<campaign|adset|ad>/insights`; `POST
+        /act_<id>/insights` starts a report run."""
+        if call.method == "POST" and obj is None:
+            return Route(
+                account.id, False, lambda now: start_report(self.state, account, call.params, now)
+            )
+        if call.method != "GET":
+            raise errors.unsupported_request(call.method, obj.id if obj else account.act_id)
+
+        def read(now: float) -> dict[str, Any]:
+            params = Params(call.params)
+            level = obj.type if obj is not None else "account"
+            query = parse_query(params, account, level, now)
+            ads = node_ads(self.state, obj) if obj else self.state.of_account(account.id, "ad")
+            # A node's own figures include its children whatever their status.
+            rows = compute_rows(self.state, account, ads, query, now, every_status=bool(obj))
+            return paged(call.params, rows, self._insights_base(call))
+
+        return Route(account.id, False, read)
+
+    def _route_report_run(self, call: Call, account: Account, run: Any, rest: list[str]) -> Route:
+        if call.method != "GET":
+            raise errors.unsupported_request(call.method, run.id)
+        if not rest:
+
+            def status(now: float) -> dict[str, Any]:
+                advance_report(run, now)
+                return report_view(run, account, parse_fields(call.params.get("fields")))
+
+            return Route(account.id, False, status)
+        if rest == ["insights"]:
+            return Route(
+                account.id,
+                False,
+                lambda now: paged(
+                    call.params,
+                    report_rows(self.state, account, run),
+                    self._insights_base(call),
+                ),
+            )
+        if len(rest) == 1:
+            raise errors.nonexisting_field(rest[0], "AdReportRun")
+        raise errors.unknown_path("/" + "/".join(rest[1:]))
 
     def _route_me(self, call: Call, token: Token, rest: list[str]) -> Route:
         if call.method != "GET":
@@ -372,6 +435,8 @@ class Graph:
         if len(rest) > 1:
             raise errors.unknown_path("/" + "/".join(rest[1:]))
         edge = rest[0]
+        if edge == "insights":
+            return self._route_insights(call, account, None)
         if edge not in EDGE_TYPES:
             if method == "GET":
                 raise errors.nonexisting_field(edge, NODE_NAMES["account"])
@@ -446,6 +511,8 @@ class Graph:
         if len(rest) > 1:
             raise errors.unknown_path("/" + "/".join(rest[1:]))
         edge = rest[0]
+        if edge == "insights" and obj.type in ("campaign", "adset", "ad"):
+            return self._route_insights(call, account, obj)
         edges = NODE_EDGES.get(obj.type, {})
         if edge not in edges:
             if method == "GET":
@@ -516,6 +583,9 @@ class Graph:
             data["status"] = status
             data["configured_status"] = status
             data["effective_status"] = self.effective_status(obj, now)
+            issues = issues_info(obj)
+            if issues:
+                data["issues_info"] = issues
         if obj.type == "campaign":
             daily = obj.fields.get("daily_budget")
             lifetime = obj.fields.get("lifetime_budget")

@@ -16,6 +16,13 @@ developers.facebook.com/docs/marketing-api/ unless a full URL is given):
   ``map<string, string>``, "Reasons for review disapproval across all platforms ... Each reason
   has a key and a description"; ``placement_specific`` the same per platform.
 
+- Ad Campaign Issues Info / Adgroup Issues Info (reference/ad-campaign-issues-info,
+  reference/adgroup-issues-info; the SDK's AdCampaignIssuesInfo): ``issues_info`` is a list of
+  ``{"level", "error_code", "error_summary", "error_message", "error_type", "mid"}``; best
+  practices, "Manage your ad object's status": "If the status is with_issues, paused,
+  archived, or deleted for a campaign, all the objects below it automatically inherit that
+  status."
+
 The review is computed lazily from timestamps when the ad is read (no background work): an ad
 is ``IN_PROCESS`` for ``SandboxConfig.review_seconds`` after its review started, then ``ACTIVE``
 (or ``DISAPPROVED`` when its name or its creative's name holds ``DISAPPROVE_MARKER``).
@@ -35,6 +42,9 @@ DISAPPROVAL_TEXT = (
     "This ad was disapproved by the Meta sandbox because its name or its creative's name "
     f"contains {DISAPPROVE_MARKER}."
 )
+# A campaign, ad set or ad whose name holds this marker has a delivery issue (WITH_ISSUES).
+ISSUES_MARKER = "[sandbox:with_issues]"
+ISSUE_LEVELS = {"campaign": "CAMPAIGN", "adset": "AD_SET", "ad": "AD"}
 # Changes of an ad set that send its ads back to review (best practices, quoted above).
 ADSET_REVIEW_FIELDS: tuple[str, ...] = ("targeting", "optimization_goal", "billing_event")
 # Parent statuses and what an ad set or ad below them reads as (effective_status enums of the
@@ -80,7 +90,44 @@ def review_feedback(ad: GraphObject, now: float) -> dict[str, Any] | None:
     failed."""
     if review_verdict(ad, now) != "DISAPPROVED":
         return None
-    return {"global": {DISAPPROVAL_POLICY: DISAPPROVAL_TEXT}}
+    return ad.extra["review"].get("feedback") or {"global": {DISAPPROVAL_POLICY: DISAPPROVAL_TEXT}}
+
+
+def decide_review(
+    ad: GraphObject, now: float, *, disapproved: bool, feedback: dict[str, Any] | None = None
+) -> None:
+    """A verdict made later (the control API's): the ad's review ends now with it, as when
+    Meta reviews an ad again after a report or a policy change."""
+    ad.extra["review"] = {
+        "started": now,
+        "until": now,
+        "disapproved": disapproved,
+        "feedback": feedback if disapproved else None,
+    }
+
+
+def default_issue(obj: GraphObject) -> dict[str, Any]:
+    return {
+        "level": ISSUE_LEVELS.get(obj.type, "AD"),
+        "error_code": 1815869,
+        "error_summary": "Sandbox delivery issue",
+        "error_message": (
+            "This object has a delivery issue made by the Meta sandbox "
+            f"({ISSUES_MARKER} in its name, or POST /__sandbox__/objects/{obj.id}/issues)."
+        ),
+        "error_type": "SOFT_ERROR",
+        "mid": f"{obj.id}0",
+    }
+
+
+def issues_info(obj: GraphObject) -> list[dict[str, Any]]:
+    """The object's own ``issues_info``: what the control API set, else one issue when its
+    name holds the marker, else none."""
+    if "issues" in obj.extra:
+        return list(obj.extra["issues"])
+    if obj.type in ISSUE_LEVELS and ISSUES_MARKER in str(obj.fields.get("name") or ""):
+        return [default_issue(obj)]
+    return []
 
 
 def effective_status(state: SandboxState, obj: GraphObject, now: float) -> str:
@@ -89,6 +136,8 @@ def effective_status(state: SandboxState, obj: GraphObject, now: float) -> str:
     the review: IN_PROCESS, DISAPPROVED or ACTIVE. A paused ad stays PAUSED through review
     ("it will remain Paused upon exiting Ad Review")."""
     status = str(obj.fields.get("status", "ACTIVE"))
+    if obj.type == "campaign" and status == "ACTIVE" and issues_info(obj):
+        return "WITH_ISSUES"
     if obj.type not in ("adset", "ad") or status in ("DELETED", "ARCHIVED"):
         return status
     adset = obj if obj.type == "adset" else state.get_object(str(obj.parent_id))
@@ -97,6 +146,12 @@ def effective_status(state: SandboxState, obj: GraphObject, now: float) -> str:
         return CAMPAIGN_PARENT[str(campaign.fields["status"])]
     if obj.type == "ad" and adset is not None and adset.fields.get("status") in ADSET_PARENT:
         return ADSET_PARENT[str(adset.fields["status"])]
-    if obj.type == "ad" and status == "ACTIVE":
-        return review_verdict(obj, now) or status
+    if status != "ACTIVE":
+        return status
+    verdict = review_verdict(obj, now) if obj.type == "ad" else None
+    if verdict:
+        return verdict
+    # An issue of the object or of a parent: the parent's status is inherited.
+    if any(issues_info(o) for o in (obj, adset, campaign) if o is not None):
+        return "WITH_ISSUES"
     return status

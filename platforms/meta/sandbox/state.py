@@ -152,6 +152,10 @@ class SandboxState:
         self._instagram_media_ids = itertools.count(17900000000000001, 7)
         self._fault_ids = itertools.count(1)
         self._request_seq = itertools.count(1)
+        self.last_seq = 0  # the sequence number of the latest logged request
+        # Insights report runs (insights.py), by id.
+        self.report_runs: dict[str, Any] = {}
+        self._report_run_ids = itertools.count(6120000000000001, 17)
 
     def reset(self, *, accounts: bool = False) -> None:
         """Forget objects, media, logs, faults and usage; with accounts=True also re-seed tokens."""
@@ -259,6 +263,9 @@ class SandboxState:
         if object_type == "advideo":
             return str(next(self._video_ids))
         return str(next(self._ids))
+
+    def new_report_run_id(self) -> str:
+        return str(next(self._report_run_ids))
 
     def new_upload_session_id(self) -> str:
         return str(next(self._session_ids))
@@ -397,6 +404,7 @@ class SandboxState:
 
     def log_request(self, entry: dict[str, Any]) -> int:
         seq = next(self._request_seq)
+        self.last_seq = seq
         entry = {"seq": seq, **entry}
         self.requests.append(entry)
         overflow = len(self.requests) - self.config.max_log_entries
