@@ -162,14 +162,15 @@ def test_an_interval_of_zero_turns_the_schedule_off(settings):
 # --- the claim: a sync yields -------------------------------------------------------------
 
 
-def sync_job_of(account, **fields: Any) -> CampaignJob:
+def job_of(account, kind: str = JobKind.SYNC, obj: Any = None, **fields: Any) -> CampaignJob:
+    """A stored job of `kind` on `obj` (a campaign), or on the whole account."""
     return CampaignJob.objects.create(
         team=account.team,
         ad_account=account,
         platform_type="META",
-        kind=JobKind.SYNC,
-        object_type=ObjectType.AD_ACCOUNT,
-        object_id=account.pk,
+        kind=kind,
+        object_type=ObjectType.CAMPAIGN if obj is not None else ObjectType.AD_ACCOUNT,
+        object_id=(obj or account).pk,
         payload={},
         **fields,
     )
@@ -178,7 +179,7 @@ def sync_job_of(account, **fields: Any) -> CampaignJob:
 def test_a_sync_waits_while_a_creation_of_its_account_is_due_or_running(sql_path):
     account = AdAccountFactory()
     creation = CampaignJobFactory(ad_account=account, team=account.team)
-    sync = sync_job_of(account)
+    sync = job_of(account)
 
     with pytest.raises(AccountBusy):
         job_claim(job_id=sync.pk)
@@ -200,24 +201,8 @@ def test_a_sync_waits_while_a_creation_of_its_account_is_due_or_running(sql_path
 def test_a_change_never_waits_for_an_earlier_sync_of_its_campaign(sql_path):
     account = AdAccountFactory()
     campaign = live_campaign(account)
-    CampaignJob.objects.create(
-        team=account.team,
-        ad_account=account,
-        platform_type="META",
-        kind=JobKind.SYNC,
-        object_type=ObjectType.CAMPAIGN,
-        object_id=campaign.pk,
-        payload={},
-    )
-    change = CampaignJob.objects.create(
-        team=account.team,
-        ad_account=account,
-        platform_type="META",
-        kind=JobKind.UPDATE,
-        object_type=ObjectType.CAMPAIGN,
-        object_id=campaign.pk,
-        payload={},
-    )
+    job_of(account, JobKind.SYNC, campaign)
+    change = job_of(account, JobKind.UPDATE, campaign)
     assert job_claim(job_id=change.pk) is not None
 
 
