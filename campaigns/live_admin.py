@@ -2,6 +2,10 @@
 actions pause, resume and archive, which go through `campaigns.live` as the API does (a job per
 object, validated by the platform's rules first).
 
+Each object's page shows what the platform said at the last sync beside its status: its issues,
+an ad's review feedback, and its spend of the last days as a small chart (inline SVG drawn here:
+no script, nothing fetched).
+
 Staff who are not superusers see only objects of their teams' live ad accounts, as the API
 shows them. The rows stay read-only: every change is a job, so that the platform decides first.
 """
@@ -14,13 +18,87 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from rest_framework.exceptions import ValidationError
 
 from adaccounts.selectors import ad_account_list_for_user
 from campaigns import live
+from campaigns.insights import spend_by_day
 from campaigns.models import Ad, Campaign, ObjectType
+
+CHART_DAYS = 30
+CHART_HEIGHT = 60
+BAR_WIDTH = 10
+
+
+def spend_chart(rows: list[tuple[Any, int, str]]) -> SafeString:
+    """Spend per day as bars (inline SVG, one bar per day with figures, its day and amount in
+    its tooltip); "no figures" without any."""
+    if not rows:
+        return format_html("No delivery figures synced in the last {} days.", CHART_DAYS)
+    highest = max(spend for _, spend, _ in rows) or 1
+    currency = next((c for _, _, c in reversed(rows) if c), "")
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="#417690"><title>{}: {} {}</title></rect>',
+        (
+            (
+                n * BAR_WIDTH,
+                CHART_HEIGHT - max(1, spend * CHART_HEIGHT // highest),
+                BAR_WIDTH - 2,
+                max(1, spend * CHART_HEIGHT // highest),
+                day.isoformat(),
+                spend,
+                currency,
+            )
+            for n, (day, spend, _) in enumerate(rows)
+        ),
+    )
+    total = sum(spend for _, spend, _ in rows)
+    return format_html(
+        '<svg class="spend-chart" role="img" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'aria-label="Spend per day">{}</svg>'
+        "<div>{} days with figures, {} to {}: spend {} {} in all (minor units), at most {} "
+        "a day.</div>",
+        len(rows) * BAR_WIDTH,
+        CHART_HEIGHT,
+        len(rows) * BAR_WIDTH,
+        CHART_HEIGHT,
+        bars,
+        len(rows),
+        rows[0][0].isoformat(),
+        rows[-1][0].isoformat(),
+        total,
+        currency,
+        highest,
+    )
+
+
+def issues_html(issues: Any) -> SafeString:
+    """The platform's issues (Meta's `issues_info`: level, error code, summary, message)."""
+    if not issues:
+        return format_html("{}", "—")
+    items = issues if isinstance(issues, list) else [issues]
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            "<li><strong>{}</strong> ({} {}, {}): {}</li>",
+            (
+                (
+                    item.get("error_summary", ""),
+                    item.get("level", ""),
+                    item.get("error_type", ""),
+                    item.get("error_code", ""),
+                    item.get("error_message", ""),
+                )
+                if isinstance(item, dict)
+                else (str(item), "", "", "", "")
+                for item in items
+            ),
+        ),
+    )
 
 
 def _describe(detail: Any, path: str = "") -> list[str]:
@@ -69,6 +147,15 @@ class LiveObjectAdminMixin:
     @admin.display(description="effective status", ordering="effective_status")
     def platform_status(self, obj: Any) -> str:
         return obj.effective_status or "—"
+
+    @admin.display(description="issues")
+    def platform_issues(self, obj: Any) -> SafeString:
+        return issues_html(obj.issues)
+
+    @admin.display(description=f"spend per day (last {CHART_DAYS} days)")
+    def delivery_chart(self, obj: Any) -> SafeString:
+        # One small query of the object's own rows.
+        return spend_chart(spend_by_day(object_id=obj.pk, days=CHART_DAYS))
 
     @admin.display(description="Meta ID", ordering="platform_id")
     def platform_id_display(self, obj: Any) -> str:
@@ -154,7 +241,9 @@ class AdAdmin(LiveObjectAdminMixin, admin.ModelAdmin):
         "status",
         "effective_status",
         "platform_id",
-        "review_feedback",
+        "review_feedback_display",
+        "platform_issues",
+        "delivery_chart",
         "synced_at",
         "ad_set",
         "campaign_link",
@@ -170,6 +259,23 @@ class AdAdmin(LiveObjectAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description="review feedback")
+    def review_feedback_display(self, ad: Ad) -> SafeString:
+        # Meta's `ad_review_feedback`: {"global": {reason: text}, "placement_specific": ...}.
+        feedback = ad.review_feedback or {}
+        lines = [
+            (reason, scope, text)
+            for scope, reasons in feedback.items()
+            if isinstance(reasons, dict)
+            for reason, text in reasons.items()
+        ]
+        if not lines:
+            return format_html("{}", "—")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{} ({}): {}</li>", lines),
+        )
 
     @admin.display(description="creative Meta ID")
     def creative_platform_id(self, ad: Ad) -> str:

@@ -138,11 +138,10 @@ def read_insights(client: MetaClient, account_key: str, *, params: dict[str, Any
 def start_insights_report(client: MetaClient, account_key: str, *, params: dict[str, Any]) -> str:
     """`POST /act_<id>/insights`: Meta prepares the rows as a report run; its id."""
     account = FbAdAccount(client.account_id, api=client.api)
+    # The SDK types `fields` of a report run as list<string> (it sends them JSON-encoded).
+    body = {**params, "fields": [f for f in str(params.get("fields", "")).split(",") if f]}
     run = meta_call(
-        client,
-        account_key,
-        "insights report",
-        lambda: account.get_insights_async(params=dict(params)),
+        client, account_key, "insights report", lambda: account.get_insights_async(params=body)
     )
     data = run.export_all_data()
     return str(data.get("report_run_id") or data.get("id"))

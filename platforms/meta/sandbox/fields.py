@@ -55,6 +55,15 @@ _FIELD_RE = re.compile(r"^([A-Za-z0-9_]+)((?:\.[a-z_]+\([^)]*\))*)(?:\{(.*)\})?$
 def parse_fields(text: str | list[str] | None) -> list[FieldSpec] | None:
     if text is None or text == "":
         return None
+    if isinstance(text, str) and text.lstrip().startswith("["):
+        # A JSON array, as the SDK sends list<string> fields in a POST body (an insights
+        # report run's `fields`).
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, list):
+            text = decoded
     if isinstance(text, list):
         text = ",".join(str(item) for item in text)
     specs: list[FieldSpec] = []
