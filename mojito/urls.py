@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from adaccounts.views import AdAccountViewSet, TeamViewSet
 from audit.views import AuditEventViewSet
+from campaigns.insights_views import CampaignInsightsView
 from campaigns.live_views import AdSetViewSet, AdViewSet, CampaignViewSet
 from campaigns.views import AdSubmissionView, JobViewSet
 from mojito.api import ApiNotFoundView, DocsView, OptionalSlashRouter, SchemaView
@@ -40,6 +41,11 @@ urlpatterns = [
             name=f"ads-submit-{platform_type.lower()}",
         )
         for platform_type, request_serializer in submission_platforms()
+    ),
+    re_path(
+        r"^api/v1/campaigns/(?P<pk>[0-9a-fA-F-]+)/insights/?$",
+        CampaignInsightsView.as_view(),
+        name="campaign-insights",
     ),
     path("api/v1/", include(router.urls)),
     # Last under /api/: whatever matched no route above is the API's JSON 404.
