@@ -23,6 +23,7 @@ from campaigns.models import (
     AdSet,
     Campaign,
     CampaignJob,
+    InsightDay,
     JobKind,
     JobStatus,
     ObjectType,
@@ -109,11 +110,14 @@ def test_beat_syncs_each_active_account_with_live_campaigns_once_per_interval(se
         active.pk,
     )
     assert job.created_by is None
-    # Its reads are planned with it: one status list per object type.
+    # Its reads are planned with it: three status lists and three levels of figures.
     assert list(SyncRead.objects.filter(job=job).values_list("name", flat=True)) == [
         "status:campaign",
         "status:ad_set",
         "status:ad",
+        "insights:campaign",
+        "insights:ad_set",
+        "insights:ad",
     ]
     # Not a second one while the first is unfinished, nor once it finished, until its moment
     # of the next interval.
@@ -217,7 +221,16 @@ def test_a_sync_reads_every_objects_status_in_one_request_per_object_type(caller
 
     assert job.status == JobStatus.SUCCESS, job.error
     sent = graph_requests(graph)[before:]
-    assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["campaigns", "adsets", "ads"]
+    # One list per object type, then one insights read per level: 6 for the whole account.
+    assert [r["path"].rsplit("/", 1)[-1] for r in sent] == [
+        "campaigns",
+        "adsets",
+        "ads",
+        "insights",
+        "insights",
+        "insights",
+    ]
+    assert [r["params"]["level"] for r in sent[3:]] == ["campaign", "adset", "ad"]
     for model in (Campaign, AdSet, Ad):
         for row in model.objects.filter(job=source):
             meta = graph_get(graph, row.platform_id, fields="effective_status")
@@ -392,3 +405,67 @@ def test_an_ad_disapproved_on_meta_shows_its_feedback_and_is_announced_once(call
     )
     assert execute(again).status == JobStatus.SUCCESS
     assert WebhookEvent.objects.filter(type="ad.disapproved").count() == 1
+
+
+def test_a_sync_stores_each_levels_daily_figures_and_a_restated_day_is_corrected(caller, graph):
+    source = live_tree(caller, ad_sets=1, ads=2)
+    campaign = Campaign.objects.get(job=source)
+
+    assert execute(account_sync(source)).status == JobStatus.SUCCESS
+    rows = InsightDay.objects.filter(campaign=campaign)
+    levels = sorted(rows.values_list("object_type", flat=True))
+    assert levels == ["ad", "ad", "ad_set", "campaign"], levels
+    day = rows.get(object_type=ObjectType.CAMPAIGN)
+    # What Meta said of that day, in minor units: the insights endpoint shows it the same.
+    meta = graph_get(
+        graph,
+        f"{campaign.platform_id}/insights",
+        fields="spend,impressions",
+        time_range=f'{{"since":"{day.date}","until":"{day.date}"}}',
+    )["data"][0]
+    assert day.spend == round(float(meta["spend"]) * 100)
+    assert day.impressions == int(meta["impressions"])
+
+    requests.post(
+        f"{graph.base_url}/__sandbox__/insights/restate",
+        json={"object_id": campaign.platform_id, "date": str(day.date), "factor": 2},
+        timeout=5,
+    ).raise_for_status()
+    CampaignJob.objects.filter(kind=JobKind.SYNC).update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+    assert execute(account_sync(source)).status == JobStatus.SUCCESS
+
+    restated = InsightDay.objects.get(pk=day.pk)
+    assert restated.impressions == 2 * day.impressions
+    assert InsightDay.objects.filter(campaign=campaign).count() == 4  # upserted, not added
+
+
+def test_a_large_accounts_figures_come_by_a_report_run_polled_by_rescheduling(
+    caller, graph, settings
+):
+    settings.META_INSIGHTS_ASYNC_MIN_ROWS = 1
+    settings.META_INSIGHTS_POLL_SECONDS = 30
+    requests.post(
+        f"{graph.base_url}/__sandbox__/report_runs", json={"polls": 1}, timeout=5
+    ).raise_for_status()
+    source = live_tree(caller)
+    job = account_sync(source)
+    assert job.payload["report_runs"] is True
+
+    job = execute(job)
+    # Statuses stored; each level's report started and not ready yet: back in 30 s, no
+    # attempt spent, and no worker sleeping meanwhile.
+    assert job.status == JobStatus.PENDING
+    assert job.attempts == 0
+    assert job.next_attempt_at > timezone.now() + timedelta(seconds=20)
+    started = SyncRead.objects.filter(job=job, name__startswith="insights:")
+    assert all(read.report_id for read in started)
+    CampaignJob.objects.filter(pk=job.pk).update(next_attempt_at=None)
+
+    job = execute(job)
+
+    assert job.status == JobStatus.SUCCESS, job.error
+    report_reads = [r for r in graph_requests(graph) if "insights" in r["path"]]
+    assert {r["method"] for r in report_reads} == {"POST", "GET"}
+    assert InsightDay.objects.filter(campaign__job=source).count() == 3

@@ -342,3 +342,39 @@ class RefreshStep(Step):
 
     def store(self, result: Any) -> None:
         self._store(result)
+
+
+class StartStep(Step):
+    """Start work the platform prepares on its own (a report run) and keep its id in `field`;
+    a `ReadStep` of `status_field` then waits for it. Done while it has an id whose status is
+    not one of `restart` (the platform gave up on it: start another). Starting it twice only
+    makes the platform prepare it twice, so it is repeatable."""
+
+    repeatable = True
+
+    def __init__(
+        self,
+        key: str,
+        kind: str,
+        row: Model,
+        needs: Iterable[Step] = (),
+        *,
+        field: str,
+        status_field: str,
+        restart: frozenset[str],
+    ) -> None:
+        super().__init__(key, kind, row, needs)
+        self.field = field
+        self.status_field = status_field
+        self.restart = restart
+        self.checkpoint_fields = (field, status_field)
+        self.result_field = field
+
+    @property
+    def done(self) -> bool:
+        return bool(getattr(self.row, self.field)) and (
+            getattr(self.row, self.status_field) not in self.restart
+        )
+
+    def record(self, result: Any) -> dict[str, Any]:
+        return self._set(**{self.field: str(result), self.status_field: ""})

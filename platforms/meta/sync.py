@@ -1,13 +1,19 @@
 """Meta SYNC jobs: what Meta says of mojito's live objects now (effective status, review
-feedback, issues), read with a handful of Graph requests per account, however many objects
-it has.
+feedback, issues) and their daily delivery figures, read with a handful of Graph requests per
+account, however many objects it has.
 
 The plan, one `SyncRead` row per read (its checkpoint, so a run that stops resumes with the
-reads not yet stored): one account-level list per object type (`/act_<id>/campaigns`,
-`/adsets`, `/ads`, Graph API "Ad Account" edges) with `fields`, the objects picked by
-`filtering` (`id` or `campaign.id` IN the synced campaigns) and `effective_status` naming
-every status (the edges leave out archived and deleted objects otherwise), every page read.
-Daily delivery figures (Insights API) are not read yet: they come with the insights module.
+reads not yet stored):
+- statuses: one account-level list per object type (`/act_<id>/campaigns`, `/adsets`,
+  `/ads`, Graph API "Ad Account" edges) with `fields`, the objects picked by `filtering`
+  (`id` or `campaign.id` IN the synced campaigns) and `effective_status` naming every status
+  (the edges leave out archived and deleted objects otherwise), every page read;
+- figures: one insights read per level (campaign, ad set, ad: reach does not add up, so
+  each level is Meta's own figure), `time_increment=1` over the last few days (Meta restates
+  them) or, for a campaign never read, from its creation. An account with many objects uses
+  Meta's asynchronous report runs instead (Insights API, "Asynchronous Jobs"): the run is
+  started, its `async_status` polled by rescheduling the job (never by sleeping in a
+  worker), then its rows read.
 
 A sync spends only spare rate-limit budget: before each request it yields (the job is
 deferred, its attempt refunded) while Meta's last usage figure for the account is above
@@ -20,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,8 +35,8 @@ from django.utils import timezone
 
 from adaccounts.models import AdAccount
 from audit import services as audit
-from campaigns.engine.adapter import NotSent
-from campaigns.engine.steps import Plan, RefreshStep, Step
+from campaigns.engine.adapter import Failure, FailureKind, NotSent
+from campaigns.engine.steps import Plan, ReadStep, RefreshStep, StartStep, Step, Wait
 from campaigns.models import (
     FINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -37,13 +44,14 @@ from campaigns.models import (
     AdSet,
     Campaign,
     CampaignJob,
+    InsightDay,
     ObjectChange,
     ObjectType,
     SyncRead,
 )
 from mojito.db import Rows
 from notifications import events
-from platforms.meta import ratelimit
+from platforms.meta import insights, ratelimit
 from platforms.meta.calls import meta_call
 from platforms.meta.client import MetaClient
 
@@ -51,8 +59,9 @@ logger = logging.getLogger(__name__)
 
 
 # What the adapter calls the steps of a sync.
-SYNC_STATUS = "sync_status"
-SYNC_KINDS = frozenset({SYNC_STATUS})
+SYNC_STATUS, SYNC_INSIGHTS = "sync_status", "sync_insights"
+REPORT_START, REPORT_STATUS = "report_start", "report_status"
+SYNC_KINDS = frozenset({SYNC_STATUS, SYNC_INSIGHTS, REPORT_START, REPORT_STATUS})
 
 # Objects per page of a list (Graph's default is 25): a page is one request.
 PAGE_SIZE = 500
@@ -119,9 +128,41 @@ def scope_campaigns(job: CampaignJob) -> list[Campaign]:
     return list(_live(Campaign.objects.filter(ad_account_id=job.ad_account_id)).order_by("pk"))
 
 
+def _figures_since(campaigns: list[Campaign], today: date) -> date:
+    """The first day to read: the last few (Meta restates them), or the creation day of a
+    campaign whose figures were never read, no further back than the backfill allows."""
+    since = today - timedelta(days=settings.META_INSIGHTS_LOOKBACK_DAYS - 1)
+    read = set(
+        InsightDay.objects.filter(campaign__in=campaigns, object_type=ObjectType.CAMPAIGN)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    unread = [c.created_at.date() for c in campaigns if c.pk not in read]
+    if unread:
+        since = min(since, *unread)
+    return max(since, today - timedelta(days=settings.META_INSIGHTS_BACKFILL_DAYS - 1))
+
+
 def plan_meta_sync(*, job: CampaignJob) -> Rows:
-    """A SYNC job's reads: one status list per object type."""
-    reads = [SyncRead(job=job, position=n, name=f"status:{t}") for n, t in enumerate(LEVELS)]
+    """A SYNC job's payload (the days its figures cover, whether they come by report run)
+    and its reads, for the job's campaigns as they are now."""
+    campaigns = scope_campaigns(job)
+    today = timezone.now().date()
+    since = _figures_since(campaigns, today)
+    objects = len(campaigns)
+    if campaigns:
+        objects += _live(AdSet.objects.filter(campaign__in=campaigns)).count()
+        objects += _live(Ad.objects.filter(ad_set__campaign__in=campaigns)).count()
+    days = (today - since).days + 1
+    job.payload = {
+        **(job.payload or {}),
+        "since": since.isoformat(),
+        "until": today.isoformat(),
+        # Meta's advice: big reads as report runs, which do not time out (rows: objects times days).
+        "report_runs": objects * days >= settings.META_INSIGHTS_ASYNC_MIN_ROWS,
+    }
+    names = [f"status:{t}" for t in LEVELS] + [f"insights:{t}" for t in LEVELS]
+    reads = [SyncRead(job=job, position=n, name=name) for n, name in enumerate(names)]
     return [(SyncRead, reads)]
 
 
@@ -156,15 +197,55 @@ class SyncRun:
                     store=self._status_store(object_type),
                 )
             )
+        for level in LEVELS:
+            steps += self._insights_steps(level, reads[f"insights:{level}"])
         return Plan(steps=steps)
+
+    def _insights_steps(self, level: str, read: SyncRead) -> list[Step]:
+        label = f"figures of {ObjectType(level).label.lower()}s"
+        store = self._insights_store(level)
+        if not self.job.payload.get("report_runs"):
+            return [RefreshStep(label, SYNC_INSIGHTS, read, store=store)]
+        start = StartStep(
+            f"{label} (report)",
+            REPORT_START,
+            read,
+            field="report_id",
+            status_field="report_status",
+            restart=insights.REPORT_GAVE_UP,
+        )
+        status = ReadStep(
+            f"{label} (report status)",
+            REPORT_STATUS,
+            read,
+            (start,),
+            field="report_status",
+            complete=frozenset({insights.REPORT_COMPLETED}),
+        )
+        return [start, status, RefreshStep(label, SYNC_INSIGHTS, read, (status,), store=store)]
 
     # --- one step ------------------------------------------------------------------------
 
     def run(self, step: Step) -> Any:
         self._yield_if_busy()
         read: SyncRead = step.row  # type: ignore[assignment]
-        started = timezone.now()
-        return {"rows": self._list_statuses(read.name.partition(":")[2]), "started": started}
+        level = read.name.partition(":")[2]
+        if step.kind == SYNC_STATUS:
+            started = timezone.now()
+            return {"rows": self._list_statuses(level), "started": started}
+        params = insights.insights_params(
+            level=level,
+            since=date.fromisoformat(self.job.payload["since"]),
+            until=date.fromisoformat(self.job.payload["until"]),
+            campaign_ids=self.campaign_ids,
+        )
+        if step.kind == REPORT_START:
+            return insights.start_insights_report(self.client, self.account_key, params=params)
+        if step.kind == REPORT_STATUS:
+            return self._report_status(read)
+        if read.report_id:
+            return insights.read_insights_report(self.client, self.account_key, read.report_id)
+        return insights.read_insights(self.client, self.account_key, params=params)
 
     def _yield_if_busy(self) -> None:
         usage = ratelimit.recent_usage(self.account_key)
@@ -173,6 +254,25 @@ class SyncRun:
                 settings.META_USAGE_PAUSE_SECONDS,
                 f"sync yields: Meta's usage of the account is at {usage:.0f}%",
             )
+
+    def _report_status(self, read: SyncRead) -> Any:
+        status, percent = insights.insights_report_status(
+            self.client, self.account_key, str(read.report_id)
+        )
+        if status == insights.REPORT_COMPLETED:
+            return status
+        waited = (timezone.now() - (self.job.started_at or timezone.now())).total_seconds()
+        if waited > settings.META_INSIGHTS_REPORT_MAX_WAIT_SECONDS:
+            raise Failure(
+                FailureKind.PERMANENT,
+                f"Meta's insights report {read.report_id} was not ready {waited / 60:.0f} "
+                f"minutes after the sync started (status {status}); the next sync starts "
+                "another.",
+                step="insights report",
+            )
+        # Gave up: recorded, so that the start step runs again for a new report.
+        seconds = 0.0 if status in insights.REPORT_GAVE_UP else settings.META_INSIGHTS_POLL_SECONDS
+        return Wait(status, seconds, f"insights report {status} ({percent}%)")
 
     def _list_statuses(self, object_type: str) -> list[dict[str, Any]]:
         spec = STATUS_READS[object_type]
@@ -215,6 +315,14 @@ class SyncRun:
         def store(result: dict[str, Any]) -> None:
             store_statuses(
                 self.job, object_type, result["rows"], self.campaigns, started=result["started"]
+            )
+
+        return store
+
+    def _insights_store(self, level: str) -> Callable[[Any], None]:
+        def store(rows: list[dict[str, Any]]) -> None:
+            insights.insights_store(
+                account=self.account, level=level, rows=rows, now=timezone.now()
             )
 
         return store

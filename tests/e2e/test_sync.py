@@ -1,6 +1,6 @@
 """Sync end to end: a beat of its own that syncs every few seconds, the real worker, the
-sandbox. What happens on Meta (a disapproval, figures day after day, a restated day) shows in
-the API and the admin without anyone asking, and an ad's disapproval reaches the team's
+sandbox. What happens on Meta (a disapproval, the day's figures) shows in the API and the
+admin without anyone asking, and an ad's disapproval reaches the team's
 webhook, signed."""
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ def test_beat_syncs_a_live_campaign_without_anyone_asking(
     synced = get(e2e, f"/api/v1/ads/{ad['id']}")
     assert synced["synced_at"] is not None
     assert synced["effective_status"] == "CAMPAIGN_PAUSED"
+    # The day's figures arrived with it, per level, as the insights endpoint serves them.
+    for level in ("campaign", "ad_set", "ad"):
+        rows = get(e2e, f"/api/v1/campaigns/{campaign['id']}/insights?level={level}")["results"]
+        assert len(rows) == 1, (level, rows)
+        assert rows[0]["level"] == level and isinstance(rows[0]["spend"], int)
 
 
 def test_a_disapproval_made_on_meta_shows_in_the_api_the_admin_and_the_webhook(
