@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
@@ -28,6 +29,7 @@ from campaigns.insights import (
     insight_rows,
 )
 from campaigns.live_selectors import campaign_list_for_user
+from mojito.openapi import ApiAutoSchema
 
 
 class InsightsCSVRenderer(CSVRenderer):
@@ -47,13 +49,25 @@ class InsightsCSVRenderer(CSVRenderer):
         return super().render(data, accepted_media_type, renderer_context or {})
 
 
+class InsightsSchema(ApiAutoSchema):
+    """Errors are documented as JSON only: that is how they are answered."""
+
+    def _get_response_bodies(self, direction: str = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        for code, response in responses.items():
+            if not str(code).startswith("2"):
+                response.get("content", {}).pop(InsightsCSVRenderer.media_type, None)
+        return responses
+
+
 class CampaignInsightsView(APIView):
     renderer_classes = [JSONRenderer, InsightsCSVRenderer]
+    schema = InsightsSchema()
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         try:
             return super().perform_content_negotiation(request, force)
-        except exceptions.NotFound:
+        except (exceptions.NotFound, Http404):
             # An unknown ?format= is a bad parameter, said as such (DRF answers 404).
             if force:
                 return (JSONRenderer(), JSONRenderer.media_type)
