@@ -15,9 +15,10 @@ What it does (figures and their reading: docs/PERFORMANCE.md, "Sync"):
    ads, every creative on one uploaded image), each run in this process through the engine and
    the Meta adapter (no Celery: the sync's own figures are what is measured).
 3. Measured, `--repeat` (3) times each, the sandbox's request log counting every Graph call:
-   - sync: one account SYNC job (its status lists);
-   - baseline: what a sync without account-level lists would send, one `GET /<id>` per
-     object for its statuses, through the same SDK session.
+   - sync: one account SYNC job (its status lists, and one figures read per level);
+   - baseline: what a sync without account-level lists would send for the statuses alone,
+     one `GET /<id>` per object, through the same SDK session (figures read per object would
+     add as many requests again).
 4. The table: Graph requests, wall time and SQL statements of each, and the ratios.
    PASS when a sync takes at most `--max-requests` (10) requests.
 
@@ -220,7 +221,7 @@ def main() -> int:
             measured.seconds.append(time.monotonic() - start)
             measured.requests.append(graph_count() - before)
 
-        sync_measured = Measured("sync (account-level lists)")
+        sync_measured = Measured("sync (statuses and figures)")
         baseline = Measured("baseline (per object)")
         for _ in range(args.repeat):
             sync_once(sync_measured)
