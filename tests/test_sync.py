@@ -410,12 +410,23 @@ def test_an_ad_disapproved_on_meta_shows_its_feedback_and_is_announced_once(call
 def test_a_sync_stores_each_levels_daily_figures_and_a_restated_day_is_corrected(caller, graph):
     source = live_tree(caller, ad_sets=1, ads=2)
     campaign = Campaign.objects.get(job=source)
+    # Running for five days already: a campaign never read is read from its creation.
+    today = timezone.now().date()
+    Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - timedelta(days=4))
+    requests.post(
+        f"{graph.base_url}/__sandbox__/insights/delivery",
+        json={"object_id": campaign.platform_id, "since": str(today - timedelta(days=4))},
+        timeout=5,
+    ).raise_for_status()
 
     assert execute(account_sync(source)).status == JobStatus.SUCCESS
     rows = InsightDay.objects.filter(campaign=campaign)
-    levels = sorted(rows.values_list("object_type", flat=True))
+    days = sorted(set(rows.values_list("date", flat=True)))
+    assert days == [today - timedelta(days=n) for n in range(4, -1, -1)]
+    levels = sorted(rows.filter(date=today).values_list("object_type", flat=True))
     assert levels == ["ad", "ad", "ad_set", "campaign"], levels
-    day = rows.get(object_type=ObjectType.CAMPAIGN)
+    day = rows.get(object_type=ObjectType.CAMPAIGN, date=today - timedelta(days=1))
+    stored = rows.count()
     # What Meta said of that day, in minor units: the insights endpoint shows it the same.
     meta = graph_get(
         graph,
@@ -438,7 +449,8 @@ def test_a_sync_stores_each_levels_daily_figures_and_a_restated_day_is_corrected
 
     restated = InsightDay.objects.get(pk=day.pk)
     assert restated.impressions == 2 * day.impressions
-    assert InsightDay.objects.filter(campaign=campaign).count() == 4  # upserted, not added
+    # Upserted, not added (the last few days read again, the rest kept).
+    assert InsightDay.objects.filter(campaign=campaign).count() == stored
 
 
 def test_a_large_accounts_figures_come_by_a_report_run_polled_by_rescheduling(
