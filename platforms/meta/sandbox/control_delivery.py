@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .insights import FINAL
+from .report_runs import FINAL
 from .review import ISSUE_LEVELS, decide_review, default_issue
 from .state import GraphObject, SandboxState
 

@@ -26,16 +26,7 @@ from .creatives import create_creative
 from .errors import GraphError
 from .fields import FieldSpec, matches, page, parse_fields, parse_filtering, parse_limit
 from .images import create_images
-from .insights import advance as advance_report
-from .insights import (
-    compute_rows,
-    node_ads,
-    paged,
-    parse_query,
-    report_rows,
-    report_view,
-    start_report,
-)
+from .insights import compute_rows, node_ads, paged, parse_query
 from .node_fields import (
     AD_FIELDS,
     ADACCOUNT_FIELDS,
@@ -46,6 +37,8 @@ from .node_fields import (
     CAMPAIGN_FIELDS,
 )
 from .params import Params, UploadedFile, format_time, parse_version
+from .report_runs import advance as advance_report
+from .report_runs import report_rows, report_view, start_report
 from .review import effective_status, issues_info, review_feedback
 from .state import Account, GraphObject, SandboxState, Token
 from .updates import delete_object, update_object
