@@ -67,7 +67,7 @@ SYNC_KINDS = frozenset({SYNC_STATUS, SYNC_INSIGHTS, REPORT_START, REPORT_STATUS}
 PAGE_SIZE = 500
 # Campaign ids per `filtering` IN: keeps each request's URL short.
 CAMPAIGNS_PER_REQUEST = 100
-DISAPPROVED = "DISAPPROVED"
+DISAPPROVED, DELETED = "DISAPPROVED", "DELETED"
 LEVELS = (ObjectType.CAMPAIGN, ObjectType.AD_SET, ObjectType.AD)
 MODELS: dict[str, type[Model]] = {
     ObjectType.CAMPAIGN: Campaign,
@@ -97,11 +97,12 @@ STATUS_READS: dict[str, StatusRead] = {
     ),
 }
 # Every effective status Meta's edges know (Graph API reference, ad / ad set / campaign
-# `effective_status`): asking for all of them brings archived and deleted objects too.
+# `effective_status`) but DELETED: asking for them brings archived objects too. Deleted ones
+# cannot be read through edges (Marketing API, "Manage your ad object's status"), so an
+# object the lists leave out under every other status is one Meta deleted.
 EFFECTIVE_STATUSES = (
     "ACTIVE",
     "PAUSED",
-    "DELETED",
     "PENDING_REVIEW",
     "DISAPPROVED",
     "PREAPPROVED",
@@ -361,12 +362,18 @@ def store_statuses(
     audited (actor: the system); an ad newly DISAPPROVED is announced (`ad.disapproved`)."""
     rows = _scope_rows(object_type, campaigns)
     now = timezone.now()
-    seen = [rows[str(data.get("id"))] for data in answered if str(data.get("id")) in rows]
+    seen = list(rows.values())
     changing = _changing([row.pk for row in seen], started)
     changed: list[Any] = []
     audited = []
     disapproved = []
-    for data in answered:
+    listed = {str(data.get("id")) for data in answered}
+    gone = [
+        {"id": platform_id, "status": DELETED, "effective_status": DELETED}
+        for platform_id in rows
+        if platform_id not in listed
+    ]
+    for data in [*answered, *gone]:
         row = rows.get(str(data.get("id")))
         if row is None:
             continue
