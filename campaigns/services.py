@@ -91,18 +91,13 @@ def resolve_ad_account(*, user: AbstractBaseUser, platform_type: str, value: Any
     )
     match = _named_account(accounts, platform_type=platform_type, value=value)
     # A submission needs only the keys: loading the whole row would decrypt the credentials on
-    # every request. A platform ID is unique in a team only: a caller in two teams (or a
-    # superuser) may reach two accounts of that ID, each with its own team's token, and
-    # picking one would spend the wrong team's token. Both are the caller's, so saying so
-    # reveals nothing.
-    found = list(match.only("id", "team_id", "additional_config")[:2]) if match is not None else []
-    if len(found) > 1:
-        raise serializers.ValidationError(
-            "Several of your ad accounts have this platform ID (one per team): name the one "
-            "to use by its id.",
-            code="ambiguous",
-        )
-    account = found[0] if found else None
+    # every request. At most one row matches (a UUID, or the live platform ID, which is
+    # unique), so no ORDER BY either.
+    account = (
+        next(iter(match.only("id", "team_id", "additional_config")[:1]), None)
+        if match is not None
+        else None
+    )
     if account is None:
         raise serializers.ValidationError(
             "No active ad account with this ID is available to you.", code="invalid"
