@@ -149,14 +149,9 @@ class AdAccountAdminForm(forms.ModelForm):
 
     def _check_duplicate(self, cleaned: dict[str, Any]) -> None:
         platform_type, account_id = self._platform_type(), cleaned.get("platform_account_id")
-        team = cleaned.get("team")
-        if platform_type is None or account_id is None or team is None:
-            return  # the missing field carries the error
-        if self.instance.is_deleted:
+        if platform_type is None or account_id is None or self.instance.is_deleted:
             return  # deleted accounts may share an ID with a live one
-        # The API's rule: one live account per platform ID in a team; other teams may hold it.
         if live_duplicate_exists(
-            team=team,
             platform_type=platform_type,
             account_id=account_id,
             exclude_pk=None if self.instance._state.adding else self.instance.pk,

@@ -97,15 +97,11 @@ class AdAccount(TimeStampedModel):
         db_table = "ad_accounts"
         ordering = ["-created_at"]
         constraints = [
-            # One live row per platform account in a team, not in all of mojito: an agency and
-            # the advertiser's in-house team may each hold the same Meta account with a token
-            # of their own (Meta lets several people and apps work on one ad account), and a
-            # global rule would tell one team that the other exists. Soft-deleted rows keep
-            # their IDs, so a deleted account can be provisioned again.
+            # Soft-deleted rows keep their IDs, so a deleted account can be provisioned again.
             models.UniqueConstraint(
-                fields=["team", "platform_type", "platform_account_id"],
+                fields=["platform_type", "platform_account_id"],
                 condition=Q(deleted_at__isnull=True),
-                name="uniq_live_ad_account_per_team",
+                name="uniq_live_ad_account_per_platform",
             ),
         ]
         indexes = [

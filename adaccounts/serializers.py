@@ -307,19 +307,10 @@ class AdAccountInputSerializer(serializers.Serializer):
             attrs.pop("platform_type", None)  # validated unchanged above
         platform_type = attrs.get("platform_type") or self.instance.platform_type
         account_id = attrs.get("platform_account_id")
-        if account_id is None and given_team is not None and self.instance is not None:
-            account_id = self.instance.platform_account_id  # moving to a team that has it?
-        # Looked up in the account's team only: a caller only ever learns about a team of
-        # theirs (validate_team_id saw to that), never that another team holds this account.
-        if (
-            account_id is not None
-            and team is not None
-            and live_duplicate_exists(
-                team=team,
-                platform_type=platform_type,
-                account_id=account_id,
-                exclude_pk=self.instance.pk if self.instance is not None else None,
-            )
+        if account_id is not None and live_duplicate_exists(
+            platform_type=platform_type,
+            account_id=account_id,
+            exclude_pk=self.instance.pk if self.instance is not None else None,
         ):
             errors["platform_account_id"] = ErrorDetail(DUPLICATE_ACCOUNT_MESSAGE, code="unique")
 

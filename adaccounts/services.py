@@ -24,11 +24,8 @@ from platforms.registry import get_verifier
 
 logger = logging.getLogger(__name__)
 
-# Only ever said about the caller's own team (the rule is one live account per platform ID in
-# a team), so it tells nobody that another team holds the same account.
 DUPLICATE_ACCOUNT_MESSAGE = (
-    "This team already has an ad account with this platform_account_id on this platform "
-    "(one per team)."
+    "An ad account with this platform_account_id already exists on this platform."
 )
 
 
@@ -49,13 +46,13 @@ def api_user_create(*, username: str, team_name: str) -> tuple[AbstractUser, Tea
 
 
 def _save_checking_duplicates(account: AdAccount, **save_kwargs: Any) -> AdAccount:
-    # The partial unique constraint (per team) decides, so two concurrent creates cannot both
-    # win; the savepoint keeps an outer transaction usable after the IntegrityError.
+    # The partial unique constraint decides, so two concurrent creates cannot both win; the
+    # savepoint keeps an outer transaction usable after the IntegrityError.
     try:
         with transaction.atomic():
             account.save(**save_kwargs)
     except IntegrityError as exc:
-        if "uniq_live_ad_account_per_team" in str(exc):
+        if "uniq_live_ad_account_per_platform" in str(exc):
             raise ValidationError(
                 {"platform_account_id": ValidationError(DUPLICATE_ACCOUNT_MESSAGE, code="unique")}
             ) from None
@@ -114,8 +111,7 @@ def ad_account_create(
     actor: Any = None,
 ) -> AdAccount:
     """Create an account, audited as `ad_account.created` by `actor` (a user; None for the
-    system). Raises `ValidationError` when the team already has a live account with this
-    platform ID (another team's does not count)."""
+    system). Raises `ValidationError` on a live duplicate."""
     account = AdAccount(
         team=team,
         platform_type=platform_type,

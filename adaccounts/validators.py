@@ -31,15 +31,11 @@ def owner_outside_team(owner: Any, team: Team | None) -> bool:
     return not team.members.filter(pk=owner.pk).exists()
 
 
-def live_duplicate_exists(
-    *, team: Team, platform_type: str, account_id: str, exclude_pk: Any = None
-) -> bool:
-    """`team` has another live account with this platform ID already. Other teams' accounts
-    do not count: each team may hold the same platform account (with its own credentials), and
-    an answer that looked at them would tell the caller they exist. The database's constraint
-    decides the race this check cannot; this turns the common case into an error on the field."""
+def live_duplicate_exists(*, platform_type: str, account_id: str, exclude_pk: Any = None) -> bool:
+    """Another live account has this platform ID already. The database's constraint decides
+    the race this check cannot; this turns the common case into an error on the field."""
     clash = AdAccount.objects.live().filter(
-        team=team, platform_type=platform_type, platform_account_id=account_id
+        platform_type=platform_type, platform_account_id=account_id
     )
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)

@@ -124,54 +124,24 @@ def test_it_shows_an_error_on_a_bad_platform_account_id_and_stores_nothing(
     assert TOKEN_CANARY not in response.content.decode()
 
 
-def test_it_shows_a_form_error_on_a_duplicate_account_in_the_same_team(
-    admin_client: Client,
-) -> None:
-    existing = AdAccountFactory(platform_account_id="act_123")
+def test_it_shows_a_form_error_on_a_duplicate_account(admin_client: Client) -> None:
+    AdAccountFactory(platform_account_id="act_123")
 
-    response = admin_client.post(ADD_URL, add_form(existing.team, platform_account_id="123"))
+    response = admin_client.post(ADD_URL, add_form(TeamFactory(), platform_account_id="123"))
 
     assert response.status_code == 200
     assert form_errors(response)["platform_account_id"] == [DUPLICATE_ACCOUNT_MESSAGE]
     assert AdAccount.objects.count() == 1
 
 
-def test_it_adds_an_account_another_team_holds_too(admin_client: Client) -> None:
-    existing = AdAccountFactory(platform_account_id="act_123")
-    team = TeamFactory()
-
-    response = admin_client.post(ADD_URL, add_form(team, platform_account_id="123"))
-
-    assert response.status_code == 302, form_errors(response)
-    added = AdAccount.objects.exclude(pk=existing.pk).get()
-    assert (added.team, added.platform_account_id) == (team, "act_123")
-    assert added.credentials["access_token"] == TOKEN_CANARY
-    existing.refresh_from_db()
-    assert existing.credentials["access_token"] != TOKEN_CANARY
-
-
-def test_it_refuses_to_move_an_account_into_a_team_that_has_its_id(admin_client: Client) -> None:
-    holder = AdAccountFactory(platform_account_id="act_123")
-    account = AdAccountFactory(platform_account_id="act_123")
-
-    response = admin_client.post(
-        change_url(account), change_form(account, team=str(holder.team_id))
-    )
-
-    assert response.status_code == 200
-    assert form_errors(response)["platform_account_id"] == [DUPLICATE_ACCOUNT_MESSAGE]
-    account.refresh_from_db()
-    assert account.team_id != holder.team_id
-
-
 def test_it_reports_a_duplicate_that_slips_past_the_form_check_without_a_500(
     admin_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if the other account was created between the form's check and the save.
-    existing = AdAccountFactory(platform_account_id="act_123")
+    AdAccountFactory(platform_account_id="act_123")
     monkeypatch.setattr(AdAccountAdminForm, "_check_duplicate", lambda self, cleaned: None)
 
-    response = admin_client.post(ADD_URL, add_form(existing.team), follow=True)
+    response = admin_client.post(ADD_URL, add_form(TeamFactory()), follow=True)
 
     assert response.status_code == 200
     assert DUPLICATE_ACCOUNT_MESSAGE in response.content.decode()

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         team, _ = Team.objects.get_or_create(name=team_name)
         account = (
             AdAccount.objects.live()
-            .filter(team=team, platform_type=PlatformType.META, platform_account_id=account_id)
+            .filter(platform_type=PlatformType.META, platform_account_id=account_id)
             .first()
         )
         if account is None:
