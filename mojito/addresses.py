@@ -6,38 +6,61 @@ A client names the URL, so it may point at the worker's own network (cloud metad
 (rebinding). Two checks, both here:
 
 - at accept time, :func:`check_public_http_url`: http(s) only, and the host must resolve to
-  public addresses only (an early, clear 400);
-- at connect time, :class:`PublicOnlyAdapter`: requests-hardened's ``IPFilterAdapter``
-  resolves the host once, refuses private results and *pins* the connection to the address it
-  checked (keeping ``Host``, TLS SNI and the certificate's hostname), so the address checked is
-  the address connected to; then the stricter :func:`is_public_address` runs on the pinned
-  address (the library's rule lets through e.g. ``::127.0.0.1``, ``::ffff:0:7f00:1`` and
-  site-local ``fec0::/10``).
+  allowed addresses only (an early, clear 400);
+- at connect time, :class:`PinnedAddressAdapter`: resolves the host once, refuses the answer
+  unless every address is allowed, and *pins* the connection to the address it checked
+  (keeping ``Host``, TLS SNI and the certificate's hostname, as requests-hardened's
+  ``IPFilterAdapter`` does), so the address checked is the address connected to.
 
-``MEDIA_FETCH_ALLOW_PRIVATE`` (tests and the local sandbox only) allows every address
-(:func:`allow_private_addresses`): requests-hardened can allow loopback only.
+Three policies (:class:`AddressPolicy`), from the settings:
+
+- ``PUBLIC`` (the default): globally routable unicast only (:func:`is_public_address`).
+- ``LOOPBACK`` (``MEDIA_FETCH_ALLOW_LOOPBACK``; what ``bin/run`` sets, as its demo image is
+  served by mojito itself on 127.0.0.1): public, plus 127.0.0.0/8 and ::1 (and ::ffff:127.x).
+- ``PRIVATE`` (``MEDIA_FETCH_ALLOW_PRIVATE``; tests and sandboxes): any address, except...
+
+...the always-forbidden ones (:func:`is_always_forbidden`), which no setting lets through:
+link-local (169.254.0.0/16, fe80::/10), where every big cloud serves its instance metadata and
+credentials, the clouds' metadata and platform addresses outside link-local, "this host" /
+unspecified, multicast and broadcast, and any IPv6 spelling that carries one of those IPv4
+addresses (IPv4-mapped, -compatible, -translated, NAT64, 6to4, Teredo).
 """
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from requests import ConnectionError as RequestsConnectionError
+from requests import ConnectTimeout
 from requests.adapters import HTTPAdapter
+from requests.exceptions import InvalidURL
+from requests.structures import CaseInsensitiveDict
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
+from urllib3.util.connection import allowed_gai_family
 
 __all__ = [
     "ALLOWED_SCHEMES",
+    "ALWAYS_FORBIDDEN",
     "AddressError",
+    "AddressPolicy",
     "InvalidIPAddress",
+    "PinnedAddressAdapter",
     "PublicOnlyAdapter",
+    "RefusedAddress",
     "adapter_for",
+    "address_policy",
     "allow_private_addresses",
     "check_public_http_url",
+    "embedded_ipv4",
     "host_label",
+    "is_allowed_address",
+    "is_always_forbidden",
     "is_public_address",
     "parse_http_url",
     "private_address_message",
@@ -45,14 +68,61 @@ __all__ = [
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _nets(*prefixes: str) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(prefix) for prefix in prefixes)
+
+
 # Ranges refused on top of "not globally routable": IPv4-compatible / -translated IPv6 (::/8,
 # except IPv4-mapped, whose IPv4 address is judged instead) and deprecated site-local IPv6,
 # plus requests-hardened's own extra list (CGNAT, NAT64, 6to4, ...).
-_EXTRA_REFUSED: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
-    ipaddress.ip_network("::/8"),
-    ipaddress.ip_network("fec0::/10"),
-    *EXTRA_BLOCKED_NET_RANGES,
+_EXTRA_REFUSED: tuple[IPNetwork, ...] = (*_nets("::/8", "fec0::/10"), *EXTRA_BLOCKED_NET_RANGES)
+
+# Never reachable, whatever the settings say. Metadata services hand out the machine's cloud
+# credentials to any local process that asks; nothing a test, a sandbox or a demo needs lives
+# there. Sources: each cloud's instance-metadata documentation.
+ALWAYS_FORBIDDEN: tuple[IPNetwork, ...] = _nets(
+    # Link-local: AWS IMDS 169.254.169.254 (also GCP, Azure, Oracle, DigitalOcean, Hetzner,
+    # OpenStack, IBM), AWS ECS task metadata 169.254.170.2 and EKS Pod Identity 169.254.170.23,
+    # Tencent 169.254.0.23, Scaleway 169.254.42.42, AWS DNS/NTP 169.254.169.253/.123.
+    "169.254.0.0/16",
+    "fe80::/10",  # IPv6 link-local (OpenStack's fe80::a9fe:a9fe among them)
+    "100.100.100.200/32",  # Alibaba Cloud metadata (inside CGNAT 100.64.0.0/10)
+    "192.0.0.0/24",  # IETF protocol assignments; Oracle Cloud's legacy metadata 192.0.0.192
+    "168.63.129.16/32",  # Azure WireServer / platform DNS: a routable address, host-internal
+    "fd00:ec2::/32",  # AWS IPv6: IMDS fd00:ec2::254, Pod Identity ::23, DNS ::253, NTP ::123
+    "fd20:ce::254/128",  # Google Cloud metadata on IPv6-only instances
+    "fd00:c1::a9fe:a9fe/128",  # Oracle Cloud IMDS on IPv6
+    "fd00:42::42/128",  # Scaleway metadata on IPv6
+    "fd00:a9fe:a9fe::1/128",  # Akamai / Linode metadata on IPv6
+    # "This host" and the unspecified address (a connect to 0.0.0.0 reaches the local host on
+    # Linux), multicast, reserved 240/4 with broadcast, deprecated site-local IPv6, and
+    # local-use NAT64 (its embedded IPv4 sits at a place the prefix length decides).
+    "0.0.0.0/8",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::/128",
+    "ff00::/8",
+    "fec0::/10",
+    "64:ff9b:1::/48",
 )
+
+_LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
+_LOOPBACK_V6 = ipaddress.IPv6Address("::1")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class AddressPolicy(enum.Enum):
+    """Which addresses may be connected to, from the narrowest to the widest."""
+
+    PUBLIC = "public"
+    LOOPBACK = "loopback"
+    PRIVATE = "private"
 
 
 class AddressError(Exception):
@@ -67,9 +137,38 @@ class AddressError(Exception):
         self.transient = transient
 
 
+class RefusedAddress(InvalidIPAddress):
+    """Raised from a request whose host resolved to an address the policy refuses. An
+    ``InvalidIPAddress``, so that code catching requests-hardened's refusal catches it too."""
+
+    def __init__(self, ip: IPAddress, policy: AddressPolicy) -> None:
+        super().__init__(str(ip))
+        self.ip = ip
+        self.policy = policy
+        self.always_forbidden = is_always_forbidden(ip)
+
+    def message(self, host: str, *, what: str = "URL host") -> str:
+        return private_address_message(
+            host, what=what, policy=self.policy, always_forbidden=self.always_forbidden
+        )
+
+
+def address_policy(allow_private: bool | None = None) -> AddressPolicy:
+    """The policy in force: ``allow_private`` when given (True: ``PRIVATE``, False:
+    ``PUBLIC``), else ``MEDIA_FETCH_ALLOW_PRIVATE``, then ``MEDIA_FETCH_ALLOW_LOOPBACK``,
+    read at call time."""
+    if allow_private is not None:
+        return AddressPolicy.PRIVATE if allow_private else AddressPolicy.PUBLIC
+    if getattr(settings, "MEDIA_FETCH_ALLOW_PRIVATE", False):
+        return AddressPolicy.PRIVATE
+    if getattr(settings, "MEDIA_FETCH_ALLOW_LOOPBACK", False):
+        return AddressPolicy.LOOPBACK
+    return AddressPolicy.PUBLIC
+
+
 def allow_private_addresses() -> bool:
     """``MEDIA_FETCH_ALLOW_PRIVATE``, read at call time."""
-    return bool(getattr(settings, "MEDIA_FETCH_ALLOW_PRIVATE", False))
+    return address_policy() is AddressPolicy.PRIVATE
 
 
 def host_label(hostname: str | None) -> str:
@@ -103,78 +202,248 @@ def parse_http_url(url: object, *, what: str = "URL") -> tuple[str, int | None]:
     return hostname, port
 
 
-def is_public_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> bool:
+# --- The classifier --------------------------------------------------------------------------
+
+
+def _address(ip: IPAddress | str) -> IPAddress:
+    if isinstance(ip, str):
+        # A zone index (fe80::1%eth0) is dropped: the address alone decides.
+        return ipaddress.ip_address(ip.strip("[]").split("%", 1)[0])
+    return ip
+
+
+def embedded_ipv4(ip: IPAddress | str) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, where a stack or a gateway may turn it into
+    a connection to that IPv4 address: IPv4-mapped (``::ffff:a.b.c.d``), -compatible
+    (``::a.b.c.d``), -translated (``::ffff:0:a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``),
+    6to4 (``2002:AABB:CCDD::``) and Teredo (server and client)."""
+    ip = _address(ip)
+    if isinstance(ip, ipaddress.IPv4Address):
+        return []
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    # ::1 is in ::/96 but is IPv6 loopback, not the IPv4-compatible form of 0.0.0.1.
+    compatible = ip in _IPV4_COMPATIBLE and ip != _LOOPBACK_V6
+    if compatible or ip in _IPV4_TRANSLATED or ip in _NAT64:
+        found.append(low32)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _in_any(ip: IPAddress, networks: Iterable[IPNetwork]) -> bool:
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+def is_always_forbidden(ip: IPAddress | str) -> bool:
+    """True for the addresses no setting allows (:data:`ALWAYS_FORBIDDEN`), in any of the
+    IPv6 spellings that carry such an IPv4 address."""
+    ip = _address(ip)
+    return _in_any(ip, ALWAYS_FORBIDDEN) or any(
+        _in_any(v4, ALWAYS_FORBIDDEN) for v4 in embedded_ipv4(ip)
+    )
+
+
+def is_public_address(ip: IPAddress | str) -> bool:
     """True only for globally routable unicast addresses.
 
     Refuses loopback, RFC 1918, link-local (incl. 169.254.169.254), CGNAT 100.64/10,
     multicast, reserved, unspecified, documentation and benchmark ranges, their IPv6
-    equivalents (::1, fc00::/7, fe80::/10, fec0::/10), NAT64, 6to4, Teredo, and
-    IPv4-mapped addresses whose IPv4 address is one of those.
+    equivalents (::1, fc00::/7, fe80::/10, fec0::/10), NAT64, 6to4, Teredo, IPv4-mapped
+    addresses whose IPv4 address is one of those, and the always-forbidden addresses that are
+    routable (Azure's 168.63.129.16).
     """
-    if isinstance(ip, str):
-        ip = ipaddress.ip_address(ip.strip("[]").split("%", 1)[0])
+    ip = _address(ip)
+    if is_always_forbidden(ip):
+        return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
         return False
     if ip.is_private or ip.is_loopback or ip.is_link_local:
         return False
-    return not any(ip.version == net.version and ip in net for net in _EXTRA_REFUSED)
+    return not _in_any(ip, _EXTRA_REFUSED)
 
 
-def private_address_message(host: str, *, what: str = "URL host") -> str:
+def _is_loopback(ip: IPAddress) -> bool:
+    # ::ffff:127.0.0.1 is a socket to 127.0.0.1; NAT64 or 6to4 spellings of 127/8 are not
+    # loopback (they leave the host) and are not let through by the loopback policy.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip in _LOOPBACK_V4
+    return ip == _LOOPBACK_V6
+
+
+def is_allowed_address(ip: IPAddress | str, policy: AddressPolicy) -> bool:
+    """Whether ``policy`` lets a connection go to ``ip``."""
+    ip = _address(ip)
+    if is_always_forbidden(ip):
+        return False
+    if policy is AddressPolicy.PRIVATE:
+        return True
+    if policy is AddressPolicy.LOOPBACK and _is_loopback(ip):
+        return True
+    return is_public_address(ip)
+
+
+def private_address_message(
+    host: str,
+    *,
+    what: str = "URL host",
+    policy: AddressPolicy = AddressPolicy.PUBLIC,
+    always_forbidden: bool = False,
+) -> str:
+    if always_forbidden and policy is not AddressPolicy.PUBLIC:
+        return (
+            f"{what} {host} resolves to a link-local, cloud-metadata or reserved address; "
+            "such private addresses are never allowed."
+        )
+    if policy is AddressPolicy.LOOPBACK:
+        return (
+            f"{what} {host} resolves to a private or reserved address; "
+            "only public internet addresses and loopback are allowed."
+        )
     return (
         f"{what} {host} resolves to a private, loopback or reserved address; "
         "only public internet addresses are allowed."
     )
 
 
+# --- Accept time -----------------------------------------------------------------------------
+
+
+def _resolve(hostname: str, port: int, *, family: int = socket.AF_UNSPEC) -> list[IPAddress]:
+    infos = socket.getaddrinfo(hostname, port, family=family, type=socket.SOCK_STREAM)
+    return [
+        _address(str(info[4][0])) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)
+    ]
+
+
 def check_public_http_url(
-    url: object, *, allow_private: bool | None = None, what: str = "URL"
+    url: object,
+    *,
+    allow_private: bool | None = None,
+    what: str = "URL",
+    policy: AddressPolicy | None = None,
 ) -> None:
-    """Check that ``url`` is http(s) and that its host resolves only to public addresses
-    (unless ``allow_private``, default ``MEDIA_FETCH_ALLOW_PRIVATE``). An accept-time check:
-    a later connection must still go through :class:`PublicOnlyAdapter` (the answer of the
-    next DNS lookup may differ). Raises :class:`AddressError`."""
-    if allow_private is None:
-        allow_private = allow_private_addresses()
+    """Check that ``url`` is http(s) and that its host resolves only to addresses the policy
+    allows (default: :func:`address_policy`, from the settings). An accept-time check: a
+    later connection must still go through :class:`PinnedAddressAdapter` (the answer of the
+    next DNS lookup may differ). Raises :class:`AddressError`.
+
+    Under the public policy a host that does not resolve is refused (transient); under a
+    wider one it is let through, as the connect-time check refuses what it resolves to then
+    (tests and sandboxes name hosts that resolve nowhere and never get sent to)."""
+    if policy is None:
+        policy = address_policy(allow_private)
     hostname, port = parse_http_url(url, what=what)
-    if allow_private:
-        return
     host = host_label(hostname)
     try:
-        infos = socket.getaddrinfo(hostname, port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
+        # An address literal is judged as written: its zone index (fe80::1%eth0) would make
+        # the resolver fail on a host without that interface, and a wider policy lets an
+        # unresolvable host through.
+        addresses = [_address(hostname)]
+    except ValueError:
+        addresses = []
+    try:
+        addresses = addresses or _resolve(hostname, port or 443)
+    except (OSError, UnicodeError, ValueError):
+        if policy is not AddressPolicy.PUBLIC:
+            return
         raise AddressError(
             "connection", f"{what} host {host} could not be resolved.", transient=True
         ) from None
-    addresses = {info[4][0] for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)}
     if not addresses:
+        if policy is not AddressPolicy.PUBLIC:
+            return
         raise AddressError("connection", f"{what} host {host} has no address.", transient=True)
-    if not all(is_public_address(address) for address in addresses):
-        raise AddressError("private_address", private_address_message(host, what=f"{what} host"))
+    for address in addresses:
+        if not is_allowed_address(address, policy):
+            raise AddressError(
+                "private_address",
+                RefusedAddress(address, policy).message(host, what=f"{what} host"),
+            )
 
 
-class PublicOnlyAdapter(IPFilterAdapter):
-    """requests-hardened's resolve-check-pin, then the stricter :func:`is_public_address`.
-    A refused address raises ``InvalidIPAddress`` from the request."""
+# --- Connect time ----------------------------------------------------------------------------
 
-    def __init__(self, *, is_https: bool) -> None:
+
+def resolve_pinned(hostname: str, port: int, policy: AddressPolicy) -> IPAddress:
+    """Resolve ``hostname`` once and return the address to connect to, or raise
+    :class:`RefusedAddress` if any answer is not allowed (a name whose answers mix allowed
+    and refused addresses is refused whichever one would be pinned)."""
+    hostname = hostname.strip("[]")
+    try:
+        addresses = _resolve(hostname, port, family=allowed_gai_family())
+    except socket.gaierror as exc:
+        raise RequestsConnectionError("Failed to resolve domain") from exc
+    except TimeoutError as exc:
+        raise ConnectTimeout("Failed to connect to host") from exc
+    if not addresses:
+        raise RequestsConnectionError("Failed to resolve domain")
+    for address in addresses:
+        if not is_allowed_address(address, policy):
+            raise RefusedAddress(address, policy)
+    # An IPv4 answer first: a server on "localhost" listens on 127.0.0.1 more often than on
+    # ::1, and the pinned connection gets one address only (no fallback to the next answer).
+    return next((a for a in addresses if a.version == 4), addresses[0])
+
+
+class PinnedAddressAdapter(IPFilterAdapter):
+    """Resolve, check under ``policy``, pin: requests-hardened's ``IPFilterAdapter`` with
+    mojito's classifier instead of the library's filter (which can allow loopback only, and
+    lets through e.g. ``::127.0.0.1``, ``::ffff:0:7f00:1`` and ``fec0::/10``). Subclassed
+    for the rest of the library's adapter (it refuses the deprecated ``get_connection``,
+    which would skip the check). A refused address raises :class:`RefusedAddress` (an
+    ``InvalidIPAddress``) from the request."""
+
+    def __init__(self, *, is_https: bool, policy: AddressPolicy = AddressPolicy.PUBLIC) -> None:
         super().__init__(is_https_proto=is_https, allow_loopback=False)
+        self.policy = policy
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[override]
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
+        # HTTPAdapter's, not IPFilterAdapter's: the library's filter would run first and
+        # refuse every private address, whatever the policy.
+        host_params, pool_kwargs = HTTPAdapter.build_connection_pool_key_attributes(
+            self, request, verify, cert
         )
-        pinned = ipaddress.ip_address(str(host_params["host"]).strip("[]"))
-        if not is_public_address(pinned):
-            raise InvalidIPAddress(pinned)
+        # A copy: the headers may be shared with later requests.
+        request.headers = CaseInsensitiveDict(request.headers or {})
+        hostname = str(host_params["host"] or "").strip("[]")
+        if not hostname:
+            raise InvalidURL("Invalid URL: missing hostname")
+        port = host_params["port"]
+        host_header = f"[{hostname}]" if ":" in hostname else hostname
+        if port is not None:
+            host_header += f":{port}"
+        request.headers["Host"] = host_header
+        if self._is_https_proto:
+            # The certificate and SNI name the URL's host, not the pinned address.
+            pool_kwargs["assert_hostname"] = hostname
+            pool_kwargs["server_hostname"] = hostname
+        default_port = 443 if self._is_https_proto else 80
+        pinned = resolve_pinned(hostname, port or default_port, self.policy)
+        host_params["host"] = f"[{pinned}]" if pinned.version == 6 else str(pinned)
         return host_params, pool_kwargs
 
 
-def adapter_for(scheme: str, *, allow_private: bool) -> HTTPAdapter:
-    """The adapter to mount for ``scheme://``: the public-only one, or (allowed private) a
-    plain one."""
-    if allow_private:
-        return HTTPAdapter()
-    return PublicOnlyAdapter(is_https=scheme == "https")
+class PublicOnlyAdapter(PinnedAddressAdapter):
+    """The public policy's adapter."""
+
+    def __init__(self, *, is_https: bool) -> None:
+        super().__init__(is_https=is_https, policy=AddressPolicy.PUBLIC)
+
+
+def adapter_for(
+    scheme: str, *, allow_private: bool | None = None, policy: AddressPolicy | None = None
+) -> HTTPAdapter:
+    """The adapter to mount for ``scheme://`` under ``policy`` (default: the settings'). Every
+    policy pins, so that the always-forbidden addresses stay out of reach through rebinding."""
+    if policy is None:
+        policy = address_policy(allow_private)
+    return PinnedAddressAdapter(is_https=scheme == "https", policy=policy)

@@ -334,7 +334,11 @@ if not re.fullmatch(r"v\d+\.\d+", META_API_VERSION):
 META_APP_SECRET = env.str("META_APP_SECRET", default="")
 META_REQUEST_TIMEOUT = env.float("META_REQUEST_TIMEOUT", default=30.0)
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=300)
+# Which addresses image, webhook and callback URLs may reach (mojito/addresses.py): public only
+# by default; loopback too (bin/run's demo); any private address (tests, sandboxes). Link-local
+# and cloud-metadata addresses are refused whatever these say.
 MEDIA_FETCH_ALLOW_PRIVATE = env.bool("MEDIA_FETCH_ALLOW_PRIVATE", default=False)
+MEDIA_FETCH_ALLOW_LOOPBACK = env.bool("MEDIA_FETCH_ALLOW_LOOPBACK", default=False)
 # Image downloads: Meta's image limit is 30 MB; the whole fetch (redirects included) is timed.
 MEDIA_FETCH_MAX_IMAGE_BYTES = env.int("MEDIA_FETCH_MAX_IMAGE_BYTES", default=30 * 1024 * 1024)
 MEDIA_FETCH_TIMEOUT = env.float("MEDIA_FETCH_TIMEOUT", default=20.0)

@@ -7,9 +7,11 @@ publishes what is due; no Celery countdown is ever used. A claim (conditional UP
 lease) keeps two workers from sending one delivery at once; a worker that dies mid-send lets
 its lease expire, and the delivery is due again.
 
-Every send checks the address again at connect time (`mojito.addresses.PublicOnlyAdapter`:
-resolve, check, pin), whatever the accept-time check saw. A refused address is a failed
-attempt that says so, and ends the delivery: the same rule would refuse every retry.
+Every send checks the address again at connect time (`mojito.addresses.PinnedAddressAdapter`:
+resolve, check, pin), whatever the accept-time check saw, under every policy (link-local and
+cloud-metadata addresses are refused even when `MEDIA_FETCH_ALLOW_PRIVATE` is on). A refused
+address is a failed attempt that says so, and ends the delivery: the same rule would refuse
+every retry.
 Redirects are not followed (a 3xx is a failed attempt): the receiver's URL is the one given.
 """
 
@@ -35,9 +37,11 @@ from django.utils import timezone
 from mojito.addresses import (
     ALLOWED_SCHEMES,
     AddressError,
+    AddressPolicy,
     InvalidIPAddress,
+    RefusedAddress,
     adapter_for,
-    allow_private_addresses,
+    address_policy,
     host_label,
     parse_http_url,
     private_address_message,
@@ -115,11 +119,11 @@ class Outcome:
     retryable: bool = True
 
 
-def _session(*, allow_private: bool) -> requests.Session:
+def _session(*, policy: AddressPolicy) -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # no HTTP_PROXY routing around the address filter, no .netrc
     for scheme in ALLOWED_SCHEMES:
-        session.mount(f"{scheme}://", adapter_for(scheme, allow_private=allow_private))
+        session.mount(f"{scheme}://", adapter_for(scheme, policy=policy))
     return session
 
 
@@ -132,7 +136,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     except AddressError as exc:
         return Outcome(False, error=exc.message, retryable=False)
     host = host_label(hostname)
-    session = _session(allow_private=allow_private_addresses())
+    session = _session(policy=address_policy())
     try:
         response = session.post(
             url,
@@ -142,8 +146,11 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
             stream=True,  # the status is the answer; the body is never read
             timeout=(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS, settings.WEBHOOK_TIMEOUT_SECONDS),
         )
-    except InvalidIPAddress:
-        message = private_address_message(host)
+    except InvalidIPAddress as exc:
+        if isinstance(exc, RefusedAddress):
+            message = exc.message(host)
+        else:
+            message = private_address_message(host)
         return Outcome(False, error=f"Refused, not sent: {message}", retryable=False)
     except socket.gaierror:
         return Outcome(False, error=f"Host {host} could not be resolved.")

@@ -3,7 +3,9 @@ names one, and the taking of `callback_url` out of a request body before the pla
 validators (which know nothing of it) see the rest.
 
 Both follow the address rules of media URLs (`mojito.addresses`): http(s) only, and a host that
-resolves to public addresses only unless `MEDIA_FETCH_ALLOW_PRIVATE`. This is the accept-time
+resolves to public addresses only (loopback too with `MEDIA_FETCH_ALLOW_LOOPBACK`, any private
+address with `MEDIA_FETCH_ALLOW_PRIVATE`; link-local and cloud-metadata addresses never,
+whatever the settings). This is the accept-time
 check; every send checks again at connect time (`notifications.delivery`), after its own DNS
 lookup, so a host that resolves elsewhere later (rebinding) is still refused.
 """

@@ -21,13 +21,14 @@ adds ``never_redirect``, a default timeout and a fixed User-Agent.
 
 What it lacks, and is added here:
 
-- **Stricter address rule.** Its rule is ``is_private or is_multicast or <extra ranges>``,
-  which on CPython lets through e.g. IPv4-compatible ``::127.0.0.1``, IPv4-translated
-  ``::ffff:0:7f00:1`` and site-local ``fec0::/10``. :class:`_PublicOnlyAdapter` runs the
-  library's filter and then :func:`is_public_address` on the pinned address (only globally
-  routable unicast passes).
-- **The allow-private switch.** It can allow loopback only; ``MEDIA_FETCH_ALLOW_PRIVATE``
-  (tests, the local sandbox) must allow every address, so that mode mounts a plain adapter.
+- **Stricter address rule, and policies.** Its rule is ``is_private or is_multicast or
+  <extra ranges>``, which on CPython lets through e.g. IPv4-compatible ``::127.0.0.1``,
+  IPv4-translated ``::ffff:0:7f00:1`` and site-local ``fec0::/10``, and it can allow
+  loopback only. ``mojito.addresses.PinnedAddressAdapter`` resolves, checks and pins the
+  same way under mojito's classifier and policies: public only by default, loopback too with
+  ``MEDIA_FETCH_ALLOW_LOOPBACK`` (``bin/run``), any private address with
+  ``MEDIA_FETCH_ALLOW_PRIVATE`` (tests, sandboxes), and never link-local or cloud-metadata
+  addresses, whichever (so that even the widest mode pins: rebinding cannot reach them).
 - **Redirects with re-checks.** ``never_redirect`` refuses all of them; images often sit
   behind one or two. They are followed here by hand, at most :data:`MAX_REDIRECTS`, each hop
   checked for scheme (http/https only) and, through the adapter, for its address.
@@ -56,8 +57,9 @@ them from its own network. :func:`check_public_http_url` checks such a URL's sch
 its host resolves to public addresses, as a courtesy (an early, clear error).
 
 Settings (read at call time, with defaults): ``MEDIA_FETCH_ALLOW_PRIVATE`` (False),
-``MEDIA_FETCH_MAX_IMAGE_BYTES`` (30 MiB), ``MEDIA_FETCH_TIMEOUT`` (20 s in total per image,
-redirects included), ``MEDIA_FETCH_CONNECT_TIMEOUT`` (5 s per connection).
+``MEDIA_FETCH_ALLOW_LOOPBACK`` (False), ``MEDIA_FETCH_MAX_IMAGE_BYTES`` (30 MiB),
+``MEDIA_FETCH_TIMEOUT`` (20 s in total per image, redirects included),
+``MEDIA_FETCH_CONNECT_TIMEOUT`` (5 s per connection).
 """
 
 from __future__ import annotations
@@ -77,15 +79,17 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 import urllib3.exceptions
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
 from urllib3 import PoolManager
 
 from mojito.addresses import (
     ALLOWED_SCHEMES,
     AddressError,
+    AddressPolicy,
     InvalidIPAddress,
-    PublicOnlyAdapter,
+    PinnedAddressAdapter,
+    RefusedAddress,
+    address_policy,
     is_public_address,
     parse_http_url,
     private_address_message,
@@ -173,7 +177,9 @@ def _private_address_error(host: str, *, what: str = "Image URL host") -> MediaF
     return MediaFetchError("private_address", private_address_message(host, what=what))
 
 
-def check_public_http_url(url: str, *, allow_private: bool | None = None) -> None:
+def check_public_http_url(
+    url: str, *, allow_private: bool | None = None, policy: AddressPolicy | None = None
+) -> None:
     """Check that ``url`` is http(s) and that its host resolves only to public addresses.
 
     Meant for URLs handed to Meta to fetch (``video_url`` as ``file_url``): Meta fetches them
@@ -182,7 +188,7 @@ def check_public_http_url(url: str, *, allow_private: bool | None = None) -> Non
     connect time. Raises :class:`MediaFetchError`.
     """
     try:
-        _check_public_http_url(url, allow_private=allow_private, what="URL")
+        _check_public_http_url(url, allow_private=allow_private, policy=policy, what="URL")
     except AddressError as exc:
         raise MediaFetchError(exc.code, exc.message, transient=exc.transient) from None
 
@@ -296,28 +302,20 @@ class _TrackingMixin:
         )
 
 
-class _PublicOnlyAdapter(_TrackingMixin, PublicOnlyAdapter):
-    """requests-hardened's resolve-check-pin, then the stricter :func:`is_public_address`
-    (``mojito.addresses``), with every connection known to the watchdog."""
+class _PinnedAdapter(_TrackingMixin, PinnedAddressAdapter):
+    """Resolve, check under the policy, pin (``mojito.addresses``), with every connection
+    known to the watchdog."""
 
-    def __init__(self, connections: _Connections, *, is_https: bool) -> None:
+    def __init__(self, connections: _Connections, *, is_https: bool, policy: AddressPolicy) -> None:
         self._connections = connections
-        super().__init__(is_https=is_https)
+        super().__init__(is_https=is_https, policy=policy)
 
 
-class _AnyAddressAdapter(_TrackingMixin, HTTPAdapter):
-    """MEDIA_FETCH_ALLOW_PRIVATE: no address filter (tests and the local sandbox only)."""
-
-    def __init__(self, connections: _Connections) -> None:
-        self._connections = connections
-        super().__init__()
-
-
-def _new_session(*, allow_private: bool) -> tuple[requests.Session, _Connections]:
+def _new_session(*, policy: AddressPolicy) -> tuple[requests.Session, _Connections]:
     connections = _Connections()
     session = HTTPSession(
         Config(
-            ip_filter_enable=False,  # the adapters below filter (or, when allowed, do not)
+            ip_filter_enable=False,  # the adapters below filter, under mojito's policy
             ip_filter_allow_loopback_ips=False,
             never_redirect=True,  # followed by hand, each hop checked
             default_timeout=(DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT),
@@ -327,11 +325,7 @@ def _new_session(*, allow_private: bool) -> tuple[requests.Session, _Connections
     session.trust_env = False
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     for scheme in ALLOWED_SCHEMES:
-        adapter: HTTPAdapter = (
-            _AnyAddressAdapter(connections)
-            if allow_private
-            else _PublicOnlyAdapter(connections, is_https=scheme == "https")
-        )
+        adapter = _PinnedAdapter(connections, is_https=scheme == "https", policy=policy)
         session.mount(f"{scheme}://", adapter)
     return session, connections
 
@@ -343,8 +337,10 @@ def _translated_errors(host: str, connections: _Connections, *, redirected: bool
         yield
     except MediaFetchError:
         raise
-    except InvalidIPAddress:
+    except InvalidIPAddress as exc:
         what = "Image URL redirected to host" if redirected else "Image URL host"
+        if isinstance(exc, RefusedAddress):
+            raise MediaFetchError("private_address", exc.message(host, what=what)) from None
         raise _private_address_error(host, what=what) from None
     except Exception as exc:
         if connections.expired:
@@ -396,12 +392,14 @@ def fetch_image(
     max_bytes: int | None = None,
     timeout: float | None = None,
     allow_private: bool | None = None,
+    policy: AddressPolicy | None = None,
 ) -> FetchedMedia:
     """Download an image for ``adimages``, refusing anything a client should not make us fetch.
 
     ``max_bytes`` defaults to ``settings.MEDIA_FETCH_MAX_IMAGE_BYTES`` (30 MiB), ``timeout``
     (seconds for the whole fetch, redirects included) to ``settings.MEDIA_FETCH_TIMEOUT``
-    (20), ``allow_private`` to ``settings.MEDIA_FETCH_ALLOW_PRIVATE`` (False). Each
+    (20); ``policy`` (or ``allow_private``: True is ``PRIVATE``, False ``PUBLIC``) to the
+    settings' (``mojito.addresses.address_policy``). Each
     connection also gets ``settings.MEDIA_FETCH_CONNECT_TIMEOUT`` (5) to be established.
     Raises :class:`MediaFetchError`.
     """
@@ -409,14 +407,14 @@ def fetch_image(
         max_bytes = int(_setting("MEDIA_FETCH_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES))
     if timeout is None:
         timeout = float(_setting("MEDIA_FETCH_TIMEOUT", DEFAULT_TIMEOUT))
-    if allow_private is None:
-        allow_private = bool(_setting("MEDIA_FETCH_ALLOW_PRIVATE", False))
+    if policy is None:
+        policy = address_policy(allow_private)
     connect_timeout = float(_setting("MEDIA_FETCH_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT))
 
     hostname, _ = _parse_http_url(url)
     host = _host_label(hostname)
     deadline = time.monotonic() + timeout
-    session, connections = _new_session(allow_private=allow_private)
+    session, connections = _new_session(policy=policy)
     watchdog = threading.Timer(timeout, connections.abort_all)
     watchdog.daemon = True
     watchdog.start()
