@@ -24,8 +24,13 @@ from platforms.registry import get_verifier
 
 logger = logging.getLogger(__name__)
 
+# The rule is one live account per platform ID in all of mojito (API.md): one Meta account,
+# one token, one rate-limit budget, one set of rows for sync to keep in step. The refusal
+# is the same whichever team holds the account, the caller's or another, and names neither,
+# so it tells nothing of another team beyond the fact that the ID is taken.
 DUPLICATE_ACCOUNT_MESSAGE = (
-    "An ad account with this platform_account_id already exists on this platform."
+    "This platform account is already registered in mojito, and an account can be registered "
+    "only once. If your team should manage it, ask a mojito administrator for access."
 )
 
 

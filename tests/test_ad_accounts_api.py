@@ -745,3 +745,38 @@ def test_patch_rejects_bad_input_and_changes_nothing(caller, body, attr):
     attrs = error_attrs(response)
     assert any(a == attr or str(a).startswith(attr + ".") for a in attrs), attrs
     assert AdAccount.objects.filter(pk=account.pk).values().get() == before
+
+
+def test_a_duplicate_held_by_another_team_is_refused_in_the_same_words_naming_no_one(caller):
+    # One Meta account per mojito, and the refusal must not tell the caller who holds it.
+    other_team = TeamFactory(name="Rival agency")
+    theirs = AdAccountFactory(
+        team=other_team, platform_account_id="act_555", name="Rival's secret account"
+    )
+    assert create(caller.client, platform_account_id="act_777").status_code == 201
+
+    against_other = create(caller.client, platform_account_id="act_555", name="Mine")
+    against_own = create(caller.client, platform_account_id="act_777", name="Mine")
+
+    assert against_other.status_code == against_own.status_code == 400
+    assert against_other.json() == against_own.json()
+    body = against_other.content.decode()
+    for revealing in (other_team.name, str(other_team.pk), str(theirs.pk), theirs.name):
+        assert revealing not in body
+    assert "platform_account_id" in error_attrs(against_other)
+    assert caller.client.get(f"{LIST_URL}/{theirs.pk}").status_code == 404
+    assert AdAccount.objects.filter(platform_account_id="act_555").get() == theirs
+
+
+def test_moving_an_account_onto_another_teams_id_is_refused_in_the_same_words(caller):
+    AdAccountFactory(team=TeamFactory(name="Rival agency"), platform_account_id="act_555")
+    mine = create(caller.client, platform_account_id="act_777").json()
+
+    response = caller.client.patch(
+        f"{LIST_URL}/{mine['id']}", {"platform_account_id": "act_555"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "Rival agency" not in response.content.decode()
+    assert "platform_account_id" in error_attrs(response)
+    assert AdAccount.objects.get(pk=mine["id"]).platform_account_id == "act_777"
