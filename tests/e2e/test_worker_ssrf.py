@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from unittest import mock
 
 import pytest
 
@@ -129,3 +130,35 @@ def test_redirect_to_loopback_is_refused(
     assert "redirect" in job["error"]["message"]
     assert "s3cret" not in str(job)
     assert loopback_only == []
+
+
+# --- with private addresses allowed (as the e2e worker and the sandbox run) -------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://169.254.170.2/v2/credentials/",
+        "http://[fd00:ec2::254]/latest/api/token",
+        "http://metadata.attacker.test/computeMetadata/v1/",
+    ],
+)
+def test_metadata_addresses_are_refused_even_with_private_addresses_allowed(
+    e2e: Harness, settings, loopback_only: list, url: str
+) -> None:
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The resolver stand-in: this one name answers the metadata address.
+        if host == "metadata.attacker.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port or 80))]
+        return real(host, port, *args, **kwargs)
+
+    with mock.patch("socket.getaddrinfo", side_effect=getaddrinfo):
+        job = run_here(e2e, e2e.body([("Set", [e2e.ad("Ad", image_url=url)])]))
+    host = url.split("/")[2]
+    assert_refused_for_private_address(e2e, job, host)
+    assert "never allowed" in job["error"]["message"]
+    assert loopback_only == []  # refused before any connection was tried
