@@ -113,7 +113,8 @@ is_true() {
 # DEBUG defaults to true (dev-only secrets). With no META_GRAPH_URL of its own, the service
 # talks to the local Meta sandbox (USE_SANDBOX=1, port MOJITO_SANDBOX_PORT), which bin/run
 # starts and seeds with a demo token and ad account. The demo's image is served by the service
-# itself on loopback, hence MEDIA_FETCH_ALLOW_PRIVATE (never set it in production).
+# itself on loopback, hence MEDIA_FETCH_ALLOW_LOOPBACK: loopback and public addresses only, never
+# the rest of the private network (never set it in production).
 run_defaults() {
     DEBUG="$(setting DEBUG true)"
     export DEBUG
@@ -121,8 +122,8 @@ run_defaults() {
     if [[ -z "$(setting META_GRAPH_URL "")" ]]; then
         USE_SANDBOX=1
         export META_GRAPH_URL="http://127.0.0.1:$SANDBOX_PORT"
-        MEDIA_FETCH_ALLOW_PRIVATE="$(setting MEDIA_FETCH_ALLOW_PRIVATE true)"
-        export MEDIA_FETCH_ALLOW_PRIVATE
+        MEDIA_FETCH_ALLOW_LOOPBACK="$(setting MEDIA_FETCH_ALLOW_LOOPBACK true)"
+        export MEDIA_FETCH_ALLOW_LOOPBACK
         SANDBOX_TOKEN="sandbox-demo-token"
         SANDBOX_ACCOUNT="act_100000000000001"
         SANDBOX_PAGE="100000000000002"
