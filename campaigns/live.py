@@ -306,9 +306,11 @@ def _import_request(user: AbstractBaseUser, data: Any) -> tuple[AdAccount, str, 
         errors["platform_type"] = [f"mojito cannot import {platform_type} campaigns yet."]
     account = None
     try:
-        account = resolve_ad_account(
-            user=user, platform_type=str(platform_type), value=data.get("ad_account_id")
-        )
+        # An account is looked up on a known platform only: its spec reads the ID.
+        if "platform_type" not in errors:
+            account = resolve_ad_account(
+                user=user, platform_type=str(platform_type), value=data.get("ad_account_id")
+            )
     except serializers.ValidationError as exc:
         errors["ad_account_id"] = exc.detail
     platform_id = data.get("platform_id")

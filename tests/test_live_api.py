@@ -562,6 +562,18 @@ def test_importing_into_a_platform_mojito_runs_no_jobs_on_is_a_400(caller):
     assert not CampaignJob.objects.exists()
 
 
+@pytest.mark.parametrize("platform_type", ["NOPE", {"not": "a string"}, ["META"]])
+def test_importing_on_an_unknown_platform_by_its_account_id_is_a_400(caller, platform_type):
+    # Found by the schema fuzzer: the account's ID was read with an unknown platform's spec.
+    response = caller.client.post(
+        f"{CAMPAIGNS}/import",
+        {"ad_account_id": "act_123", "platform_type": platform_type, "platform_id": "42"},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert "platform_type" in [e["attr"] for e in response.json()["errors"]]
+
+
 @pytest.mark.parametrize("status", ["REQUIRES_REAUTH", "INACTIVE", "SUSPENDED"])
 def test_objects_of_an_account_that_cannot_run_jobs_answer_409_saying_why(caller, account, status):
     campaign = live(caller.user, account)
