@@ -17,7 +17,8 @@ from django.utils import timezone
 from adaccounts.models import AdAccount
 from campaigns import lifecycle
 from campaigns.engine.adapter import job_error
-from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus
+from campaigns.engine.outcome import LOOKUP_RUNS
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus, MediaAsset
 from campaigns.services import job_publish
 
 logger = logging.getLogger(__name__)
@@ -46,10 +47,22 @@ def _created_so_far(job_id: Any) -> tuple[str | None, bool]:
     return campaign_id or None, created
 
 
+def _unresolved(job_id: Any) -> bool:
+    """A create of the job was sent (its write-ahead mark is set) and its ID never came back:
+    the dead worker may have been killed between the platform's create and the commit."""
+    marked = Q(attempted_at__isnull=False) & (Q(platform_id__isnull=True) | Q(platform_id=""))
+    return any(
+        model.objects.filter(marked, job_id=job_id).exists()
+        for model in (Campaign, AdSet, Creative, Ad, MediaAsset)
+    )
+
+
 def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
     """Return PROCESSING jobs whose lease expired (their worker died) to PENDING and publish,
     or end them FAILED once they have spent `JOB_MAX_ATTEMPTS`: a job whose run kills its
-    worker (out of memory, a crash of the interpreter) must not be run again forever.
+    worker (out of memory, a crash of the interpreter) must not be run again forever. A job
+    with a create left unresolved gets its lookup runs first (outcome.LOOKUP_RUNS), which send
+    nothing new: what the dead worker made is recorded before the job ends.
 
     The conditional UPDATE only touches jobs still expired at that instant, so a worker that
     renews its lease concurrently keeps its job.
@@ -66,7 +79,8 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
             pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
         )
         spent = attempts - at_retry
-        if spent >= settings.JOB_MAX_ATTEMPTS:
+        lookup_run = spent < settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS and _unresolved(job_id)
+        if spent >= settings.JOB_MAX_ATTEMPTS and not lookup_run:
             message = (
                 f"The worker running this job stopped answering on attempt {spent} of "
                 f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "

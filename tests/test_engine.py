@@ -17,6 +17,7 @@ from django.utils import timezone
 from adaccounts.models import AdAccount, AdAccountStatus
 from adaccounts.services import ad_account_update
 from campaigns import services, sweeps
+from campaigns.engine import outcome as runner_outcome
 from campaigns.engine import pauses, runner
 from campaigns.engine.adapter import Failure, FailureKind, GroupRefused, NotSent, job_label
 from campaigns.engine.claims import job_claim
@@ -247,7 +248,13 @@ def test_a_run_that_crashes_every_time_ends_failed_naming_the_crash(settings, ca
     for attempt in range(1, 4):
         job = run_once(job, LedgerAdapter(ledger))
         assert job.attempts == attempt
-    assert job.status == JobStatus.FAILED
+    # The crash came while the campaign's create was being sent: it may have left. One more
+    # run looks for it (outcome.LOOKUP_RUNS), sends nothing, and ends the job.
+    assert job.status == JobStatus.PENDING
+    looked_up = len(ledger.lookups)
+    job = run_once(job, LedgerAdapter(ledger))
+    assert (job.status, job.attempts) == (JobStatus.FAILED, 4)
+    assert ledger.lookups[looked_up:] == ["campaign"]
     assert "ZeroDivisionError: division by zero" in job.error["message"]
     # Neither the platform's secrets nor the account's token, stored or logged.
     assert "ledger-secret" not in str(job.error) and "factory-token" not in str(job.error)
@@ -258,12 +265,12 @@ def test_a_run_that_crashes_every_time_ends_failed_naming_the_crash(settings, ca
     # A retry is a fresh budget; `attempts` goes on counting every run.
     job = services.job_retry(job=job)
     assert (job.status, job.attempts_left) == (JobStatus.PENDING, 3)
-    for attempt in range(4, 6):
+    for attempt in range(5, 7):
         job = run_once(job, LedgerAdapter(ledger))
         assert (job.status, job.attempts) == (JobStatus.PENDING, attempt)
     ledger.on_send = None
     job = run_once(job, LedgerAdapter(ledger))
-    assert (job.status, job.attempts) == (JobStatus.SUCCESS, 6)
+    assert (job.status, job.attempts) == (JobStatus.SUCCESS, 7)
 
 
 def test_credentials_that_no_key_decrypts_end_the_job_failed_naming_the_cause(settings):
@@ -550,3 +557,70 @@ def test_a_worker_that_dies_after_creating_something_leaves_the_job_partial(sett
     job.refresh_from_db()
 
     assert (job.status, job.platform_campaign_id) == (JobStatus.PARTIAL_SUCCESS, "1000")
+
+
+# --- a lost answer on the last attempt ---------------------------------------------------------
+
+
+def test_a_lost_answer_on_the_last_attempt_is_looked_up_before_the_job_ends(settings):
+    # Found by chaos/sandbox_faults.py: a job whose last attempt lost a create's answer ended
+    # at once, leaving what the create made on Meta with no row recording it.
+    settings.JOB_MAX_ATTEMPTS = 1
+    ledger = Ledger(script={"ad_sets.0": "lose"})
+    adapter = LedgerAdapter(ledger, groups=False)
+    job = run_once(make_job(), adapter)
+    assert job.status == JobStatus.PENDING, job.error
+    sent = list(ledger.requests)
+
+    job = run_once(job, adapter)
+
+    assert job.status == JobStatus.PARTIAL_SUCCESS
+    assert job.error["message"] == "Connection reset." and job.attempts == 2
+    assert len(ledger.of_kind("ad_set")) == 1
+    assert AdSet.objects.get().platform_id in ledger.objects
+    assert ledger.lookups == ["ad_sets.0"]
+    assert ledger.requests == sent  # the lookup run sent nothing new
+    assert not ledger.of_kind("ad")
+
+
+def test_lookup_runs_are_capped_too(settings, monkeypatch):
+    settings.JOB_MAX_ATTEMPTS = 1
+    ledger = Ledger(script={"campaign": "lose"})
+    adapter = LedgerAdapter(ledger, groups=False)
+
+    def busy(self, step):
+        raise Failure(FailureKind.TRANSIENT, "The ledger is busy.", step=step.key)
+
+    monkeypatch.setattr(LedgerSession, "find", busy)
+    job = run_once(make_job(), adapter)
+    for _ in range(runner_outcome.LOOKUP_RUNS):
+        assert job.status == JobStatus.PENDING
+        job = run_once(job, adapter)
+
+    assert job.status == JobStatus.FAILED
+    assert job.attempts == 1 + runner_outcome.LOOKUP_RUNS
+
+
+def test_a_worker_killed_between_a_create_and_its_commit_on_the_last_attempt_gets_a_lookup_run(
+    settings,
+):
+    # Found by chaos/worker_kill.py's aimed kills: the sweeper ended such a job at once.
+    settings.JOB_MAX_ATTEMPTS = 1
+    ledger = Ledger()
+    job = make_job()
+    assert job_claim(job_id=job.pk) is not None
+    # The create left (its mark committed), Meta made the campaign, the worker died.
+    Campaign.objects.filter(job=job).update(attempted_at=timezone.now())
+    ledger.objects["1000"] = {"name": "Spring sale", "marker": job_label(job), "kind": "campaign"}
+    CampaignJob.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    sweeps.jobs_requeue_stuck()
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+
+    job = run_once(job, LedgerAdapter(ledger))
+
+    assert (job.status, job.platform_campaign_id) == (JobStatus.PARTIAL_SUCCESS, "1000")
+    assert Campaign.objects.get(job=job).platform_id == "1000"
+    assert ledger.requests == []

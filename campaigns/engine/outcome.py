@@ -5,7 +5,10 @@ Policy, for every platform (the failure's kind comes from the platform's taxonom
   the credentials this run used;
 - rate-limited: the account is paused and the job deferred, its attempt refunded;
 - transient (a crash of ours included): backoff with full jitter, until `JOB_MAX_ATTEMPTS`
-  attempts have been spent, then FAILED with the last error;
+  attempts have been spent, then FAILED with the last error; but while a create whose answer
+  was lost is unresolved (its write-ahead mark set, its ID unknown), up to `LOOKUP_RUNS` more
+  runs that only look it up (by the job's marker) and record what it made, so that nothing
+  the job made stays on the platform with no row recording it;
 - permanent: FAILED, or PARTIAL_SUCCESS when something already exists on the platform.
 """
 
@@ -31,6 +34,23 @@ from campaigns.models import FINISHED_STATUSES, CampaignJob, JobStatus
 from campaigns.services import job_publish
 
 logger = logging.getLogger(__name__)
+
+# Runs a job gets past JOB_MAX_ATTEMPTS only to look up creates whose answer was lost. Such a
+# run sends nothing new (runner.JobRun), then ends the job as its last attempt left it.
+LOOKUP_RUNS = 3
+
+
+def attempts_spent(job: CampaignJob) -> int:
+    return job.attempts - job.attempts_at_retry
+
+
+def past_cap(job: CampaignJob) -> bool:
+    """This run is past the job's attempts: a lookup run."""
+    return attempts_spent(job) > settings.JOB_MAX_ATTEMPTS
+
+
+def lookups_left(job: CampaignJob) -> int:
+    return max(0, settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS - attempts_spent(job))
 
 
 def release(job: CampaignJob, **changes: Any) -> bool:
@@ -148,8 +168,10 @@ def job_settle(
     partial: bool,
     platform_campaign_id: str | None,
     credentials_version: int | None,
+    unresolved: bool = False,
 ) -> None:
-    """Apply the policy above to a run that ended with `failure`."""
+    """Apply the policy above to a run that ended with `failure`. `unresolved`: the plan
+    holds a create whose answer was lost and which no lookup has found yet."""
     error = failure.error
     if failure.kind is FailureKind.TOKEN:
         # No other job of this account can succeed until new credentials are set. A run that
@@ -183,7 +205,9 @@ def job_settle(
             platform_campaign_id=platform_campaign_id,
         )
         return
-    if failure.kind is FailureKind.TRANSIENT and job.attempts_left > 0:
+    if failure.kind is FailureKind.TRANSIENT and (
+        job.attempts_left > 0 or (unresolved and lookups_left(job) > 0)
+    ):
         job_reschedule(
             job=job,
             delay=backoff(job.attempts - job.attempts_at_retry, failure.retry_after),

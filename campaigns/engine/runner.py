@@ -36,6 +36,7 @@ from campaigns.engine.adapter import (
     NotSent,
     PlatformAdapter,
     PlatformSession,
+    job_error,
 )
 from campaigns.engine.checkpoints import (
     RowChanges,
@@ -43,7 +44,13 @@ from campaigns.engine.checkpoints import (
     job_store_rows,
     job_update_rows,
 )
-from campaigns.engine.outcome import job_reschedule, job_settle, job_succeed
+from campaigns.engine.outcome import (
+    job_fail,
+    job_reschedule,
+    job_settle,
+    job_succeed,
+    past_cap,
+)
 from campaigns.engine.steps import NO_ANSWER, ChangeStep, Plan, Step, Wait
 from campaigns.models import CampaignJob
 
@@ -55,6 +62,10 @@ GROUP_REFUSAL_SECONDS = 3600.0
 # A crash's stored message is cut here (its log line keeps the whole traceback).
 MAX_MESSAGE = 2000
 _refused_scopes: dict[str, float] = {}
+
+
+class AttemptsSpent(Exception):
+    """A lookup run (past JOB_MAX_ATTEMPTS) has recorded what lost answers made: end the job."""
 
 
 class Deferred(Exception):
@@ -122,6 +133,14 @@ class JobRun:
                 platform_campaign_id=self._root_id(),
             )
             return
+        except AttemptsSpent:
+            job_fail(
+                job=job,
+                error=job.error or job_error("No attempt is left.", step=self._current or "lookup"),
+                partial=bool(self.plan and self.plan.something_created()),
+                platform_campaign_id=self._root_id(),
+            )
+            return
         except Failure as failure:
             self._settle(failure)
             return
@@ -138,6 +157,13 @@ class JobRun:
             partial=bool(self.plan and self.plan.something_created()),
             platform_campaign_id=self._root_id(),
             credentials_version=self.credentials_version,
+            unresolved=self._unresolved(),
+        )
+
+    def _unresolved(self) -> bool:
+        """A create of this plan may have reached the platform unanswered, still not found."""
+        return bool(self.plan) and any(
+            step.marked and not step.repeatable for step in self.plan or []
         )
 
     def _root_id(self) -> str | None:
@@ -222,6 +248,11 @@ class JobRun:
             job=self.job, account=self.account, credentials=credentials, before_send=self.heartbeat
         )
         self.plan = plan = session.load_plan()
+        if past_cap(self.job):
+            # Its attempts are spent; it runs again only because a lost answer may have made
+            # something (outcome.LOOKUP_RUNS): look, record, send nothing new.
+            self._reconcile()
+            raise AttemptsSpent()
         waiting: dict[int, Wait] = {}
         # Each round settles at least one step (or waits on it), so the plan bounds them.
         for _ in range(2 * len(plan) + 2):
