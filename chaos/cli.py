@@ -155,6 +155,8 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
         )
         report.print(f"chaos.{fault.name}")
         code = 0 if report.ok else 1
+        if not report.ok:
+            _keep_evidence(stack, load)
     except BaseException as exc:
         traceback.print_exc()
         print(f"== chaos.{fault.name}: ERROR {type(exc).__name__}: {exc}")
@@ -168,6 +170,27 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
             stack.cleanup()
         print(f"   total {time.monotonic() - started:.1f} s")
     return code
+
+
+def _keep_evidence(stack: Stack, load: Load) -> None:
+    """What the sandbox held and heard, and every job's row, next to the logs of a failed
+    run (the sandbox lives in this process and goes with it)."""
+    import json
+
+    from chaos.history import _query
+
+    stack.config.keep = True
+    evidence = {
+        "objects": stack.sandbox.state.snapshot(),
+        "requests": stack.request_log(),
+        "submissions": [
+            {k: v for k, v in vars(s).items() if k not in ("account", "body")}
+            for s in load.submissions
+        ],
+    }
+    (stack.root / "sandbox.json").write_text(json.dumps(evidence, default=str, indent=1))
+    rows = _query(stack, "SELECT row_to_json(j)::text FROM campaign_jobs j")
+    (stack.root / "jobs.json").write_text("[" + ",\n".join(r[0] for r in rows) + "]")
 
 
 def run_script(fault: Fault) -> None:

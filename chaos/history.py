@@ -145,7 +145,9 @@ def check(
             counts["succeeded"] += 1
         elif status == "PARTIAL_SUCCESS":
             counts["partial"] += 1
-            if not expected_failure(api_jobs.get(str(sub.job_id), job)):
+            if expected_failure(api_jobs.get(str(sub.job_id), job)):
+                counts["failed_expected"] += 1
+            else:
                 report.violate(
                     "failed_unexpected", f"job {sub.job_id} PARTIAL_SUCCESS: {job['error']}"
                 )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ["worker_kill"]
+SCRIPTS = ["worker_kill", "sandbox_faults", "worker_pause"]
 
 
 def _missing_servers() -> list[str]:
