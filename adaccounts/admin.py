@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.views.decorators.debug import sensitive_post_parameters
 
+from adaccounts import admin_tokens  # noqa: F401 (API tokens, without their keys)
 from adaccounts.forms import CREDENTIAL_FIELDS, AdAccountAdminForm
 from adaccounts.models import AdAccount, Team
 from adaccounts.services import (
