@@ -11,7 +11,12 @@ import functools
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.plumbing import force_instance, is_basic_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema_field,
+)
 from drf_standardized_errors.openapi import AutoSchema
 from drf_standardized_errors.openapi_serializers import (
     ClientErrorEnum,
@@ -98,6 +103,20 @@ class ApiAutoSchema(AutoSchema):
         for parameter in parameters:
             # `?status=` filters nothing, as the browsable API's filter form sends it.
             parameter["allowEmptyValue"] = True
+        return parameters
+
+    def _process_override_parameters(self, direction: str = "request") -> dict[Any, Any]:
+        parameters = super()._process_override_parameters(direction)
+        for override in self.get_override_parameters():
+            if not is_basic_serializer(override):
+                continue
+            for name, field in force_instance(override).fields.items():
+                parameter = parameters.get((name, OpenApiParameter.QUERY))
+                if parameter is not None and not field.required:
+                    # A query serializer's optional field reads `?since=` as not given (DRF's
+                    # Field.get_value on form data), so its default applies: say so, or a
+                    # client (and schemathesis) takes that answer for an invalid value let in.
+                    parameter["allowEmptyValue"] = True
         return parameters
 
     def _get_pagination_parameters(self) -> list[dict[str, Any]]:

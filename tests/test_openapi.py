@@ -6,6 +6,7 @@ documented.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,13 @@ from django.db import close_old_connections
 from openapi_spec_validator import validate as validate_openapi
 from rest_framework import serializers
 from rest_framework.test import APIClient
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation.drivers import CoverageGenerator
+from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.generation.modes import GenerationMode
+from schemathesis.generation.overrides import Override
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from audit.models import AuditEvent
@@ -492,6 +499,18 @@ FUZZ_EXAMPLES = 12
 # document needs no database: an anonymous GET of the schema reads none.
 FUZZED = schemathesis.openapi.from_wsgi("/api/schema/", application)
 OPERATIONS = [result.ok() for result in FUZZED.get_all_operations()]
+# Every check schemathesis has (its CLI's `--checks all`) but positive_data_acceptance, named
+# here rather than taken from its configuration, so that a default turned off cannot thin the
+# suite. The stateful ones (use_after_free, ensure_resource_availability) only act on a chain
+# of calls, which `bin/schemathesis`'s stateful phase makes.
+load_all_checks()
+CHECKED = [check for check in CHECKS.get_all() if check is not positive_data_acceptance]
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+# The coverage phase's cases (boundaries, empty values, wrong types, one field at a time) are
+# deterministic. Every one for the path, query and headers (a few hundred, cheap), and for a
+# body the first COVERAGE_BODY_CASES of each scenario (valid object, missing property, value
+# above maximum...): all of them would be thousands.
+COVERAGE_BODY_CASES = 2
 
 
 @pytest.fixture(scope="module")
@@ -546,6 +565,80 @@ def fuzz_ids(caller, account, post_json, graph, settings) -> Iterator[dict[str, 
         request_finished.connect(close_old_connections)
 
 
+def test_the_fuzzing_reaches_every_operation_of_the_document(document):
+    fuzzed = {(op.method.lower(), op.path) for op in OPERATIONS}
+    assert fuzzed == {(method, path) for path, method, _ in _operations(document)}
+    names = {check.__name__ for check in CHECKED}
+    assert "not_a_server_error" in names and "response_schema_conformance" in names
+    assert "positive_data_acceptance" not in names
+
+
+def _with_live_id(case: Any, fuzz_ids: dict[str, str], kind: str) -> None:
+    if "id" in (case.path_parameters or {}):
+        # A real object of the caller's, so that the operation gets past its 404.
+        case.path_parameters["id"] = fuzz_ids[kind]
+
+
+def coverage_cases(api_operation: Any) -> list[Any]:
+    """The coverage phase's cases for `api_operation`, bounded as COVERAGE_BODY_CASES says."""
+    generator = CoverageGenerator(
+        operation=api_operation,
+        generation_modes=MODES,
+        generation_config=FUZZED.config.generation_for(operation=api_operation, phase="coverage"),
+        auth_storage=None,
+        override=Override(),
+        feedback=NO_FEEDBACK,
+    )
+    cases, per_scenario = [], Counter[tuple[str, str]]()
+    for case in generator:
+        data = case.meta.phase.data
+        if data.parameter_location == ParameterLocation.BODY:
+            scenario = (data.scenario.value, case.meta.generation.mode.value)
+            per_scenario[scenario] += 1
+            if per_scenario[scenario] > COVERAGE_BODY_CASES:
+                continue
+        cases.append(case)
+    return cases
+
+
+@pytest.mark.parametrize(
+    "api_operation", [op for op in OPERATIONS if len(op.body)], ids=lambda op: op.label
+)
+def test_a_null_character_in_any_json_body_is_a_400_naming_it(
+    document, api_operation, caller, fuzz_ids
+):
+    # Found by fuzzing PATCH /ad_sets/{id} (a targeting key "\u0000" was a 500: PostgreSQL
+    # stores no U+0000 in JSONB); every body goes through the same parser, so every operation
+    # with one answers the same.
+    kind = api_operation.path.split("/")[3]
+    path = api_operation.path.replace("{id}", fuzz_ids[kind])
+    send = getattr(caller.client, api_operation.method.lower())
+
+    response = send(path, {"targeting": {"geo\u0000": ["US"]}, "name": "a\u0000"}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert {e["attr"] for e in response.json()["errors"]} == {"targeting.geo", "name"}
+    _conforms(document, api_operation.path, api_operation.method, response)
+
+
+@pytest.mark.parametrize("api_operation", OPERATIONS, ids=lambda op: op.label)
+def test_every_boundary_answers_as_documented(api_operation, caller, fuzz_ids):
+    """schemathesis's coverage phase (the first of `bin/schemathesis`): e.g. `?until=` (empty)
+    is a 400, or documented as allowed (`allowEmptyValue`) when it means "not given"."""
+    kind = api_operation.path.split("/")[3]
+    failures = []
+    for case in coverage_cases(api_operation):
+        if case.meta.phase.data.parameter_location != ParameterLocation.PATH:
+            _with_live_id(case, fuzz_ids, kind)
+        try:
+            case.call_and_validate(
+                headers={"Authorization": f"Token {caller.token}"}, checks=CHECKED
+            )
+        except (Failure, FailureGroup) as exc:
+            failures.append(f"{case.meta.phase.data.description}: {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
 @pytest.mark.parametrize("api_operation", OPERATIONS, ids=lambda op: op.label)
 def test_every_answer_is_json_as_documented(api_operation, caller, fuzz_ids):
     """No 5xx, no undocumented status, content type or header, every body matching its schema,
@@ -553,26 +646,21 @@ def test_every_answer_is_json_as_documented(api_operation, caller, fuzz_ids):
     out): cross-field rules (a budget on the campaign or on its ad sets, goals that fit the
     objective) and existing objects (the caller's own account) are beyond a schema."""
     kind = api_operation.path.split("/")[3]
-    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     cases = hypothesis.strategies.one_of(
-        [api_operation.as_strategy(generation_mode=mode) for mode in modes]
+        [api_operation.as_strategy(generation_mode=mode) for mode in MODES]
     )
 
     @hypothesis.given(case=cases)
     @hypothesis.settings(
-        max_examples=FUZZ_EXAMPLES * len(modes),
+        max_examples=FUZZ_EXAMPLES * len(MODES),
         deadline=None,
         derandomize=True,  # the same cases on every run: CI does not flake
         database=None,
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def check(case: Any) -> None:
-        if "id" in case.path_parameters and case._meta.generation.mode.is_positive:
-            # Valid ids name real objects, so that the operation gets past its 404.
-            case.path_parameters["id"] = fuzz_ids[kind]
-        case.call_and_validate(
-            headers={"Authorization": f"Token {caller.token}"},
-            excluded_checks=[positive_data_acceptance],
-        )
+        if case.meta.generation.mode.is_positive:
+            _with_live_id(case, fuzz_ids, kind)
+        case.call_and_validate(headers={"Authorization": f"Token {caller.token}"}, checks=CHECKED)
 
     check()
