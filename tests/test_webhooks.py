@@ -77,14 +77,16 @@ class Receiver(LoopbackServer):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 answer = b"ok" if status < 300 else b"not now"
+                # Recorded before answering: the sender may return (and the test look) as soon
+                # as the answer arrives.
+                with receiver.arrived:
+                    receiver.received.append(Received(self.path, dict(self.headers), body))
+                    receiver.arrived.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(answer)
-                with receiver.arrived:
-                    receiver.received.append(Received(self.path, dict(self.headers), body))
-                    receiver.arrived.notify_all()
 
             def log_message(self, *args: object) -> None:
                 pass
