@@ -3,14 +3,13 @@ outgoing request to such a URL (image downloads, webhooks and callbacks).
 
 A client names the URL, so it may point at the worker's own network (cloud metadata at
 169.254.169.254, Redis, PostgreSQL, the admin), or resolve there only on the second DNS lookup
-(rebinding). Two checks, both here:
+(rebinding). Two checks:
 
 - at accept time, :func:`check_public_http_url`: http(s) only, and the host must resolve to
   allowed addresses only (an early, clear 400);
-- at connect time, :class:`PinnedAddressAdapter`: resolves the host once, refuses the answer
-  unless every address is allowed, and *pins* the connection to the address it checked
-  (keeping ``Host``, TLS SNI and the certificate's hostname, as requests-hardened's
-  ``IPFilterAdapter`` does), so the address checked is the address connected to.
+- at connect time, ``mojito.pinning.PinnedAddressAdapter``: resolves the host once, refuses
+  the answer unless every address is allowed, and *pins* the connection to the address it
+  checked, so the address checked is the address connected to.
 
 Three policies (:class:`AddressPolicy`), from the settings:
 
@@ -35,14 +34,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from requests import ConnectionError as RequestsConnectionError
-from requests import ConnectTimeout
-from requests.adapters import HTTPAdapter
-from requests.exceptions import InvalidURL
-from requests.structures import CaseInsensitiveDict
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
-from urllib3.util.connection import allowed_gai_family
 
 __all__ = [
     "ALLOWED_SCHEMES",
@@ -50,10 +42,7 @@ __all__ = [
     "AddressError",
     "AddressPolicy",
     "InvalidIPAddress",
-    "PinnedAddressAdapter",
-    "PublicOnlyAdapter",
     "RefusedAddress",
-    "adapter_for",
     "address_policy",
     "allow_private_addresses",
     "check_public_http_url",
@@ -64,6 +53,7 @@ __all__ = [
     "is_public_address",
     "parse_http_url",
     "private_address_message",
+    "resolve_addresses",
 ]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -317,7 +307,10 @@ def private_address_message(
 # --- Accept time -----------------------------------------------------------------------------
 
 
-def _resolve(hostname: str, port: int, *, family: int = socket.AF_UNSPEC) -> list[IPAddress]:
+def resolve_addresses(
+    hostname: str, port: int, *, family: int = socket.AF_UNSPEC
+) -> list[IPAddress]:
+    """Every IPv4 and IPv6 address ``hostname`` resolves to (``socket.getaddrinfo``)."""
     infos = socket.getaddrinfo(hostname, port, family=family, type=socket.SOCK_STREAM)
     return [
         _address(str(info[4][0])) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)
@@ -333,7 +326,7 @@ def check_public_http_url(
 ) -> None:
     """Check that ``url`` is http(s) and that its host resolves only to addresses the policy
     allows (default: :func:`address_policy`, from the settings). An accept-time check: a
-    later connection must still go through :class:`PinnedAddressAdapter` (the answer of the
+    later connection must still go through ``mojito.pinning`` (the answer of the
     next DNS lookup may differ). Raises :class:`AddressError`.
 
     Under the public policy a host that does not resolve is refused (transient); under a
@@ -351,7 +344,7 @@ def check_public_http_url(
     except ValueError:
         addresses = []
     try:
-        addresses = addresses or _resolve(hostname, port or 443)
+        addresses = addresses or resolve_addresses(hostname, port or 443)
     except (OSError, UnicodeError, ValueError):
         if policy is not AddressPolicy.PUBLIC:
             return
@@ -368,82 +361,3 @@ def check_public_http_url(
                 "private_address",
                 RefusedAddress(address, policy).message(host, what=f"{what} host"),
             )
-
-
-# --- Connect time ----------------------------------------------------------------------------
-
-
-def resolve_pinned(hostname: str, port: int, policy: AddressPolicy) -> IPAddress:
-    """Resolve ``hostname`` once and return the address to connect to, or raise
-    :class:`RefusedAddress` if any answer is not allowed (a name whose answers mix allowed
-    and refused addresses is refused whichever one would be pinned)."""
-    hostname = hostname.strip("[]")
-    try:
-        addresses = _resolve(hostname, port, family=allowed_gai_family())
-    except socket.gaierror as exc:
-        raise RequestsConnectionError("Failed to resolve domain") from exc
-    except TimeoutError as exc:
-        raise ConnectTimeout("Failed to connect to host") from exc
-    if not addresses:
-        raise RequestsConnectionError("Failed to resolve domain")
-    for address in addresses:
-        if not is_allowed_address(address, policy):
-            raise RefusedAddress(address, policy)
-    # An IPv4 answer first: a server on "localhost" listens on 127.0.0.1 more often than on
-    # ::1, and the pinned connection gets one address only (no fallback to the next answer).
-    return next((a for a in addresses if a.version == 4), addresses[0])
-
-
-class PinnedAddressAdapter(IPFilterAdapter):
-    """Resolve, check under ``policy``, pin: requests-hardened's ``IPFilterAdapter`` with
-    mojito's classifier instead of the library's filter (which can allow loopback only, and
-    lets through e.g. ``::127.0.0.1``, ``::ffff:0:7f00:1`` and ``fec0::/10``). Subclassed
-    for the rest of the library's adapter (it refuses the deprecated ``get_connection``,
-    which would skip the check). A refused address raises :class:`RefusedAddress` (an
-    ``InvalidIPAddress``) from the request."""
-
-    def __init__(self, *, is_https: bool, policy: AddressPolicy = AddressPolicy.PUBLIC) -> None:
-        super().__init__(is_https_proto=is_https, allow_loopback=False)
-        self.policy = policy
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[override]
-        # HTTPAdapter's, not IPFilterAdapter's: the library's filter would run first and
-        # refuse every private address, whatever the policy.
-        host_params, pool_kwargs = HTTPAdapter.build_connection_pool_key_attributes(
-            self, request, verify, cert
-        )
-        # A copy: the headers may be shared with later requests.
-        request.headers = CaseInsensitiveDict(request.headers or {})
-        hostname = str(host_params["host"] or "").strip("[]")
-        if not hostname:
-            raise InvalidURL("Invalid URL: missing hostname")
-        port = host_params["port"]
-        host_header = f"[{hostname}]" if ":" in hostname else hostname
-        if port is not None:
-            host_header += f":{port}"
-        request.headers["Host"] = host_header
-        if self._is_https_proto:
-            # The certificate and SNI name the URL's host, not the pinned address.
-            pool_kwargs["assert_hostname"] = hostname
-            pool_kwargs["server_hostname"] = hostname
-        default_port = 443 if self._is_https_proto else 80
-        pinned = resolve_pinned(hostname, port or default_port, self.policy)
-        host_params["host"] = f"[{pinned}]" if pinned.version == 6 else str(pinned)
-        return host_params, pool_kwargs
-
-
-class PublicOnlyAdapter(PinnedAddressAdapter):
-    """The public policy's adapter."""
-
-    def __init__(self, *, is_https: bool) -> None:
-        super().__init__(is_https=is_https, policy=AddressPolicy.PUBLIC)
-
-
-def adapter_for(
-    scheme: str, *, allow_private: bool | None = None, policy: AddressPolicy | None = None
-) -> HTTPAdapter:
-    """The adapter to mount for ``scheme://`` under ``policy`` (default: the settings'). Every
-    policy pins, so that the always-forbidden addresses stay out of reach through rebinding."""
-    if policy is None:
-        policy = address_policy(allow_private)
-    return PinnedAddressAdapter(is_https=scheme == "https", policy=policy)

@@ -7,7 +7,7 @@ publishes what is due; no Celery countdown is ever used. A claim (conditional UP
 lease) keeps two workers from sending one delivery at once; a worker that dies mid-send lets
 its lease expire, and the delivery is due again.
 
-Every send checks the address again at connect time (`mojito.addresses.PinnedAddressAdapter`:
+Every send checks the address again at connect time (`mojito.pinning.PinnedAddressAdapter`:
 resolve, check, pin), whatever the accept-time check saw, under every policy (link-local and
 cloud-metadata addresses are refused even when `MEDIA_FETCH_ALLOW_PRIVATE` is on). A refused
 address is a failed attempt that says so, and ends the delivery: the same rule would refuse
@@ -40,12 +40,12 @@ from mojito.addresses import (
     AddressPolicy,
     InvalidIPAddress,
     RefusedAddress,
-    adapter_for,
     address_policy,
     host_label,
     parse_http_url,
     private_address_message,
 )
+from mojito.pinning import adapter_for
 from notifications.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEvent
 from notifications.services import team_webhook_secret_for_send
 from notifications.signing import SIGNATURE_HEADER, signature_header

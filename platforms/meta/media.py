@@ -24,7 +24,7 @@ What it lacks, and is added here:
 - **Stricter address rule, and policies.** Its rule is ``is_private or is_multicast or
   <extra ranges>``, which on CPython lets through e.g. IPv4-compatible ``::127.0.0.1``,
   IPv4-translated ``::ffff:0:7f00:1`` and site-local ``fec0::/10``, and it can allow
-  loopback only. ``mojito.addresses.PinnedAddressAdapter`` resolves, checks and pins the
+  loopback only. ``mojito.pinning.PinnedAddressAdapter`` resolves, checks and pins the
   same way under mojito's classifier and policies: public only by default, loopback too with
   ``MEDIA_FETCH_ALLOW_LOOPBACK`` (``bin/run``), any private address with
   ``MEDIA_FETCH_ALLOW_PRIVATE`` (tests, sandboxes), and never link-local or cloud-metadata
@@ -87,7 +87,6 @@ from mojito.addresses import (
     AddressError,
     AddressPolicy,
     InvalidIPAddress,
-    PinnedAddressAdapter,
     RefusedAddress,
     address_policy,
     is_public_address,
@@ -96,6 +95,7 @@ from mojito.addresses import (
 )
 from mojito.addresses import check_public_http_url as _check_public_http_url
 from mojito.addresses import host_label as _host_label
+from mojito.pinning import PinnedAddressAdapter
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
