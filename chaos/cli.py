@@ -147,6 +147,9 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
         report = checked
         if fault.verify is not None:
             fault.verify(run, report)
+        report.counts["process_exits"] = len(stack.exits)
+        if stack.exits:
+            report.notes.append(f"exited, restarted by the supervisor: {', '.join(stack.exits)}")
         report.notes.insert(
             0,
             f"seed {args.seed}, {args.jobs} submissions at {args.rate}/s, "

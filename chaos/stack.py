@@ -456,6 +456,9 @@ class StackConfig:
     worker_env: dict[str, str] = field(default_factory=dict)
     sandbox: dict[str, Any] = field(default_factory=dict)
     keep: bool = False  # keep the temporary folder (logs, data) after the run
+    # Restart a worker or beat that exits, as compose's `restart: unless-stopped` does
+    # (worker_kill restarts its victims itself).
+    supervise: bool = True
 
 
 class Stack:
@@ -477,6 +480,9 @@ class Stack:
         self.beat: Proc | None = None
         self._spawned = 0
         self.env = self._env()
+        self.exits: list[str] = []  # what the supervisor restarted: "<log name> (<code>)"
+        self._supervisor: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # --- environment ---------------------------------------------------------------------------
 
@@ -540,9 +546,30 @@ class Stack:
         for _ in range(self.config.workers):
             self.start_worker()
         self.start_beat()
+        if self.config.supervise:
+            self._supervisor = threading.Thread(
+                target=self._supervise, name="chaos-supervisor", daemon=True
+            )
+            self._supervisor.start()
         return self
 
+    def _supervise(self) -> None:
+        while not self._stopping.wait(1.0):
+            for proc in [*self.workers, self.beat]:
+                if proc is None or proc.popen is None or proc.alive or self._stopping.is_set():
+                    continue
+                self.exits.append(f"{proc.log_path.name} ({proc.popen.returncode})")
+                with contextlib.suppress(Exception):
+                    if proc is self.beat:
+                        self.start_beat()
+                    else:
+                        self.workers.remove(proc)
+                        self.start_worker()
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(70)
         for proc in [self.beat, *self.workers, self.web]:
             if proc is not None:
                 with contextlib.suppress(Exception):

@@ -93,7 +93,9 @@ FAULT = Fault(
     description=__doc__ or "",
     inject=inject,
     expected_failure=expected_failure,
-    stack=lambda args: StackConfig(sandbox={"latency_ms": 60, "latency_jitter_ms": 60}),
+    stack=lambda args: StackConfig(
+        sandbox={"latency_ms": 60, "latency_jitter_ms": 60}, supervise=False
+    ),
 )
 
 if __name__ == "__main__":
