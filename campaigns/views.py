@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -48,12 +46,6 @@ class IdempotencyConflict(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used with a different request body."
     default_code = "idempotency_key_reused"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
 
 
 def _location(*status_codes: int) -> OpenApiParameter:
@@ -125,7 +117,6 @@ class AdSubmissionView(APIView):
         responses={
             202: JobSerializer,
             200: OpenApiResponse(ValidationResultSerializer, description="validate_only"),
-            413: error_response(PayloadTooLarge),
             422: OpenApiResponse(
                 error_response(IdempotencyConflict),
                 description="The Idempotency-Key was used with another body.",
@@ -133,9 +124,7 @@ class AdSubmissionView(APIView):
         },
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if declared.isdigit() and int(declared) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            raise PayloadTooLarge()
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE never gets here: 413 (mojito.middleware).
         key = request.headers.get("Idempotency-Key")
         if key is not None and not 0 < len(key.strip()) <= IDEMPOTENCY_KEY_MAX_LENGTH:
             raise exceptions.ValidationError(
@@ -143,14 +132,10 @@ class AdSubmissionView(APIView):
             )
         validate_only = query_flag(request, "validate_only")
         try:
-            data = request.data
-        except RequestDataTooBig:
-            raise PayloadTooLarge() from None
-        try:
             submission = services.job_submit(
                 user=request.user,
                 platform_type=self.platform_type,
-                data=data,
+                data=request.data,
                 idempotency_key=key.strip() if key else None,
                 validate_only=validate_only,
             )

@@ -7,8 +7,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
 from django.views import defaults as django_defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from drf_standardized_errors.handler import ExceptionHandler
@@ -20,14 +22,39 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from mojito.errors import PayloadTooLarge, ServiceUnavailable, error_response
+from mojito.throttling import AnonymousRateThrottle
+
 
 class ApiExceptionHandler(ExceptionHandler):
-    """drf-standardized-errors, plus Django's ValidationError raised by services as a 400."""
+    """drf-standardized-errors, plus Django's ValidationError raised by services as a 400, and
+    a 429 instead of a 401 for a client address past the anonymous rate."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DjangoValidationError):
             return exceptions.ValidationError(serializers.as_serializer_error(exc))
+        if isinstance(exc, OperationalError | InterfaceError):
+            # PostgreSQL down, restarting or failing over (also a statement or lock timeout):
+            # worth trying again shortly, which a 500 would not say. Raised in authentication
+            # (the token lookup) as well as in the view: both end here.
+            return ServiceUnavailable()
+        if isinstance(exc, RequestDataTooBig):
+            return PayloadTooLarge()
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            return self._anonymous_throttled() or exc
         return super().convert_known_exceptions(exc)
+
+    def _anonymous_throttled(self) -> exceptions.Throttled | None:
+        # DRF checks throttles after authentication and permissions, so a request with a bad
+        # token (or none) ends here without having been counted: count it per address, so
+        # that guessing tokens is bounded like any other anonymous traffic.
+        request, view = self.context.get("request"), self.context.get("view")
+        if request is None:
+            return None
+        throttle = AnonymousRateThrottle()
+        if throttle.allow_request(request, view):
+            return None
+        return exceptions.Throttled(wait=throttle.wait())
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -80,15 +107,6 @@ def shared_serializer(serializer_class: type[SerializerT]) -> SerializerT:
 # --- Errors outside the views' reach ----------------------------------------------------------
 
 
-def error_body(exc: exceptions.APIException) -> dict[str, Any]:
-    """What drf-standardized-errors answers for `exc` (a single, non-validation error)."""
-    kind = "server_error" if exc.status_code >= 500 else "client_error"
-    return {
-        "type": kind,
-        "errors": [{"code": exc.get_codes(), "detail": str(exc.detail), "attr": None}],
-    }
-
-
 class JsonErrorsMixin:
     """Errors answer in JSON even from views whose success renders something else (the schema
     in YAML, Swagger's HTML page): under /api/ every error has the one documented shape."""
@@ -132,7 +150,9 @@ def _django_error_handler(
 
     def handler(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.path.startswith("/api/"):
-            return JsonResponse(error_body(exc), status=exc.status_code)
+            if isinstance(kwargs.get("exception"), RequestDataTooBig):
+                return error_response(PayloadTooLarge())
+            return error_response(exc)
         return fallback(request, *args, **kwargs)
 
     return handler

@@ -26,6 +26,8 @@ from drf_standardized_errors.openapi_serializers import (
 )
 from rest_framework import exceptions, serializers
 
+from mojito.errors import PayloadTooLarge, ServiceUnavailable
+
 
 class ValidationErrorItemSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable, e.g. required, invalid_choice.")
@@ -91,12 +93,57 @@ def error_response(*errors: type[exceptions.APIException]) -> type[serializers.S
     )
 
 
+# Answers every operation may give beyond drf-standardized-errors' own: a body over
+# DATA_UPLOAD_MAX_MEMORY_SIZE (mojito.middleware), the database down (mojito.api's handler).
+_EXTRA_ERRORS: dict[str, type[exceptions.APIException]] = {
+    "413": PayloadTooLarge,
+    "503": ServiceUnavailable,
+}
+_METHODS_WITH_BODY = ("POST", "PUT", "PATCH")
+# Throttled (429) and the database down (503) say when to come back.
+_RETRY_AFTER = {
+    "schema": {"type": "integer", "minimum": 1},
+    "description": "Seconds to wait before trying again.",
+    "required": True,
+}
+
+
+_PAGINATION_QUERY_PARAMS = ("page_query_param", "page_size_query_param")
+
+
 class ApiAutoSchema(AutoSchema):
-    """drf-standardized-errors' AutoSchema with one 400 body for all, empty filters documented
-    as what django-filter makes of them (no filter), and pages numbered from 1."""
+    """drf-standardized-errors' AutoSchema with one 400 body for all, 413 and 503 documented,
+    Retry-After on 429 and 503, empty filters documented as what django-filter makes of them
+    (no filter), and pages numbered from 1."""
 
     def _get_http400_serializer(self) -> PolymorphicProxySerializer:
         return ERROR_RESPONSE_400
+
+    def _get_allowed_error_status_codes(self) -> list[str]:
+        return [*super()._get_allowed_error_status_codes(), *_EXTRA_ERRORS]
+
+    def _should_add_error_response(self, responses: dict[str, Any], status_code: str) -> bool:
+        if status_code == "413" and self.method not in _METHODS_WITH_BODY:
+            return False
+        return super()._should_add_error_response(responses, status_code)
+
+    def _should_add_validation_error_response(self) -> bool:
+        # Every paginated list refuses a bad ?page_size= with a 400 naming it.
+        paginated = self._is_list_view() and self._get_paginator() is not None
+        return paginated or super()._should_add_validation_error_response()
+
+    def _get_error_response_serializer(self, status_code: str) -> Any:
+        if status_code in _EXTRA_ERRORS:
+            return error_response(_EXTRA_ERRORS[status_code])
+        return super()._get_error_response_serializer(status_code)
+
+    def _get_response_headers_for_code(
+        self, status_code: str, direction: str = "response"
+    ) -> dict[str, Any]:
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if str(status_code) in ("429", "503"):
+            headers.setdefault("Retry-After", _RETRY_AFTER)
+        return headers
 
     def _get_filter_parameters(self) -> list[dict[str, Any]]:
         parameters = super()._get_filter_parameters()
@@ -122,8 +169,10 @@ class ApiAutoSchema(AutoSchema):
     def _get_pagination_parameters(self) -> list[dict[str, Any]]:
         parameters = super()._get_pagination_parameters()
         paginator = self._get_paginator()
+        numbered = {getattr(paginator, name, None) for name in _PAGINATION_QUERY_PARAMS}
         for parameter in parameters:
-            if parameter["name"] == getattr(paginator, "page_query_param", None):
+            if parameter["name"] in numbered:
+                # No maximum for page_size: a larger one is served at the cap, not refused.
                 parameter["schema"]["minimum"] = 1
         return parameters
 

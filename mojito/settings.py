@@ -61,6 +61,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 413 for an oversized /api/ body before anything reads it; 503, not 500, for a view that
+    # finds the database down.
+    "mojito.middleware.RequestBodyLimitMiddleware",
+    "mojito.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -159,7 +163,8 @@ STORAGES = {
     },
 }
 
-# A 50 x 50 ad tree with long copy stays well under this; larger bodies get 413.
+# A 50 x 50 ad tree with long copy stays well under this; larger bodies get 413 (every /api/
+# endpoint: mojito.middleware).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 # --- Security (production: DEBUG=false behind a TLS-terminating proxy) -----------------------
@@ -175,6 +180,13 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- REST framework ---------------------------------------------------------------------------
+# Requests per user (so per API token) and, without a user, per client address, counted in the
+# cache (Redis: shared by every web worker). "<n>/<s|min|hour|day>"; empty: no limit. Past it:
+# 429 with Retry-After. /healthz and /readyz are never counted.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+API_THROTTLE_ANON_RATE = env.str("API_THROTTLE_ANON_RATE", default="60/min")
+# Lists take ?page_size= up to this; a larger one is served this many (DRF's max_page_size).
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=200)
 REST_FRAMEWORK = {
     # Token first, so an unauthenticated call gets 401 with WWW-Authenticate rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -185,6 +197,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "mojito.query.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "mojito.throttling.UserRateThrottle",
+        "mojito.throttling.AnonymousRateThrottle",
+    ],
+    # Proxies in front that append to X-Forwarded-For (0: none, the client is REMOTE_ADDR).
+    # The anonymous limit counts per client address: trusting the header beyond the proxies
+    # that set it would let a client name a new address with every request.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "DEFAULT_SCHEMA_CLASS": "mojito.openapi.ApiAutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
