@@ -238,6 +238,10 @@ def test_no_admin_page_renders_a_credential(admin_site_client: Client, canaries)
     for url, response in admin_pages(admin_site_client):
         walked.add(url)
         assert response.status_code in (200, 302, 403), (url, response.status_code)
+        if response.status_code == 200:
+            # Never framed by another site, never kept by a shared cache.
+            assert response["X-Frame-Options"] == "DENY", url
+            assert "private" in response["Cache-Control"], url
         leaks += canaries.leaks(response.content, url)
         leaks += canaries.leaks(str(response.headers), f"{url} headers")
     assert leaks == [], sorted({leak.split(": ")[0] for leak in leaks})
