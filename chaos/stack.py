@@ -70,6 +70,10 @@ WORKER_ENV = {
     "JOB_MAX_ATTEMPTS": "8",
     "JOB_ACCOUNT_BUSY_RETRY_SECONDS": "0.3",
     "META_SYNC_INTERVAL_SECONDS": "0",
+    # No API request limits: a run's load (hundreds of jobs, polled) from one token per team
+    # would meet them, and they are not a fault under test (tests/test_throttling.py is).
+    "API_THROTTLE_RATE": "",
+    "API_THROTTLE_ANON_RATE": "",
     "LOG_LEVEL": "DEBUG",
     "PYTHONUNBUFFERED": "1",
 }
