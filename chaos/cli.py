@@ -47,6 +47,7 @@ class Run:
     load: Load
     deadline: float  # monotonic: the fault and the waiting end by then
     report: Report
+    canaries: list[str] = field(default_factory=list)  # more secrets to hunt (new tokens)
 
     @property
     def short(self) -> bool:
@@ -140,7 +141,12 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
             raise load.error
         if not final:
             report.violate("timeout", f"jobs still unfinished after {args.timeout:.0f} s")
-        checked = check(stack, load, expected_failure=fault.expected_failure, canary=canary)
+        checked = check(
+            stack,
+            load,
+            expected_failure=fault.expected_failure,
+            canaries=[canary, *run.canaries],
+        )
         checked.counts.update(report.counts)
         checked.violations = report.violations + checked.violations
         checked.notes = report.notes + checked.notes

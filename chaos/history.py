@@ -82,7 +82,7 @@ def check(
     load: Load,
     *,
     expected_failure: Callable[[dict[str, Any]], bool] = lambda job: False,
-    canary: str,
+    canaries: list[str],
 ) -> Report:
     report = Report()
     subs = load.submissions
@@ -229,7 +229,12 @@ def check(
     _check_changes(report, subs, db_jobs, stack)
 
     # --- tokens: each team's only on its own accounts ---
-    team_of_token = {token_hash(a.token): t.name for t in load.teams.values() for a in t.accounts}
+    team_of_token = {
+        token_hash(token): t.name
+        for t in load.teams.values()
+        for a in t.accounts
+        for token in (a.token, *a.old_tokens)
+    }
     team_of_account = {a.digits: t.name for t in load.teams.values() for a in t.accounts}
     counts["graph_calls"] = len(stack.token_log.entries)
     for digest, account, path in stack.token_log.entries:
@@ -243,7 +248,7 @@ def check(
             )
 
     # --- the canary ---
-    _hunt_canary(report, stack, load, canary)
+    _hunt_canary(report, stack, load, canaries)
     return report
 
 
@@ -278,20 +283,24 @@ def _check_changes(
                 )
 
 
-def _hunt_canary(report: Report, stack: Stack, load: Load, canary: str) -> None:
+def _hunt_canary(report: Report, stack: Stack, load: Load, canaries: list[str]) -> None:
     leaks: list[str] = []
+
+    def hunt(data: bytes | str, where: str) -> None:
+        for canary in canaries:
+            leaks.extend(find_leaks(canary, data, where))
+
     for path in stack.log_paths():
         if path.is_file():
-            leaks += find_leaks(canary, path.read_bytes(), f"log {path.name}")
+            hunt(path.read_bytes(), f"log {path.name}")
     for answer in load.responses:
-        where = f"answer {answer.method} {answer.path}"
-        leaks += find_leaks(canary, answer.body + answer.headers.encode(), where)
-    leaks += find_leaks(canary, stack.postgres.dump(), "pg_dump")
+        hunt(answer.body + answer.headers.encode(), f"answer {answer.method} {answer.path}")
+    hunt(stack.postgres.dump(), "pg_dump")
     client = stack.redis.client(0)
     dbs = [0, 1] + [int(k[2:]) for k in client.info("keyspace") if k.startswith("db")]
     for db in sorted(set(dbs)):
         for key, value in redis_values(stack.redis.client(db)):
-            leaks += find_leaks(canary, value, f"redis db{db} {key}")
+            hunt(value, f"redis db{db} {key}")
     report.counts["leaks"] = 0
     for leak in leaks:
         report.violate("leaks", leak)

@@ -42,6 +42,7 @@ class Account:
     page_id: str
     id: str = ""  # ours (UUID)
     canary: bool = False
+    old_tokens: list[str] = field(default_factory=list)  # replaced during the run
 
     @property
     def digits(self) -> str:
@@ -378,6 +379,21 @@ class Load:
         if kind == "foreign":
             return self.foreign(index)
         return self.creation(index, account, kind)
+
+    def burst(self, account: Account, count: int, first_index: int) -> list[Submission]:
+        """`count` small creations for one account, sent now from the caller's thread (a
+        fault's own burst), numbered from `first_index` so their names are their own."""
+        rng, self.rng = self.rng, random.Random(first_index)  # noqa: S311
+        try:
+            subs = [self.creation(first_index + n, account, "small") for n in range(count)]
+        finally:
+            self.rng = rng
+        for sub in subs:
+            sub.cancel = False
+            with self.lock:
+                self.submissions.append(sub)
+            self.send(sub)
+        return subs
 
     # --- what succeeded, for changes -------------------------------------------------------------
 

@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ["worker_kill", "sandbox_faults", "worker_pause", "postgres_restart", "redis_outage"]
+SCRIPTS = [
+    "worker_kill",
+    "sandbox_faults",
+    "worker_pause",
+    "postgres_restart",
+    "redis_outage",
+    "token_death",
+]
 
 
 def _missing_servers() -> list[str]:
