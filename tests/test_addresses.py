@@ -12,10 +12,14 @@ guard, and the refusals must happen before any connect is tried: nothing leaves 
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -159,6 +163,26 @@ def test_the_policy_comes_from_the_settings_private_winning(settings) -> None:
     assert address_policy() is LOOPBACK
     settings.MEDIA_FETCH_ALLOW_PRIVATE = True
     assert address_policy() is PRIVATE
+
+
+def test_the_run_commands_default_allows_loopback_only(tmp_path: Path) -> None:
+    """bin/run (and bin/manage) default to loopback, not to the whole private network."""
+    (tmp_path / "bin").mkdir()
+    # A copy, so that no developer's .env beside the real one has a say.
+    shutil.copy(Path(__file__).parents[1] / "bin" / "_lib.sh", tmp_path / "bin" / "_lib.sh")
+    script = (
+        "source bin/_lib.sh; run_defaults; "
+        'echo "${MEDIA_FETCH_ALLOW_PRIVATE:-unset} ${MEDIA_FETCH_ALLOW_LOOPBACK:-unset}"'
+    )
+    done = subprocess.run(  # noqa: S603 (a fixed script)
+        ["bash", "-c", script],  # noqa: S607
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["unset", "true"]
 
 
 # Spellings of 169.254.169.254 in a URL's host, as the resolver reads them.
