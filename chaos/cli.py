@@ -81,6 +81,12 @@ def parser(fault: Fault) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="Celery worker processes (>= 2)")
     p.add_argument("--short", action="store_true", help="tens of jobs, well under a minute")
     p.add_argument("--keep", action="store_true", help="keep the run's folder (logs, data)")
+    p.add_argument(
+        "--sabotage",
+        action="store_true",
+        help="plant a duplicate, an orphan, a cross-team call and a leak before the checks "
+        "(the run must then fail: the checks' own test)",
+    )
     return p
 
 
@@ -141,6 +147,8 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
             raise load.error
         if not final:
             report.violate("timeout", f"jobs still unfinished after {args.timeout:.0f} s")
+        if args.sabotage:
+            _sabotage(stack, load, canary)
         checked = check(
             stack,
             load,
@@ -179,6 +187,35 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
             stack.cleanup()
         print(f"   total {time.monotonic() - started:.1f} s")
     return code
+
+
+def _sabotage(stack: Stack, load: Load, canary: str) -> None:
+    """What the checks must catch: a second copy of a campaign that succeeded (made with its
+    account's token: a duplicate, and an orphan, since no row records it), a Graph call with
+    team B's token on an account of team A, and the canary in a log file."""
+    import requests
+
+    graph = f"{stack.sandbox.base_url}/v26.0"
+    done = next(s for s in load.submissions if s.kind == "create" and s.accepted)
+    requests.post(
+        f"{graph}/{done.account.act_id}/campaigns",
+        data={
+            "name": done.names["campaign"][0],
+            "objective": "OUTCOME_TRAFFIC",
+            "status": "PAUSED",
+            "special_ad_categories": "[]",
+            "is_adset_budget_sharing_enabled": "false",
+            "access_token": done.account.token,
+        },
+        timeout=10,
+    )
+    victim = load.teams["a"].accounts[1]
+    requests.get(
+        f"{graph}/{victim.act_id}",
+        params={"access_token": load.teams["b"].accounts[0].token},
+        timeout=10,
+    )
+    (stack.logs / "planted.log").write_text(f"oops {canary}\n")
 
 
 def _keep_evidence(stack: Stack, load: Load) -> None:

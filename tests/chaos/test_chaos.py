@@ -50,3 +50,21 @@ def test_short_chaos_run_keeps_every_promise(script: str) -> None:
     output = result.stdout + "\n" + result.stderr[-5000:]
     assert result.returncode == 0, output
     assert "== OK" in result.stdout, output
+
+
+def test_the_checks_catch_a_planted_duplicate_orphan_cross_team_call_and_leak() -> None:
+    if missing := _missing_servers():
+        pytest.skip(f"needs the PostgreSQL and Redis server binaries: {missing} not found")
+    result = subprocess.run(
+        [sys.executable, "-m", "chaos.worker_kill", "--short", "--jobs", "8", "--sabotage"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
+    output = result.stdout + "\n" + result.stderr[-5000:]
+    assert result.returncode == 1, output
+    for kind in ("duplicates", "orphans", "cross_team", "leaks"):
+        assert f"VIOLATION {kind}:" in result.stdout, output
+    assert "log planted.log" in result.stdout, output
