@@ -25,6 +25,7 @@ from drf_standardized_errors.openapi_serializers import (
     ValidationErrorEnum,
 )
 from rest_framework import exceptions, serializers
+from rest_framework.settings import api_settings
 
 from mojito.errors import PayloadTooLarge, ServiceUnavailable
 
@@ -164,6 +165,11 @@ class ApiAutoSchema(AutoSchema):
                     # Field.get_value on form data), so its default applies: say so, or a
                     # client (and schemathesis) takes that answer for an invalid value let in.
                     parameter["allowEmptyValue"] = True
+        # DRF's content negotiation takes an empty `?format=` for none given (the Accept
+        # header decides), as schemathesis found on the insights endpoint.
+        parameter = parameters.get((api_settings.URL_FORMAT_OVERRIDE, OpenApiParameter.QUERY))
+        if parameter is not None:
+            parameter["allowEmptyValue"] = True
         return parameters
 
     def _get_pagination_parameters(self) -> list[dict[str, Any]]:
