@@ -242,9 +242,14 @@ class Postgres:
         )  # fmt: skip
 
     def start(self) -> None:
+        # fsync and full-page writes guard against a crash of the machine, which no run
+        # makes. A commit stays synchronous: `pg_ctl stop -m immediate` (postgres_restart)
+        # is a crash of the server, and an asynchronous commit acknowledged before its WAL
+        # was written would be lost with it, a write-ahead mark included (a duplicate that
+        # production, where commits are synchronous, would not see).
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses={LOOPBACK} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c full_page_writes=off -c max_connections=200"
         )
         self._run(
             _pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-o", options,
