@@ -30,52 +30,38 @@ def _goals(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
-# Optimization goals that fit each ODAX objective: the performance goals Meta offers for the
-# objective across its conversion locations (website, app, messaging, calls, on-ad...).
-# Sources: the ODAX section of the Ad Campaign reference (marketing-api/reference/ad-campaign-group)
-# and the ODAX announcement (changelog jan-31-2022); kept deliberately inclusive so that a pairing
-# Meta accepts is never refused here, while clear mismatches (REACH under OUTCOME_LEADS,
-# LINK_CLICKS as an awareness goal...) are caught before any Meta call.
+# Optimization goals that fit each ODAX objective: the union, over the objective's conversion
+# locations, of the goals in the "Restrictions" table of the Ad Set reference
+# (marketing-api/reference/ad-campaign, "Outcome-Driven Ads Experiences"), plus QUALITY_CALL for
+# the call locations, less the app-event goal outside app promotion and sales (it needs an app
+# promoted object this table does not ask for there). A goal the table does not list for an
+# objective is refused here, before any Meta call: the payload property test
+# (tests/test_payload_properties.py) found pairings this table used to take that Meta's refuses
+# (CONVERSATIONS under OUTCOME_TRAFFIC, whose Messenger and WhatsApp locations optimize for link
+# clicks, impressions or reach; VALUE under OUTCOME_LEADS...): jobs that could only fail on
+# Meta (docs/RELIABILITY.md).
 OPTIMIZATION_GOALS_BY_OBJECTIVE: Final[Mapping[str, frozenset[str]]] = {
     "OUTCOME_AWARENESS": _goals("REACH", "IMPRESSIONS", "AD_RECALL_LIFT", "THRUPLAY"),
     "OUTCOME_TRAFFIC": _goals(
-        "LINK_CLICKS",
-        "LANDING_PAGE_VIEWS",
-        "REACH",
-        "IMPRESSIONS",
-        "CONVERSATIONS",
-        "QUALITY_CALL",
-        "PROFILE_VISIT",
-        "VISIT_INSTAGRAM_PROFILE",
-        "ENGAGED_PAGE_VIEWS",
+        "LINK_CLICKS", "LANDING_PAGE_VIEWS", "REACH", "IMPRESSIONS", "QUALITY_CALL"
     ),
     "OUTCOME_ENGAGEMENT": _goals(
-        "POST_ENGAGEMENT",
-        "PAGE_LIKES",
-        "EVENT_RESPONSES",
         "THRUPLAY",
+        "POST_ENGAGEMENT",
+        "EVENT_RESPONSES",
+        "PAGE_LIKES",
         "CONVERSATIONS",
+        "OFFSITE_CONVERSIONS",
         "LINK_CLICKS",
         "LANDING_PAGE_VIEWS",
-        "OFFSITE_CONVERSIONS",
         "REACH",
         "IMPRESSIONS",
-        "QUALITY_CALL",
-        "REMINDERS_SET",
-        "PROFILE_AND_PAGE_ENGAGEMENT",
-        "PROFILE_VISIT",
-        "VISIT_INSTAGRAM_PROFILE",
-        "MESSAGING_DEEP_CONVERSATION_AND_FOLLOW",
     ),
     "OUTCOME_LEADS": _goals(
         "LEAD_GENERATION",
         "QUALITY_LEAD",
-        "OFFSITE_CONVERSIONS",
-        "VALUE",
-        "CONVERSATIONS",
         "QUALITY_CALL",
-        "MEANINGFUL_CALL_ATTEMPT",
-        "MESSAGING_APPOINTMENT_CONVERSION",
+        "OFFSITE_CONVERSIONS",
         "LINK_CLICKS",
         "LANDING_PAGE_VIEWS",
         "REACH",
@@ -86,16 +72,12 @@ OPTIMIZATION_GOALS_BY_OBJECTIVE: Final[Mapping[str, frozenset[str]]] = {
         "APP_INSTALLS_AND_OFFSITE_CONVERSIONS",
         "OFFSITE_CONVERSIONS",
         "VALUE",
-        "IN_APP_VALUE",
-        "DERIVED_EVENTS",
         "LINK_CLICKS",
     ),
     "OUTCOME_SALES": _goals(
         "OFFSITE_CONVERSIONS",
         "VALUE",
-        "ADVERTISER_SILOED_VALUE",
         "CONVERSATIONS",
-        "MESSAGING_PURCHASE_CONVERSION",
         "QUALITY_CALL",
         "LINK_CLICKS",
         "LANDING_PAGE_VIEWS",
@@ -141,7 +123,12 @@ def required_promoted_object_keys(
         if optimization_goal in _CONVERSION_GOALS | {"APP_INSTALLS_AND_OFFSITE_CONVERSIONS"}:
             return (*_APP_KEYS, "custom_event_type")
         return _APP_KEYS
-    if objective in ("OUTCOME_SALES", "OUTCOME_LEADS") and optimization_goal in _CONVERSION_GOALS:
+    # Engagement too: its Website location optimizes for conversion events (Restrictions table
+    # of the Ad Set reference), which a pixel reports; found by the payload property test.
+    if (
+        objective in ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_ENGAGEMENT")
+        and optimization_goal in _CONVERSION_GOALS
+    ):
         if destination_type == APP_DESTINATION:
             return (*_APP_KEYS, "custom_event_type")
         return ("pixel_id", "custom_event_type")

@@ -4,7 +4,7 @@ against its campaign; its ads are validated from here."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -299,8 +299,24 @@ class AdSetSerializer(MetaSerializer):
         if end <= facts.now:
             add_error(errors, ["end_time"], "Must be in the future.", "invalid")
         start_text = values.get("start_time")
-        if start_text is not None and end <= datetime.fromisoformat(start_text):
+        start = datetime.fromisoformat(start_text) if start_text is not None else facts.now
+        if start_text is not None and end <= start:
             add_error(errors, ["end_time"], "Must be after start_time.", "invalid")
+        elif (
+            end > facts.now
+            and values.get("daily_budget") is not None
+            and end - start <= timedelta(hours=24)
+        ):
+            # Ad Set reference, daily_budget: "allowed only for ad sets with a duration
+            # (difference between end_time and start_time) longer than 24 hours". Meta names
+            # the budget; found by the payload property test (docs/RELIABILITY.md).
+            add_error(
+                errors,
+                ["daily_budget"],
+                "A daily budget needs a schedule longer than 24 hours (end_time after "
+                "start_time, or after now); give a lifetime_budget for a shorter one.",
+                "schedule_too_short",
+            )
 
     @staticmethod
     def _check_goal(values: dict[str, Any], errors: Errors, facts: CampaignFacts) -> None:
