@@ -237,7 +237,7 @@ def check(
     }
     team_of_account = {a.digits: t.name for t in load.teams.values() for a in t.accounts}
     counts["graph_calls"] = len(stack.token_log.entries)
-    for digest, account, path in stack.token_log.entries:
+    for digest, account, path, _ in stack.token_log.entries:
         team = team_of_token.get(digest)
         owner = team_of_account.get(account)
         if owner is None:

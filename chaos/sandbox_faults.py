@@ -15,12 +15,15 @@ transient one and the attempts are spent); any other failure is a violation.
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from chaos.cli import Fault, Run, run_script
+from chaos.history import Report
 from chaos.stack import WORKER_ENV, StackConfig
 
 MAX_ATTEMPTS = int(WORKER_ENV["JOB_MAX_ATTEMPTS"])
+BLOCKS: list[float] = []  # when an account was answered 80004
 
 
 def stack(args: argparse.Namespace) -> StackConfig:
@@ -46,7 +49,16 @@ def stack(args: argparse.Namespace) -> StackConfig:
 
 
 def inject(run: Run) -> None:
-    """The faults are the sandbox's own dice (seeded); this only watches until the end."""
+    """The transient errors and drops are the sandbox's own dice (seeded). In the full run,
+    twice during the load, the next Graph request is answered by a block of its account
+    (80004, `estimated_time_to_regain_access` 1 minute): mojito must leave that account alone
+    until then. (A block is a minute at least: the short run lets usage climb only.)"""
+    if not run.short:
+        for share in (0.25, 0.5):
+            while run.loading() and len(run.load.submissions) < run.args.jobs * share:
+                time.sleep(0.2)
+            run.stack.control("POST", "faults", {"fault": "throttle", "count": 1})
+            run.note("blocks_scheduled")
     while run.busy():
         run.sleep(1.0)
     log = run.stack.request_log()
@@ -58,8 +70,31 @@ def inject(run: Run) -> None:
             error = op.get("error") or {}
             if error.get("code") in (17, 80004, 80000):
                 run.note("throttled_answers")
+                BLOCKS.append(entry["time"])
         if entry.get("dropped"):
             run.note("dropped_connections")
+
+
+def verify(run: Run, report: Report) -> None:
+    """After a block, the account's next write came no sooner than Meta asked (a minute, a
+    little slack for clocks): reads of other accounts go on meanwhile."""
+    blocked: list[tuple[str, float]] = []
+    for entry in run.stack.request_log():
+        for op in entry.get("operations") or [entry]:
+            if (op.get("error") or {}).get("code") == 80004:
+                paths = {entry["path"], op.get("path", "")}
+                accounts = set().union(*(run.stack.token_log._accounts_of(p) for p in paths))
+                blocked += [(a, entry["time"]) for a in accounts]
+    calls = run.stack.token_log.entries
+    for account, at in blocked:
+        later = [t for _, acc, _, t in calls if acc == account and at + 0.5 < t]
+        if later and min(later) - at < 55:
+            report.violate(
+                "throttle_ignored",
+                f"act_{account} was called {min(later) - at:.1f} s after its block, "
+                "not the minute Meta asked",
+            )
+    report.counts["accounts_blocked"] = len(blocked)
 
 
 def expected_failure(job: dict[str, Any]) -> bool:
@@ -73,6 +108,7 @@ FAULT = Fault(
     inject=inject,
     expected_failure=expected_failure,
     stack=stack,
+    verify=verify,
 )
 
 if __name__ == "__main__":

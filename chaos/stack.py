@@ -337,7 +337,8 @@ class TokenLog:
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
-        self.entries: list[tuple[str, str, str]] = []  # (token hash, account digits, path)
+        # (token hash, account digits, path, time.time()) of every Graph request
+        self.entries: list[tuple[str, str, str, float]] = []
         self.lock = threading.Lock()
         self._original: Callable | None = None
         # Called in the sandbox's thread after a request created something, before its answer
@@ -386,12 +387,13 @@ class TokenLog:
                 for op in json.loads(batch) if isinstance(batch, str) else batch:
                     paths.append(str(op.get("relative_url", "")).split("?")[0])
         digest = token_hash(str(token))
+        now = time.time()
         with self.lock:
             for account in getattr(outcome, "account_ids", None) or []:
-                self.entries.append((digest, str(account).removeprefix("act_"), call.path))
+                self.entries.append((digest, str(account).removeprefix("act_"), call.path, now))
             for path in paths:
                 for account in self._accounts_of(path):
-                    self.entries.append((digest, account, path))
+                    self.entries.append((digest, account, path, now))
 
 
 def _created(outcome: Any) -> bool:

@@ -81,8 +81,8 @@ def verify(run: Run, report: Report) -> None:
         report.violate("credentials", f"the account ends {status}, not ACTIVE")
     old, new = EVENTS.get("old"), EVENTS.get("new")
     calls = run.stack.token_log.entries
-    report.counts["calls_old_token"] = sum(1 for digest, _, _ in calls if digest == old)
-    report.counts["calls_new_token"] = sum(1 for digest, _, _ in calls if digest == new)
+    report.counts["calls_old_token"] = sum(1 for entry in calls if entry[0] == old)
+    report.counts["calls_new_token"] = sum(1 for entry in calls if entry[0] == new)
     if not report.counts["calls_new_token"]:
         report.violate("credentials", "the new token was never used")
     changed_at = EVENTS.get("changed_at", 0)
