@@ -157,6 +157,13 @@ class CampaignJob(TimeStampedModel):
     def attempts_left(self) -> int:
         return max(0, settings.JOB_MAX_ATTEMPTS - (self.attempts - self.attempts_at_retry))
 
+    @property
+    def attempts_shown(self) -> int:
+        """`attempts` as clients see it: the runs past `JOB_MAX_ATTEMPTS` that only look up a
+        create whose answer was lost (engine.outcome.LOOKUP_RUNS) send nothing, so they are
+        not attempts; a job never shows more than its cap (since its last retry)."""
+        return min(self.attempts, self.attempts_at_retry + settings.JOB_MAX_ATTEMPTS)
+
 
 class PlannedObject(TimeStampedModel):
     """Fields every planned platform object has."""

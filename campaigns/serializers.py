@@ -70,7 +70,7 @@ class JobSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=JobStatus.choices, read_only=True)
     platform_type = serializers.ChoiceField(choices=PlatformType.choices, read_only=True)
     ad_account_id = serializers.UUIDField(read_only=True)
-    attempts = serializers.IntegerField(read_only=True)
+    attempts = serializers.IntegerField(source="attempts_shown", read_only=True)
     next_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)

@@ -426,3 +426,18 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_jobs_and_trees(
     submit(other_caller.user, other_account)
 
     assert count_queries(caller.client, LIST_URL) == one_job
+
+
+def test_lookup_runs_past_the_cap_are_not_shown_as_attempts(caller, account, settings):
+    # Runs past JOB_MAX_ATTEMPTS only look up a create whose answer was lost (they send
+    # nothing): the job shows at most its cap more than it had at its last retry.
+    settings.JOB_MAX_ATTEMPTS = 5
+    fresh = submit(caller.user, account)
+    retried = submit(caller.user, account)
+    CampaignJob.objects.filter(pk=fresh.pk).update(attempts=7, attempts_at_retry=0)
+    CampaignJob.objects.filter(pk=retried.pk).update(attempts=12, attempts_at_retry=5)
+
+    assert caller.client.get(detail_url(fresh)).json()["attempts"] == 5
+    assert caller.client.get(detail_url(retried)).json()["attempts"] == 10
+    listed = {row["id"]: row["attempts"] for row in caller.client.get(LIST_URL).json()["results"]}
+    assert listed == {str(fresh.pk): 5, str(retried.pk): 10}
