@@ -199,7 +199,11 @@ class Proc:
 
 
 def _pg_bin(name: str) -> str:
-    found = sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    def version(path: str) -> tuple[int, ...]:
+        number = path.split("/")[4]
+        return tuple(int(p) for p in number.split(".") if p.isdigit())
+
+    found = sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"), key=version)  # the newest
     if found:
         return found[-1]
     path = shutil.which(name)
