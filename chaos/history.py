@@ -6,7 +6,8 @@ and the token each Graph request carried (stack.TokenLog).
 
 - every accepted (202) job is final;
 - nothing on the sandbox twice (objects grouped by name; videos by title, which is the job's
-  marker), and no object mojito does not know (its ID recorded in no row): an orphan;
+  marker), and no object mojito does not know (its ID recorded in no row): an orphan; nor a
+  row recording an ID the sandbox does not hold (a phantom);
 - every object of a job that ended SUCCESS exists on the sandbox, under the ID the job shows;
 - nothing created for a refused (400) or cancelled submission;
 - changes: the last change of an object that succeeded is what the sandbox holds;
@@ -55,7 +56,7 @@ class Report:
         keys = [
             "submitted", "accepted", "refused", "cancelled", "unanswered", "server_errors",
             "succeeded", "failed_expected", "failed_unexpected", "partial", "unfinished",
-            "objects", "duplicates", "orphans", "missing", "created_for_refused",
+            "objects", "duplicates", "orphans", "phantoms", "missing", "created_for_refused",
             "change_mismatches", "leaks", "cross_team",
         ]  # fmt: skip
         print(f"== {title}")
@@ -175,6 +176,21 @@ def check(
             str(row[0])
             for row in _query(stack, f"SELECT platform_id FROM {table} WHERE platform_id <> ''")  # noqa: S608
         }
+    # The other way round: every ID a row records is on the sandbox (images are recorded by
+    # their hash, which names no object; a client's existing creative is not ours).
+    on_sandbox = {o["id"] for o in objects}
+    for table in ("campaigns", "ad_sets", "ads"):
+        rows = _query(stack, f"SELECT platform_id FROM {table} WHERE platform_id <> ''")  # noqa: S608
+        for (platform_id,) in rows:
+            if platform_id not in on_sandbox:
+                report.violate("phantoms", f"{table} records {platform_id}, not on the sandbox")
+    for (platform_id,) in _query(
+        stack,
+        "SELECT platform_id FROM creatives WHERE platform_id <> '' AND NOT is_existing "
+        "UNION SELECT platform_id FROM media_assets WHERE platform_id <> '' AND kind = 'VIDEO'",
+    ):
+        if platform_id not in on_sandbox:
+            report.violate("phantoms", f"{platform_id} is recorded, not on the sandbox")
     by_name: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for obj in objects:
         key = obj["fields"].get("title") if obj["type"] == "advideo" else obj["fields"].get("name")
