@@ -185,6 +185,8 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
         stack.stop()
         if code == 0:
             stack.cleanup()
+            if not config.keep:
+                print("   (the run's folder is removed after a pass; --keep keeps it)")
         print(f"   total {time.monotonic() - started:.1f} s")
     return code
 

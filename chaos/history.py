@@ -54,7 +54,8 @@ class Report:
 
     def print(self, title: str) -> None:
         keys = [
-            "submitted", "accepted", "refused", "cancelled", "unanswered", "server_errors",
+            "submitted", "accepted", "refused", "unavailable", "cancelled", "unanswered",
+            "server_errors",
             "succeeded", "failed_expected", "failed_unexpected", "partial", "unfinished",
             "objects", "duplicates", "orphans", "phantoms", "missing", "created_for_refused",
             "change_mismatches", "leaks", "cross_team",
@@ -104,12 +105,15 @@ def check(
 
     refused: set[int] = set()
     for sub in subs:
-        if sub.status is None or sub.status in (502, 503, 504):
-            counts["unanswered"] += 1
-            if counts["unanswered"] <= 5:
-                report.notes.append(
-                    f"submission {sub.index} ({sub.kind}) got no final answer ({sub.status})"
-                )
+        if sub.status is None:
+            # Not even an error: the connection refused or reset, or no answer in 15 s, on
+            # every try for the client's 90 s.
+            report.violate("unanswered", f"submission {sub.index} ({sub.kind}): no answer")
+            refused.add(sub.index)
+            continue
+        if sub.status in (502, 503, 504):
+            # A clear "not now", on every try: nothing may have been made for it.
+            counts["unavailable"] += 1
             refused.add(sub.index)
             continue
         if sub.kind in ("invalid", "foreign"):
