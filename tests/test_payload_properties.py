@@ -2,9 +2,9 @@
 
 - what it accepts, Meta accepts: a submission built around API.md's example (objectives and the
   goals that fit them, campaign or ad set budgets, bids, schedules, ages, genders, places, the
-  Advantage+ audience flag, creative formats, up to three ad sets of up to two ads) answers 202,
-  and its job, run by the engine through the real SDK over HTTP to the Meta sandbox, ends
-  SUCCESS with every object on Meta;
+  Advantage+ audience flag, every creative format but video, up to three ad sets of up to two
+  ads) answers 202, and its job, run by the engine through the real SDK over HTTP to the Meta
+  sandbox, ends SUCCESS with every object on the sandbox;
 - what it refuses is a 400 naming the field: one mutation of a valid submission (a required
   field left out, a wrong JSON type, a budget out of range, an unknown enum value, a bad or
   inverted date, too many ad sets, ads or cards) answers 400, every error under the mutated
@@ -13,7 +13,7 @@
 The sandbox stands in for Meta (its rules cite Meta's pages, platforms/meta/sandbox/README.md);
 where the two disagreed, Meta's documentation decided (docs/RELIABILITY.md). Examples are
 derandomized, so CI runs the same cases every time; budgets start above Meta's minimums, which
-depend on the account's currency and are Meta's to enforce at run time (platforms/meta/README).
+depend on the account's currency and are Meta's to enforce at run time (`MoneyField`).
 """
 
 from __future__ import annotations
@@ -138,9 +138,13 @@ def account(caller):
 
 # --- Valid submissions ----------------------------------------------------------------------------
 
-# The image the uploaded-hash creatives use: made on the sandbox by each example, so a strategy
-# only says "the hash", and the test puts it in.
-IMAGE_HASH = "<uploaded>"
+# What the sandbox makes for each example (an uploaded image, a Page post, an Instagram post):
+# a strategy draws the placeholder, and the test puts the real id in.
+IMAGE_HASH = "<uploaded image>"
+PAGE_POST = "<page post>"
+INSTAGRAM_POST = "<instagram post>"
+INSTAGRAM_USER = "600000000000001"
+SHAPES = ["single"] * 4 + ["carousel"] * 2 + ["page post", "instagram post"]
 NON_EU = ["US", "CA", "JP", "BR", "AU", "MX"]
 EU = ["DE", "FR", "IT", "ES", "NL"]
 OBJECTIVES = sorted(rules.CURRENT_OBJECTIVES)
@@ -204,7 +208,26 @@ def creatives(draw: st.DrawFn, image_server: str, name: str, objective: str) -> 
                 st.lists(st.sampled_from(sorted(rules.CREATIVE_FEATURES)), max_size=2, unique=True)
             )
         }
-    if draw(st.integers(0, 3)) == 0:
+    shape = draw(st.sampled_from(SHAPES))
+    if shape == "page post":
+        # An existing post runs with its own copy and media: only its id (and the Page).
+        return {
+            "name": creative["name"],
+            "object_story_id": PAGE_POST,
+            **({"page_id": PAGE} if draw(st.booleans()) else {}),
+        }
+    if shape == "instagram post":
+        post: dict[str, Any] = {
+            "name": creative["name"],
+            "page_id": PAGE,
+            "instagram_user_id": INSTAGRAM_USER,
+            "source_instagram_media_id": INSTAGRAM_POST,
+        }
+        if draw(st.booleans()):
+            post["call_to_action"] = {"type": draw(st.sampled_from(BUTTONS))}
+            post["link"] = "https://example.com/ig"
+        return post
+    if shape == "carousel":
         fewest = (
             rules.CAROUSEL_MIN_CARDS_APP
             if objective == rules.APP_PROMOTION_OBJECTIVE
@@ -299,17 +322,37 @@ def submissions(draw: st.DrawFn, image_server: str) -> dict[str, Any]:
     return body
 
 
-def _with_image_hash(body: dict[str, Any], image_hash: str) -> dict[str, Any]:
-    """`body` with the uploaded image's hash where a strategy drew "the hash"."""
+def _with_ids(body: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:
+    """`body` with the sandbox's ids where a strategy drew a placeholder."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: image_hash if v == IMAGE_HASH else walk(v) for k, v in node.items()}
+            return {k: walk(v) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(item) for item in node]
-        return node
+        return ids.get(node, node) if isinstance(node, str) else node
 
     return walk(body)
+
+
+def _made_on_the_sandbox(sandbox: SandboxServer) -> dict[str, str]:
+    """An uploaded image, a Page post and an Instagram post of the account's, by placeholder."""
+    base = sandbox.base_url
+    post = requests.post(
+        f"{base}/__sandbox__/posts", json={"page_id": PAGE, "message": "Our post"}, timeout=5
+    )
+    media = requests.post(
+        f"{base}/__sandbox__/instagram_media",
+        json={"instagram_user_id": INSTAGRAM_USER, "caption": "Our reel"},
+        timeout=5,
+    )
+    post.raise_for_status()
+    media.raise_for_status()
+    return {
+        IMAGE_HASH: _upload_image(sandbox),
+        PAGE_POST: post.json()["id"],
+        INSTAGRAM_POST: media.json()["id"],
+    }
 
 
 # --- What it accepts, Meta accepts ----------------------------------------------------------------
@@ -329,7 +372,7 @@ def test_what_the_validator_accepts_meta_accepts(caller, account, graph, image_s
     @hypothesis.settings(SETTINGS, max_examples=EXPLORE or 60, derandomize=not EXPLORE)
     def accepted_everywhere(body: dict[str, Any]) -> None:
         _reset(graph)
-        body = _with_image_hash(body, _upload_image(graph))
+        body = _with_ids(body, _made_on_the_sandbox(graph))
         body["ad_account_id"] = str(account.pk)
 
         response = caller.client.post(META_SUBMIT_URL, body, format="json")
