@@ -161,9 +161,12 @@ class JobRun:
         )
 
     def _unresolved(self) -> bool:
-        """A create of this plan may have reached the platform unanswered, still not found."""
+        """A create of this plan may have reached the platform unanswered, still not found,
+        and can be looked for (what it needs exists: under a parent that was never made,
+        nothing can have been)."""
         return bool(self.plan) and any(
-            step.marked and not step.repeatable for step in self.plan or []
+            step.marked and not step.repeatable and all(need.done for need in step.needs)
+            for step in self.plan or []
         )
 
     def _root_id(self) -> str | None:
@@ -251,7 +254,7 @@ class JobRun:
         if past_cap(self.job):
             # Its attempts are spent; it runs again only because a lost answer may have made
             # something (outcome.LOOKUP_RUNS): look, record, send nothing new.
-            self._reconcile()
+            self._reconcile(last=True)
             raise AttemptsSpent()
         waiting: dict[int, Wait] = {}
         # Each round settles at least one step (or waits on it), so the plan bounds them.
@@ -312,10 +315,16 @@ class JobRun:
             raise RuntimeError("The adapter composed an empty request.")
         return group
 
-    def _reconcile(self) -> None:
+    def _reconcile(self, *, last: bool = False) -> None:
         """Adopt what lost sends may have made, before sending them again. In plan order, so
-        a parent adopted here lets its children be looked up under it at once."""
+        a parent adopted here lets its children be looked up under it at once.
+
+        `last`: a lookup run (past the job's attempts), which sends nothing after it. A failed
+        lookup does not stop the others (each one settled is settled for good; the first
+        failure is raised at the end), and a lookup that finds nothing settles its mark: the
+        lost send made nothing, and nothing will be sent again."""
         assert self.session is not None and self.plan is not None
+        failed: Failure | None = None
         for step in self.plan:
             if step.repeatable or not step.marked or not all(n.done for n in step.needs):
                 continue
@@ -328,7 +337,13 @@ class JobRun:
                 setattr(step.row, name, value)
             if step.done:
                 continue
-            found = self.session.find(step)
+            try:
+                found = self.session.find(step)
+            except Failure as failure:
+                if not last:
+                    raise
+                failed = failed or failure
+                continue
             taken = set(
                 model.objects.filter(**{f"{step.result_field}__in": found})
                 .exclude(pk=step.row.pk)
@@ -342,7 +357,11 @@ class JobRun:
                 changes: dict[type, RowChanges] = {}
                 self._add_result(changes, step, fresh[0])
                 self._write(changes)
+            elif last:
+                self._unmark([step])
             self.heartbeat()
+        if failed is not None:
+            raise failed
 
     def _send(self, group: list[Step], waiting: dict[int, Wait]) -> Failure | None:
         """Mark, send, record. Returns the group's first failure, if any."""
