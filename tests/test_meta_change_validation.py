@@ -454,3 +454,27 @@ def test_ads_added_to_an_ad_set_are_validated_with_its_campaign(live, account):
     assert refused(add, "ad_set", ad_set_row, {"ads": [{"name": "No creative"}]}) == {
         "ads.0.creative": "required"
     }
+
+
+def test_a_daily_budget_ad_set_keeps_a_schedule_longer_than_24_hours(live):
+    # Ad Set reference, daily_budget: only for ad sets running longer than 24 hours (start
+    # 2030-01-01T00:00Z in the example).
+    ad_set_row = first_ad_set(live())
+    assert ad_set_row.meta.daily_budget is not None
+
+    assert refused(change, "ad_set", ad_set_row, {"end_time": "2030-01-01T12:00:00Z"}) == {
+        "end_time": "schedule_too_short"
+    }
+    assert change("ad_set", ad_set_row, {"end_time": "2030-01-02T00:00:01Z"}) == {
+        "end_time": "2030-01-02T00:00:01+00:00"
+    }
+
+    # As an ad set imported from Meta with a shorter schedule would be: a new daily budget
+    # names the budget.
+    type(ad_set_row.meta).objects.filter(pk=ad_set_row.meta.pk).update(
+        end_time=datetime(2030, 1, 1, 20, tzinfo=UTC)
+    )
+    short = first_ad_set(ad_set_row.campaign)
+    assert refused(change, "ad_set", short, {"daily_budget": 6000}) == {
+        "daily_budget": "schedule_too_short"
+    }

@@ -249,6 +249,20 @@ def test_adset_schedule_consistency(sandbox: Sandbox) -> None:
     assert bad_time["code"] == 100
 
 
+def test_an_update_keeps_a_daily_budget_ad_set_longer_than_24_hours(sandbox: Sandbox) -> None:
+    campaign_id = sandbox.campaign()
+    made = sandbox.post(f"{ACT}/adsets", **adset(campaign_id, start_time="2026-12-10T00:00:00Z"))
+    assert made.ok, made.text
+    adset_id = made.json()["id"]
+
+    short = error_of(sandbox.post(adset_id, end_time="2026-12-10T12:00:00Z"))
+    assert short["error_user_title"] == "Schedule too short for a daily budget"
+    assert sandbox.post(adset_id, end_time="2026-12-11T00:00:01Z").ok
+    assert sandbox.post(adset_id, daily_budget=6000).ok
+    stored = sandbox.get(adset_id, fields="end_time,daily_budget").json()
+    assert (stored["end_time"][:19], stored["daily_budget"]) == ("2026-12-11T00:00:01", "6000")
+
+
 def test_adset_bid_amount_required_by_bid_strategy(sandbox: Sandbox) -> None:
     campaign_id = sandbox.campaign()
     error = error_of(sandbox.post(f"{ACT}/adsets", **adset(campaign_id, bid_strategy="COST_CAP")))

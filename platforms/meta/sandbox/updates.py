@@ -142,6 +142,21 @@ def update_object(ctx: Ctx, obj: GraphObject, params: Params) -> dict[str, Any]:
                 new_fields[key] = None if raw == "0" else params.datetime(key)
         _update_budgets(ctx, obj, params, new_fields, adset=True, campaign=campaign)
         merged = {**obj.fields, **new_fields}
+        end = merged.get("end_time")
+        if (
+            (params.present("end_time") or params.present("daily_budget"))
+            and merged.get("daily_budget")
+            and end is not None
+            and end - (merged.get("start_time") or obj.created_time) <= 24 * 3600
+        ):
+            # Ad Set reference, daily_budget: "allowed only for ad sets with a duration
+            # (difference between end_time and start_time) longer than 24 hours", on an update
+            # as on a create.
+            raise errors.invalid_parameter(
+                "Schedule too short for a daily budget",
+                "A daily budget is allowed only for ad sets that run longer than 24 hours.",
+                blame_fields=["end_time" if params.present("end_time") else "daily_budget"],
+            )
         strategy = effective_bid_strategy(merged, campaign)
         if strategy in BID_AMOUNT_STRATEGIES and not merged.get("bid_amount"):
             raise errors.invalid_parameter(

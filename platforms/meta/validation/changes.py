@@ -13,7 +13,7 @@ read best side by side.)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -347,6 +347,13 @@ def _check_ad_set(
                 f"Must be after the ad set's start_time ({stored.start_time.isoformat()}).",
                 "invalid",
             )
+    if (
+        budget["daily_budget"] is not None
+        and end_time is not None
+        and ("end_time" in values or "daily_budget" in touched)
+        and "end_time" not in errors
+    ):
+        _check_daily_budget_schedule(ad_set, values, errors, end_time)
 
     if "bid_amount" in values and values["bid_amount"] is None:
         strategy = campaign.bid_strategy if campaign_budget else stored.bid_strategy
@@ -355,6 +362,27 @@ def _check_ad_set(
 
     if "targeting" in values:
         _check_targeting(ad_set, values, errors, now)
+
+
+def _check_daily_budget_schedule(
+    ad_set: Any, values: dict[str, Any], errors: Errors, end_time: datetime | str
+) -> None:
+    # Ad Set reference, daily_budget: "allowed only for ad sets with a duration (difference
+    # between end_time and start_time) longer than 24 hours", as on submission. An ad set
+    # without a start_time started when it was made. The error names what the change moved.
+    end = datetime.fromisoformat(end_time) if isinstance(end_time, str) else end_time
+    start = ad_set.meta.start_time or ad_set.created_at
+    if end - start > timedelta(hours=24):
+        return
+    if "end_time" in values:
+        attr, message = "end_time", "An ad set with a daily budget must run longer than 24 hours."
+    else:
+        attr, message = (
+            "daily_budget",
+            "A daily budget needs a schedule longer than 24 hours; this ad set's is shorter "
+            "(give a lifetime_budget).",
+        )
+    add_error(errors, [attr], message, "schedule_too_short")
 
 
 def _check_ad_set_budget(
