@@ -79,8 +79,10 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
             pk=job_id, status=JobStatus.PROCESSING, lease_expires_at__lt=now
         )
         spent = attempts - at_retry
-        lookup_run = spent < settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS and _unresolved(job_id)
-        if spent >= settings.JOB_MAX_ATTEMPTS and not lookup_run:
+        # Past the cap, only a create left unresolved earns another run (a lookup run).
+        if spent >= settings.JOB_MAX_ATTEMPTS and not (
+            spent < settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS and _unresolved(job_id)
+        ):
             message = (
                 f"The worker running this job stopped answering on attempt {spent} of "
                 f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "
