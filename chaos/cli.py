@@ -172,7 +172,7 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
         )
         report.print(f"chaos.{fault.name}")
         code = 0 if report.ok else 1
-        if not report.ok:
+        if not report.ok and not args.sabotage:
             _keep_evidence(stack, load)
     except BaseException as exc:
         traceback.print_exc()
@@ -183,7 +183,7 @@ def main(fault: Fault, argv: list[str] | None = None) -> int:
     finally:
         signal.alarm(0)
         stack.stop()
-        if code == 0:
+        if code == 0 or (code == 1 and args.sabotage):  # a sabotaged run is meant to fail
             stack.cleanup()
             if not config.keep:
                 print("   (the run's folder is removed after a pass; --keep keeps it)")
