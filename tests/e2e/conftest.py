@@ -32,7 +32,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.core.management.base import CommandError
+from django.db import OperationalError, connection
+from django.test import TransactionTestCase
 
 from campaigns.models import CampaignJob
 from platforms.meta.sandbox import SandboxConfig, SandboxServer
@@ -115,6 +117,31 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 # --- package: sandbox, images, Redis, worker and beat ---------------------------------------------
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _flush_survives_a_deadlock() -> Iterator[None]:
+    """The truncation that ends a test runs while beat's sweeps still run in the worker: a
+    sweep holding a row of one table and waiting for another can deadlock with TRUNCATE, which
+    locks table after table. PostgreSQL then aborts one of the two; when it is the TRUNCATE,
+    it is simply run again (the sweep has finished by then)."""
+    flush = TransactionTestCase._fixture_teardown
+
+    def teardown(case: TransactionTestCase) -> None:
+        for attempt in range(3):
+            try:
+                return flush(case)
+            except CommandError as exc:
+                deadlock = isinstance(exc.__cause__, OperationalError) and (
+                    "deadlock" in str(exc.__cause__)
+                )
+                if not deadlock or attempt == 2:
+                    raise
+                time.sleep(0.2)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", teardown)
+        yield
 
 
 @pytest.fixture(scope="package")
