@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.history import Report, check
-from chaos.load import Load, Mix, Team, make_tenants
+from chaos.load import Load
+from chaos.mix import Mix
 from chaos.stack import Stack, StackConfig
+from chaos.tenants import Team, make_tenants
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Read from the outside only: the API's answers (kept by the load), mojito's database (every
 table, with psycopg), every Redis database, every log file of the stack, the sandbox's objects
-and the token each Graph request carried (stack.TokenLog).
+and the token each Graph request carried (token_log.TokenLog).
 
 - every accepted (202) job is final;
 - nothing on the sandbox twice (objects grouped by name; videos by title, which is the job's
@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.leaks import find_leaks, redis_values
-from chaos.load import Load, Submission
-from chaos.stack import FINAL, Stack, token_hash
+from chaos.load import Load
+from chaos.mix import Submission
+from chaos.stack import FINAL, Stack
+from chaos.token_log import token_hash
 
 CREATED_TYPES = ("campaign", "adset", "adcreative", "ad", "advideo")
 RECORDED_TABLES = {

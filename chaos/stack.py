@@ -1,14 +1,14 @@
 """A whole mojito on loopback, started and stopped by a chaos run, and the handles to hurt it.
 
-- PostgreSQL: a cluster of its own (initdb, pg_ctl) in a temporary folder, on a free port.
-  Run as the `postgres` OS user when this process is root (PostgreSQL refuses root).
-- Redis: `redis-server` on a free port, no persistence (`--save ""`), its folder temporary:
-  a restart loses every queued message, as a crashed broker would.
-- The Meta sandbox: `SandboxServer` in a thread of this process (its state and request log
-  read directly), with every Graph request's token noted by a hash (`TokenLog`), so that a
-  run can tell which team's token called which account.
-- gunicorn serving mojito, two or more Celery workers and beat: subprocesses, each in a
-  process group of its own (SIGKILL / SIGSTOP reach it and only it), logs to files.
+In start order (`Stack.start`; `Stack.stop` goes in reverse):
+
+- PostgreSQL and Redis of the run's own (`chaos/servers.py`);
+- the Meta sandbox: `SandboxServer` in a thread of this process (its state and request log
+  read directly), with every Graph request's token noted by a hash (`chaos/token_log.py`),
+  and the media server the creatives point at (`chaos/media.py`);
+- gunicorn serving mojito, two or more Celery workers and beat: subprocesses (`Proc`,
+  `chaos/procs.py`), with the environment `_env` builds for them; a worker or beat that exits
+  is restarted by the supervisor thread.
 
 Nothing here touches the machine's shared servers (5432, 6379): every port is a free one
 asked of the kernel, every data folder is under the run's temporary folder, and every process
@@ -18,38 +18,26 @@ stopped is one this module started (by its pid or process group).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
-import pwd
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from glob import glob
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from chaos.media import MediaServer
+from chaos.procs import LOOPBACK, REPO, VENV_BIN, Proc, free_port, wait_for
+from chaos.servers import Postgres, Redis
+from chaos.token_log import TokenLog
 from platforms.meta.sandbox import SandboxServer
-from platforms.meta.sandbox.graph import Graph
-from tests.images import LoopbackServer, make_png
 
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = REPO / ".venv" / "bin"
-LOOPBACK = "127.0.0.1"
-SHARED_PORTS = {5432, 6379}  # the machine's own PostgreSQL and Redis: never ours
 FINAL = {"SUCCESS", "FAILED", "PARTIAL_SUCCESS", "CANCELLED"}
 
 # The workers' settings (all env-driven): short retries, pauses and polls, a short lease so
@@ -77,389 +65,6 @@ WORKER_ENV = {
     "LOG_LEVEL": "DEBUG",
     "PYTHONUNBUFFERED": "1",
 }
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind((LOOPBACK, 0))
-            port = sock.getsockname()[1]
-        if port not in SHARED_PORTS:
-            return port
-
-
-def port_answers(port: int, timeout: float = 0.2) -> bool:
-    try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    if not path.exists():
-        return "(no log)"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-# --- processes -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Proc:
-    """A subprocess in a process group of its own, its output in a log file."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log_path: Path
-    popen: subprocess.Popen | None = None
-    stopped: bool = False  # SIGSTOPped
-
-    def start(self) -> Proc:
-        with self.log_path.open("ab") as log:
-            self.popen = subprocess.Popen(  # noqa: S603 (our own binaries, fixed arguments)
-                self.argv,
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.stopped = False
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def signal(self, sig: int) -> None:
-        if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, sig)
-
-    def kill(self) -> None:
-        """SIGKILL the whole group: no shutdown, no ack, nothing written."""
-        self.signal(signal.SIGKILL)
-        if self.popen is not None:
-            self.popen.wait(10)
-
-    def pause(self) -> None:
-        self.signal(signal.SIGSTOP)
-        self.stopped = True
-
-    def resume(self) -> None:
-        self.signal(signal.SIGCONT)
-        self.stopped = False
-
-    def stop(self, timeout: float = 10) -> None:
-        if not self.alive:
-            return
-        if self.stopped:
-            self.resume()
-        self.signal(signal.SIGTERM)
-        try:
-            assert self.popen is not None
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def wait_for_log(self, pattern: str, timeout: float, start: int = 0) -> None:
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if regex.search(self.log()[start:]):
-                return
-            if not self.alive:
-                raise RuntimeError(f"{self.name} exited:\n{tail(self.log_path)}")
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name}: no {pattern!r} in {timeout} s:\n{tail(self.log_path)}")
-
-
-# --- PostgreSQL --------------------------------------------------------------------------------
-
-
-def _pg_bin(name: str) -> str:
-    def version(path: str) -> tuple[int, ...]:
-        number = path.split("/")[4]
-        return tuple(int(p) for p in number.split(".") if p.isdigit())
-
-    found = sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"), key=version)  # the newest
-    if found:
-        return found[-1]
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(f"{name} not found (PostgreSQL server binaries)")
-    return path
-
-
-class Postgres:
-    """A private cluster: its own data folder, port and socket folder; trust auth on loopback."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root / "pg"
-        self.data = self.root / "data"
-        self.log_path = root / "logs" / "postgres.log"
-        self.port = free_port()
-        self.as_postgres = os.geteuid() == 0
-
-    def _run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = list(argv)
-        if self.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(  # noqa: S603 (PostgreSQL's own tools, fixed arguments)
-            command, check=check, capture_output=True, text=True, timeout=120
-        )
-
-    def init(self) -> None:
-        self.root.mkdir(parents=True)
-        self.log_path.touch()
-        if self.as_postgres:
-            user = pwd.getpwnam("postgres")
-            for path in (self.root, self.log_path):
-                os.chown(path, user.pw_uid, user.pw_gid)
-            # The folders above ours must let the postgres user through.
-            for parent in (self.root.parent, self.log_path.parent):
-                parent.chmod(0o755)
-        self._run(
-            _pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--no-sync",
-        )  # fmt: skip
-
-    def start(self) -> None:
-        # fsync and full-page writes guard against a crash of the machine, which no run
-        # makes. A commit stays synchronous: `pg_ctl stop -m immediate` (postgres_restart)
-        # is a crash of the server, and an asynchronous commit acknowledged before its WAL
-        # was written would be lost with it, a write-ahead mark included (a duplicate that
-        # production, where commits are synchronous, would not see).
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses={LOOPBACK} -c fsync=off "
-            "-c full_page_writes=off -c max_connections=200"
-        )
-        self._run(
-            _pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-o", options,
-            "-w", "-t", "60", "start",
-        )  # fmt: skip
-
-    def stop(self, mode: str = "fast") -> None:
-        """`fast` rolls back open transactions and closes connections; `immediate` is a crash."""
-        if (self.data / "postmaster.pid").exists():
-            self._run(
-                _pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False
-            )
-
-    def restart(self, down_seconds: float = 0.0, mode: str = "fast") -> None:
-        self.stop(mode)
-        time.sleep(down_seconds)
-        self.start()
-
-    def url(self, db: str = "mojito") -> str:
-        return f"postgres://postgres@{LOOPBACK}:{self.port}/{db}"
-
-    def create_database(self, name: str = "mojito") -> None:
-        self._run(_pg_bin("createdb"), "-h", LOOPBACK, "-p", str(self.port), "-U", "postgres", name)
-
-    def dump(self, name: str = "mojito") -> bytes:
-        """The whole database as SQL (every table, every row): the canary hunt reads it."""
-        result = subprocess.run(  # noqa: S603
-            [_pg_bin("pg_dump"), "-h", LOOPBACK, "-p", str(self.port), "-U", "postgres", name],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        return result.stdout
-
-
-# --- Redis ---------------------------------------------------------------------------------------
-
-
-class Redis:
-    def __init__(self, root: Path) -> None:
-        self.dir = root / "redis"
-        self.port = free_port()
-        self.proc = Proc(
-            "redis",
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port", str(self.port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
-                "--dir", str(self.dir), "--protected-mode", "yes",
-            ],
-            env=dict(os.environ),
-            log_path=root / "logs" / "redis.log",
-        )  # fmt: skip
-
-    def start(self) -> None:
-        self.dir.mkdir(exist_ok=True)
-        self.proc.start()
-        wait_for(lambda: port_answers(self.port), 20, "redis")
-
-    def stop(self) -> None:
-        self.proc.stop()
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://{LOOPBACK}:{self.port}/{db}"
-
-    def client(self, db: int = 0) -> Any:
-        import redis
-
-        return redis.Redis.from_url(self.url(db), socket_timeout=5)
-
-
-# --- the Meta sandbox and who called it --------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-_ACT = re.compile(r"act_(\d+)")
-
-
-class TokenLog:
-    """Which token (by hash) asked what of which ad account, for every Graph request: the
-    sandbox's own request log leaves tokens out. Installed around `Graph.handle_http` in this
-    process, where the sandbox runs."""
-
-    def __init__(self, server: SandboxServer) -> None:
-        self.server = server
-        # (token hash, account digits, path, time.time()) of every Graph request
-        self.entries: list[tuple[str, str, str, float]] = []
-        self.lock = threading.Lock()
-        self._original: Callable | None = None
-        # Called in the sandbox's thread after a request created something, before its answer
-        # leaves: a run may kill the caller there, between Meta's create and mojito's commit.
-        self.after_create: Callable[[Any, Any], None] | None = None
-
-    def install(self) -> None:
-        original = Graph.handle_http
-        log = self
-
-        def handle_http(graph: Graph, call: Any) -> Any:
-            outcome = original(graph, call)
-            with contextlib.suppress(Exception):
-                log.note(call, outcome)
-            hook = log.after_create
-            if hook is not None and _created(outcome):
-                hook(call, outcome)
-            return outcome
-
-        self._original = original
-        Graph.handle_http = handle_http  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        if self._original is not None:
-            Graph.handle_http = self._original  # type: ignore[method-assign]
-
-    def _accounts_of(self, path: str) -> set[str]:
-        accounts = set(_ACT.findall(path))
-        for segment in path.strip("/").split("/"):
-            if segment.isdigit() or "_" in segment:
-                obj = self.server.state.objects.get(segment)
-                if obj is not None and getattr(obj, "account_id", None):
-                    accounts.add(str(obj.account_id))
-        return accounts
-
-    def note(self, call: Any, outcome: Any) -> None:
-        token = call.params.get("access_token")
-        if not token and call.authorization:
-            token = call.authorization.partition(" ")[2]
-        if not token:
-            return
-        paths = [call.path]
-        if call.params.get("batch"):
-            with contextlib.suppress(ValueError, TypeError):
-                batch = call.params["batch"]
-                for op in json.loads(batch) if isinstance(batch, str) else batch:
-                    paths.append(str(op.get("relative_url", "")).split("?")[0])
-        digest = token_hash(str(token))
-        now = time.time()
-        with self.lock:
-            for account in getattr(outcome, "account_ids", None) or []:
-                self.entries.append((digest, str(account).removeprefix("act_"), call.path, now))
-            for path in paths:
-                for account in self._accounts_of(path):
-                    self.entries.append((digest, account, path, now))
-
-
-def _created(outcome: Any) -> bool:
-    if outcome.created_ids:
-        return True
-    return any(op.get("created_ids") for op in outcome.operations or [])
-
-
-def pid_of_client_port(port: int, pids: list[int]) -> int | None:
-    """Which of `pids` holds the loopback TCP connection whose local port is `port`."""
-    inodes = set()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-            parts = line.split()
-            local_port = int(parts[1].split(":")[1], 16)
-            if local_port == port:
-                inodes.add(f"socket:[{parts[9]}]")
-    for pid in pids:
-        fd_dir = Path(f"/proc/{pid}/fd")
-        with contextlib.suppress(OSError):
-            for fd in fd_dir.iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in inodes:
-                        return pid
-    return None
-
-
-# --- media ---------------------------------------------------------------------------------------
-
-
-PNG = make_png(3, 2, rgb=b"\x10\x80\x40")
-THUMB = make_png(4, 4, rgb=b"\x00\x80\xff")
-
-
-class MediaServer(LoopbackServer):
-    """Images for the creatives: /img/<anything>.png answers a PNG, /thumb.png a thumbnail."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                body = THUMB if self.path.startswith("/thumb") else PNG
-                if not self.path.startswith(("/img/", "/thumb")):
-                    body = b"not found"
-                    self.send_response(404)
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
-                self.close_connection = True
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(Handler)
-
-
-# --- the stack ---------------------------------------------------------------------------------
 
 
 @dataclass

@@ -21,8 +21,9 @@ from typing import Any
 
 from chaos.cli import Fault, Run, run_script
 from chaos.history import Report
-from chaos.load import canary_token
-from chaos.stack import StackConfig, token_hash
+from chaos.stack import StackConfig
+from chaos.tenants import canary_token
+from chaos.token_log import token_hash
 
 EVENTS: dict[str, Any] = {}
 

@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 from chaos.cli import Fault, Run, run_script
-from chaos.stack import StackConfig, pid_of_client_port
+from chaos.procs import pid_of_client_port
+from chaos.stack import StackConfig
 
 
 def inject(run: Run) -> None:

@@ -25,7 +25,8 @@ from typing import Any
 
 from chaos.cli import Fault, Run, run_script
 from chaos.history import RECORDED_TABLES, Report, _query
-from chaos.stack import WORKER_ENV, Proc, StackConfig, pid_of_client_port
+from chaos.procs import Proc, pid_of_client_port
+from chaos.stack import WORKER_ENV, StackConfig
 
 LEASE = float(WORKER_ENV["JOB_LEASE_SECONDS"])
 
