@@ -35,11 +35,11 @@ def _goals(*names: str) -> frozenset[str]:
 # (marketing-api/reference/ad-campaign, "Outcome-Driven Ads Experiences"), plus QUALITY_CALL for
 # the call locations, less the app-event goal outside app promotion and sales (it needs an app
 # promoted object this table does not ask for there). A goal the table does not list for an
-# objective is refused here, before any Meta call: the payload property test
-# (tests/test_payload_properties.py) found pairings this table used to take that Meta's refuses
-# (CONVERSATIONS under OUTCOME_TRAFFIC, whose Messenger and WhatsApp locations optimize for link
-# clicks, impressions or reach; VALUE under OUTCOME_LEADS...): jobs that could only fail on
-# Meta (docs/RELIABILITY.md).
+# objective is one Meta refuses (CONVERSATIONS under OUTCOME_TRAFFIC, whose Messenger and
+# WhatsApp locations optimize for link clicks, impressions or reach; VALUE under
+# OUTCOME_LEADS), so it is refused here, before any Meta call, rather than accepted as a job
+# that could only fail on Meta. tests/test_payload_properties.py holds this table to the
+# sandbox's.
 OPTIMIZATION_GOALS_BY_OBJECTIVE: Final[Mapping[str, frozenset[str]]] = {
     "OUTCOME_AWARENESS": _goals("REACH", "IMPRESSIONS", "AD_RECALL_LIFT", "THRUPLAY"),
     "OUTCOME_TRAFFIC": _goals(
@@ -124,7 +124,7 @@ def required_promoted_object_keys(
             return (*_APP_KEYS, "custom_event_type")
         return _APP_KEYS
     # Engagement too: its Website location optimizes for conversion events (Restrictions table
-    # of the Ad Set reference), which a pixel reports; found by the payload property test.
+    # of the Ad Set reference), which a pixel reports.
     if (
         objective in ("OUTCOME_SALES", "OUTCOME_LEADS", "OUTCOME_ENGAGEMENT")
         and optimization_goal in _CONVERSION_GOALS

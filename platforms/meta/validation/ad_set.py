@@ -308,8 +308,8 @@ class AdSetSerializer(MetaSerializer):
             and end - start <= timedelta(hours=24)
         ):
             # Ad Set reference, daily_budget: "allowed only for ad sets with a duration
-            # (difference between end_time and start_time) longer than 24 hours". Meta names
-            # the budget; found by the payload property test (docs/RELIABILITY.md).
+            # (difference between end_time and start_time) longer than 24 hours". Meta's
+            # error names the budget, not the schedule, and so does this one.
             add_error(
                 errors,
                 ["daily_budget"],
