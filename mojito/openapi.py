@@ -165,8 +165,9 @@ class ApiAutoSchema(AutoSchema):
                     # Field.get_value on form data), so its default applies: say so, or a
                     # client (and schemathesis) takes that answer for an invalid value let in.
                     parameter["allowEmptyValue"] = True
-        # DRF's content negotiation takes an empty `?format=` for none given (the Accept
-        # header decides), as schemathesis found on the insights endpoint.
+        # DRF's content negotiation takes an empty `?format=` for none given, and the Accept
+        # header decides (DefaultContentNegotiation.select_renderer skips a falsy format):
+        # the document says an empty value is allowed, as for the optional fields above.
         parameter = parameters.get((api_settings.URL_FORMAT_OVERRIDE, OpenApiParameter.QUERY))
         if parameter is not None:
             parameter["allowEmptyValue"] = True

@@ -564,7 +564,8 @@ def test_importing_into_a_platform_mojito_runs_no_jobs_on_is_a_400(caller):
 
 @pytest.mark.parametrize("platform_type", ["NOPE", {"not": "a string"}, ["META"]])
 def test_importing_on_an_unknown_platform_by_its_account_id_is_a_400(caller, platform_type):
-    # Found by the schema fuzzer: the account's ID was read with an unknown platform's spec.
+    # A platform's account ID is read with that platform's spec: an unknown platform_type (not
+    # a PlatformType choice) has none, and is a 400 naming it whatever the ID looks like.
     response = caller.client.post(
         f"{CAMPAIGNS}/import",
         {"ad_account_id": "act_123", "platform_type": platform_type, "platform_id": "42"},
