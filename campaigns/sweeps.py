@@ -17,8 +17,8 @@ from django.utils import timezone
 from adaccounts.models import AdAccount
 from campaigns import lifecycle
 from campaigns.engine.adapter import job_error
-from campaigns.engine.outcome import LOOKUP_RUNS
-from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus, MediaAsset
+from campaigns.engine.outcome import lookup_run_due
+from campaigns.models import Ad, AdSet, Campaign, CampaignJob, Creative, JobStatus
 from campaigns.services import job_publish
 
 logger = logging.getLogger(__name__)
@@ -47,13 +47,17 @@ def _created_so_far(job_id: Any) -> tuple[str | None, bool]:
     return campaign_id or None, created
 
 
-def _unresolved(job_id: Any) -> bool:
-    """A create of the job was sent (its write-ahead mark is set) and its ID never came back:
-    the dead worker may have been killed between the platform's create and the commit."""
-    marked = Q(attempted_at__isnull=False) & (Q(platform_id__isnull=True) | Q(platform_id=""))
-    return any(
-        model.objects.filter(marked, job_id=job_id).exists()
-        for model in (Campaign, AdSet, Creative, Ad, MediaAsset)
+def _worker_lost_message(spent: int, holder: str) -> str:
+    cap = settings.JOB_MAX_ATTEMPTS
+    if spent > cap:
+        # Runs past the cap only look up lost creates: clients are not shown them as attempts
+        # (CampaignJob.attempts_shown), so neither does the message count them.
+        when = f"during a lookup run, after its {cap} attempt{'s' if cap > 1 else ''}"
+    else:
+        when = f"on attempt {spent} of {cap}"
+    return (
+        f"The worker running this job stopped answering {when} (its lease expired; last "
+        f"held by {holder}); no attempt is left. Retry the job to try again."
     )
 
 
@@ -80,14 +84,8 @@ def jobs_requeue_stuck(*, now: datetime | None = None) -> list[str]:
         )
         spent = attempts - at_retry
         # Past the cap, only a create left unresolved earns another run (a lookup run).
-        if spent >= settings.JOB_MAX_ATTEMPTS and not (
-            spent < settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS and _unresolved(job_id)
-        ):
-            message = (
-                f"The worker running this job stopped answering on attempt {spent} of "
-                f"{settings.JOB_MAX_ATTEMPTS} (its lease expired; last held by {holder}); "
-                "no attempt is left. Retry the job to try again."
-            )
+        if spent >= settings.JOB_MAX_ATTEMPTS and not lookup_run_due(job_id=job_id, spent=spent):
+            message = _worker_lost_message(spent, holder)
             campaign_id, created = _created_so_far(job_id)
             status = JobStatus.PARTIAL_SUCCESS if created else JobStatus.FAILED
             with transaction.atomic():

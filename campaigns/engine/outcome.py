@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, Model, OuterRef, Q
 from django.utils import timezone
 
 from adaccounts import services as account_services
@@ -30,16 +30,56 @@ from campaigns import lifecycle
 from campaigns.engine import pauses
 from campaigns.engine.adapter import Failure, FailureKind
 from campaigns.engine.checkpoints import held
-from campaigns.models import FINISHED_STATUSES, CampaignJob, JobStatus
+from campaigns.models import (
+    FINISHED_STATUSES,
+    Ad,
+    AdSet,
+    Campaign,
+    CampaignJob,
+    Creative,
+    JobStatus,
+    MediaAsset,
+)
 from campaigns.services import job_publish
 
 logger = logging.getLogger(__name__)
 
 # Runs a job gets past JOB_MAX_ATTEMPTS only to look up creates whose answer was lost. Such a
-# run sends nothing new (runner.JobRun), then ends the job as its last attempt left it. Five:
-# under chaos/sandbox_faults.py (20% of Graph requests failing) three still left one create in
-# 300 jobs unresolved. What stays unresolved keeps its mark, and a retry looks for it first.
+# run sends nothing new (runner.JobRun), then ends the job as its last attempt left it; it
+# runs again only when one of its lookups failed, so this bounds how many failed lookups a
+# lost create outlasts (at one request in five failing, five leave about one in 3,000 unfound).
+# What stays unresolved keeps its mark, and a retry looks for it before sending anything.
 LOOKUP_RUNS = 5
+
+# The rows whose create can be unresolved, each with what must exist for that create to have
+# made anything: a create under a parent that was never made made nothing (API.md: a rejected
+# parent leaves nothing below it), and could not be looked up under it either. An ad set is
+# made under its campaign, an ad under its ad set with its creative, a creative for its ads
+# (one not used by an ad yet, such as a creative an UPDATE swaps in, has no parent).
+_PARENTS_MADE: tuple[tuple[type[Model], Q], ...] = (
+    (MediaAsset, Q()),
+    (Campaign, Q()),
+    (AdSet, Q(campaign__platform_id__gt="")),
+    (
+        Creative,
+        ~Exists(Ad.objects.filter(creative=OuterRef("pk")))
+        | Exists(Ad.objects.filter(creative=OuterRef("pk"), ad_set__platform_id__gt="")),
+    ),
+    (Ad, Q(ad_set__platform_id__gt="", creative__platform_id__gt="")),
+)
+
+
+def job_has_unresolved_create(*, job_id: Any) -> bool:
+    """A create of the job was sent (its write-ahead mark is set), its ID never came back,
+    and what it needs exists: it may have made an object that no row records yet, which a
+    lookup by the job's marker can find. Read from the rows as committed, so the runner (at
+    the end of a run) and the sweeper (after a worker died) decide alike."""
+    marked = Q(job_id=job_id, attempted_at__isnull=False) & (
+        Q(platform_id__isnull=True) | Q(platform_id="")
+    )
+    return any(
+        model.objects.filter(marked).filter(under).exists() for model, under in _PARENTS_MADE
+    )
 
 
 def attempts_spent(job: CampaignJob) -> int:
@@ -51,8 +91,13 @@ def past_cap(job: CampaignJob) -> bool:
     return attempts_spent(job) > settings.JOB_MAX_ATTEMPTS
 
 
-def lookups_left(job: CampaignJob) -> int:
-    return max(0, settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS - attempts_spent(job))
+def lookup_run_due(*, job_id: Any, spent: int) -> bool:
+    """A job that has spent `spent` attempts (lookup runs included) and has none left runs
+    again only as a lookup run: while it has one left and a create is unresolved. The
+    rows are read only when a lookup run is left."""
+    return spent < settings.JOB_MAX_ATTEMPTS + LOOKUP_RUNS and job_has_unresolved_create(
+        job_id=job_id
+    )
 
 
 def release(job: CampaignJob, **changes: Any) -> bool:
@@ -170,10 +215,8 @@ def job_settle(
     partial: bool,
     platform_campaign_id: str | None,
     credentials_version: int | None,
-    unresolved: bool = False,
 ) -> None:
-    """Apply the policy above to a run that ended with `failure`. `unresolved`: the plan
-    holds a create whose answer was lost and which no lookup has found yet."""
+    """Apply the policy above to a run that ended with `failure`."""
     error = failure.error
     if failure.kind is FailureKind.TOKEN:
         # No other job of this account can succeed until new credentials are set. A run that
@@ -208,7 +251,7 @@ def job_settle(
         )
         return
     if failure.kind is FailureKind.TRANSIENT and (
-        job.attempts_left > 0 or (unresolved and lookups_left(job) > 0)
+        job.attempts_left > 0 or lookup_run_due(job_id=job.pk, spent=attempts_spent(job))
     ):
         job_reschedule(
             job=job,

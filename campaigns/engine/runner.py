@@ -157,16 +157,6 @@ class JobRun:
             partial=bool(self.plan and self.plan.something_created()),
             platform_campaign_id=self._root_id(),
             credentials_version=self.credentials_version,
-            unresolved=self._unresolved(),
-        )
-
-    def _unresolved(self) -> bool:
-        """A create of this plan may have reached the platform unanswered, still not found,
-        and can be looked for (what it needs exists: under a parent that was never made,
-        nothing can have been)."""
-        return bool(self.plan) and any(
-            step.marked and not step.repeatable and all(need.done for need in step.needs)
-            for step in self.plan or []
         )
 
     def _root_id(self) -> str | None:
@@ -321,8 +311,11 @@ class JobRun:
 
         `last`: a lookup run (past the job's attempts), which sends nothing after it. A failed
         lookup does not stop the others (each one settled is settled for good; the first
-        failure is raised at the end), and a lookup that finds nothing settles its mark: the
-        lost send made nothing, and nothing will be sent again."""
+        failure is raised at the end, and earns the next lookup run). A lookup that finds
+        nothing leaves the mark as it is: the platform's lists may not show an object yet
+        seconds after its create, so "not found" does not prove that the lost send made
+        nothing. A lookup run sends nothing, so the mark stays, and the job's next run (a
+        retry) looks for the object again before it sends the create."""
         assert self.session is not None and self.plan is not None
         failed: Failure | None = None
         for step in self.plan:
@@ -357,8 +350,6 @@ class JobRun:
                 changes: dict[type, RowChanges] = {}
                 self._add_result(changes, step, fresh[0])
                 self._write(changes)
-            elif last:
-                self._unmark([step])
             self.heartbeat()
         if failed is not None:
             raise failed
