@@ -781,3 +781,21 @@ def test_a_create_marked_under_a_parent_never_made_earns_no_lookup_run(settings)
 
     assert job.status == JobStatus.FAILED
     assert "attempt 1 of 1" in job.error["message"]
+
+
+def test_a_lost_creative_that_no_ad_uses_yet_earns_a_lookup_run(settings):
+    # A creative an UPDATE swaps in is made before any ad uses it: it has no parent to wait for.
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = make_job()
+    Campaign.objects.filter(job=job).update(platform_id="1000")
+    Creative.objects.create(
+        job=job, ad_account=job.ad_account, name="Swapped in", attempted_at=timezone.now()
+    )
+    assert job_claim(job_id=job.pk) is not None
+    CampaignJob.objects.filter(pk=job.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    sweeps.jobs_requeue_stuck()
+    job.refresh_from_db()
+
+    assert job.status == JobStatus.PENDING
