@@ -209,10 +209,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "mojito.openapi.ApiAutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
+        # Each refuses U+0000 (a 400 naming the field): PostgreSQL stores it nowhere.
         "mojito.parsers.SafeJSONParser",
         # Form parsers serve the browsable API's HTML forms.
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "mojito.parsers.SafeFormParser",
+        "mojito.parsers.SafeMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
