@@ -3,13 +3,13 @@ the OpenAPI document's error bodies and generic field mappings."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults as django_defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -22,7 +22,13 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from mojito.errors import PayloadTooLarge, ServiceUnavailable, error_response
+from mojito.errors import (
+    PayloadTooLarge,
+    ServiceUnavailable,
+    database_unreachable,
+    error_response,
+)
+from mojito.middleware import database_unavailable_response
 from mojito.throttling import AnonymousRateThrottle
 
 
@@ -33,10 +39,10 @@ class ApiExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DjangoValidationError):
             return exceptions.ValidationError(serializers.as_serializer_error(exc))
-        if isinstance(exc, OperationalError | InterfaceError):
-            # PostgreSQL down, restarting or failing over (also a statement or lock timeout):
-            # worth trying again shortly, which a 500 would not say. Raised in authentication
-            # (the token lookup) as well as in the view: both end here.
+        if database_unreachable(exc):
+            # PostgreSQL down, restarting or failing over: worth trying again shortly, which a
+            # 500 would not say. Raised in authentication (the token lookup) as well as in the
+            # view: both end here. Any other database error (a statement timeout) stays a 500.
             return ServiceUnavailable()
         if isinstance(exc, RequestDataTooBig):
             return PayloadTooLarge()
@@ -142,6 +148,16 @@ class DocsView(JsonErrorsMixin, SpectacularSwaggerView):
     pass
 
 
+def _caused_by_unreachable_database(exc: BaseException | None) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if database_unreachable(exc):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _django_error_handler(
     exc: exceptions.APIException, fallback: Callable[..., HttpResponse]
 ) -> Callable[..., HttpResponse]:
@@ -149,6 +165,13 @@ def _django_error_handler(
     outside any view: a middleware, a body too large for Django) and other paths as Django."""
 
     def handler(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Django calls these while it handles the exception, outside every middleware: the
+        # database going away on a middleware's path (the session saved after an admin login)
+        # ends here, where DatabaseUnavailableMiddleware never sees it. Django's session
+        # middleware even answers a failed save as a 400 (SessionInterrupted, raised while
+        # handling the database's error), so the whole chain is looked at.
+        if _caused_by_unreachable_database(sys.exc_info()[1]):
+            return database_unavailable_response(request)
         if request.path.startswith("/api/"):
             if isinstance(kwargs.get("exception"), RequestDataTooBig):
                 return error_response(PayloadTooLarge())

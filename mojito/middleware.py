@@ -6,10 +6,14 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from mojito.errors import PayloadTooLarge, ServiceUnavailable, error_response
+from mojito.errors import (
+    PayloadTooLarge,
+    ServiceUnavailable,
+    database_unreachable,
+    error_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +45,32 @@ class RequestBodyLimitMiddleware:
         return self.get_response(request)
 
 
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The 503 with Retry-After for a request the database could not serve: JSON under /api/,
+    plain text elsewhere."""
+    logger.error("Database unavailable: %s %s", request.method, request.path, exc_info=True)
+    unavailable = ServiceUnavailable()
+    if _is_api(request):
+        return error_response(unavailable)
+    response = HttpResponse(
+        str(unavailable.detail),
+        status=unavailable.status_code,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(unavailable.wait)
+    return response
+
+
 class DatabaseUnavailableMiddleware:
-    """A view that fails because the database does not answer gets a 503 with Retry-After, not
-    a 500: JSON under /api/ (DRF's views already answer so, through mojito.api's exception
-    handler; this covers every other view, the admin's included), plain text elsewhere."""
+    """A view that fails because the database cannot be reached gets a 503 with Retry-After,
+    not a 500 (DRF's views already answer so, through mojito.api's exception handler; this
+    covers every other view, the admin's included). Other database errors stay 500s.
+
+    Only a view's exceptions come here: Django turns an exception raised in a middleware (the
+    session saved on the response path) into a response before any outer middleware sees it,
+    so those are answered by the project's handler500 (mojito.api.server_error), which makes
+    the same 503 of them. With DEBUG on, Django shows its debug page for those instead.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -53,16 +79,6 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        logger.error("Database unavailable: %s %s", request.method, request.path, exc_info=True)
-        unavailable = ServiceUnavailable()
-        if _is_api(request):
-            return error_response(unavailable)
-        response = HttpResponse(
-            str(unavailable.detail),
-            status=unavailable.status_code,
-            content_type="text/plain; charset=utf-8",
-        )
-        response["Retry-After"] = str(unavailable.wait)
-        return response
+        if not database_unreachable(exception):
+            return None  # Django's (or DRF's) 500
+        return database_unavailable_response(request)
