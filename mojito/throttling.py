@@ -1,6 +1,7 @@
 """Request throttling of the API: per user (so per token) and, for requests without a user, per
 client address. Counted in Django's cache, which is Redis in production and tests, so that the
-limit holds across every gunicorn worker and web host.
+limit holds across every gunicorn worker and web host (counted atomically there; bin/run's
+embedded file cache counts with a read and a write, see _FixedWindowThrottle).
 
 The rates are settings (API_THROTTLE_RATE, API_THROTTLE_ANON_RATE), read at each request so
 that a test or an operator's settings change applies at once. Over the rate: DRF's 429 with
@@ -28,9 +29,13 @@ class _FixedWindowThrottle(SimpleRateThrottle):
 
     DRF reads the list, appends and writes it back: two workers answering the same client at
     once both read N and both write N + 1, so under concurrent requests (what a limit is for)
-    it counts fewer than came. Redis's SET NX and INCR count every request exactly once. A
-    fixed window lets a client send up to twice the rate across a window's edge, which is the
-    usual price of counting in O(1).
+    it counts fewer than came. On Redis (production, the tests) the cache's add and incr are
+    SET NX and INCRBY, so every request is counted exactly once; the same holds for Django's
+    local-memory cache (under a lock). Django's file cache, bin/run's embedded default, has no
+    atomic incr (it reads the value, then writes it back): concurrent requests there can be
+    counted once between them, which a single-host development server can live with. A fixed
+    window lets a client send up to twice the rate across a window's edge, which is the usual
+    price of counting in O(1).
     """
 
     rate_setting: str

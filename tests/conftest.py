@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import itertools
+import uuid
+from collections.abc import Iterator
+
 import pytest
 from django.db import connection
 
@@ -22,22 +26,35 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# Throttle counters of this run only: several runs may share one Redis (two checkouts, CI jobs
+# on one machine), and user ids and the client address (127.0.0.1) repeat across them.
+_RUN = uuid.uuid4().hex[:12]
+_tests = itertools.count()
+
+
 @pytest.fixture(autouse=True)
-def fresh_request_counts() -> None:
+def fresh_request_counts(monkeypatch) -> Iterator[str]:
     """Every test starts with no API requests counted against its users or its address (all
-    tests call from 127.0.0.1): the counts live in Redis, which outlives a test, and user ids
-    repeat across runs. Only the throttle's keys go; the rest of the cache is left alone."""
+    tests call from 127.0.0.1): the throttles count under a key prefix of this test alone, and
+    on Redis its counters are deleted afterwards. Nothing else in the cache, and nothing of
+    another run, is touched. Returns the prefix's key format, for a process the test starts."""
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
 
-    cache = caches["default"]
-    if not isinstance(cache, RedisCache):
-        cache.clear()  # a local cache of this process alone
-        return
-    client = cache._cache.get_client(write=True)
-    keys = list(client.scan_iter(match="*throttle:*", count=1000))
-    if keys:
-        client.delete(*keys)
+    from mojito.throttling import AnonymousRateThrottle, UserRateThrottle
+
+    cache = caches["default"]  # the suite's: a test may swap in another (a dead Redis)
+    prefix = f"throttle-test-{_RUN}-{next(_tests)}"
+    key_format = f"{prefix}:%(scope)s:%(ident)s"
+    for throttle in (UserRateThrottle, AnonymousRateThrottle):
+        monkeypatch.setattr(throttle, "cache_format", key_format)
+    yield key_format
+    if isinstance(cache, RedisCache):
+        # Otherwise the counters just expire: a window and a minute after their last count.
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"*{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture

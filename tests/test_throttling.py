@@ -15,6 +15,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from mojito.throttling import UserRateThrottle
+from tests.factories import AdAccountFactory, CampaignJobFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_an_empty_rate_means_no_limit(caller, settings):
     assert {caller.client.get(LIST_URL).status_code for _ in range(5)} == {200}
 
 
-def test_the_count_holds_across_web_workers(caller, settings):
+def test_the_count_holds_across_web_workers(caller, settings, fresh_request_counts):
     """Another process (a second gunicorn worker) spends the caller's budget: this one
     refuses the next request, because both count in the same Redis."""
     settings.API_THROTTLE_RATE = THREE_A_DAY
@@ -79,6 +80,8 @@ def test_the_count_holds_across_web_workers(caller, settings):
         "import django; django.setup()\n"
         "from types import SimpleNamespace\n"
         "from mojito.throttling import UserRateThrottle\n"
+        # This test's counters (tests/conftest.py), as the other worker's would be the same.
+        f"UserRateThrottle.cache_format = {fresh_request_counts!r}\n"
         f"user = SimpleNamespace(pk={caller.user.pk}, is_authenticated=True)\n"
         "request = SimpleNamespace(user=user)\n"
         "print([UserRateThrottle().allow_request(request, None) for _ in range(3)])\n"
@@ -176,6 +179,27 @@ def test_the_embedded_file_cache_counts_too(caller, settings, tmp_path):
     answers = [caller.client.get(LIST_URL).status_code for _ in range(3)]
 
     assert answers == [200, 200, 429]
+
+
+def test_the_default_rates_let_a_client_poll_its_job_in_a_burst(caller):
+    """What a client does after a submission: poll the job, as fast as it can. The shipped
+    defaults (which the suite runs with: no rate is set for it) never refuse that."""
+    job = CampaignJobFactory(ad_account=AdAccountFactory(team=caller.team))
+    url = f"/api/v1/jobs/{job.pk}"
+    anonymous = APIClient()
+
+    # The rates in force are the shipped ones: nothing in the suite's environment sets them.
+    overridden = {"API_THROTTLE_RATE", "API_THROTTLE_ANON_RATE"} & set(os.environ)
+    assert not overridden, f"the suite runs the shipped rates: unset {overridden}"
+
+    polls = [caller.client.get(url).status_code for _ in range(300)]
+    # A client whose token went wrong, polling as fast, gets the 401 that says so, not a 429
+    # (the anonymous default was 600/min once: the 601st answer was a 429).
+    anonymous.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    wrong_token = [anonymous.get(url).status_code for _ in range(650)]
+
+    assert set(polls) == {200}
+    assert set(wrong_token) == {401}
 
 
 def test_every_operation_documents_429_with_retry_after(caller):
