@@ -10,6 +10,7 @@ one code for it whichever way it sent the body.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator
@@ -68,10 +69,29 @@ class SafeJSONParser(JSONParser):
         return data
 
 
-def _fields(data: MultiValueDict) -> dict[str, str]:
-    """A form's fields, each with its values joined: a field may repeat (`a=1&a=2`), and any of
-    its values holding U+0000 names the field."""
-    return {key: "".join(map(str, values)) for key, values in data.lists()}
+def _form_errors(data: MultiValueDict) -> dict[str, ErrorDetail]:
+    """U+0000 in a form's fields (any of a repeated field's values), and in what a value
+    decodes to as JSON: a form carries a JSON field (`additional_config`) as text, which DRF's
+    JSONField decodes, so `{"a": "\\u0000"}` holds a NUL only then. A value that is JSON but
+    meant as text (a name `"\\u0000"`) is refused too: a 400 rather than a guess."""
+    errors: dict[str, ErrorDetail] = {}
+    for key, values in data.lists():
+        for value in values:
+            errors.update(null_character_errors({key: value}))
+            if not isinstance(value, str) or "\\" not in value:
+                continue  # no escape, so no NUL that decoding could bring
+            try:
+                decoded = json.loads(value)
+            except (ValueError, RecursionError):
+                continue  # not JSON (or beyond the decoder): nothing decoding would bring
+            errors.update(null_character_errors(decoded, key))
+    return errors
+
+
+def _refuse_in_form(data: MultiValueDict) -> None:
+    errors = _form_errors(data)
+    if errors:
+        raise serializers.ValidationError(errors)
 
 
 class SafeFormParser(FormParser):
@@ -79,7 +99,7 @@ class SafeFormParser(FormParser):
 
     def parse(self, stream, media_type=None, parser_context=None) -> QueryDict:  # type: ignore[no-untyped-def]
         data = super().parse(stream, media_type, parser_context)
-        refuse_null_characters(_fields(data))
+        _refuse_in_form(data)
         return data
 
 
@@ -89,9 +109,10 @@ class SafeMultiPartParser(MultiPartParser):
 
     def parse(self, stream, media_type=None, parser_context=None) -> DataAndFiles:  # type: ignore[no-untyped-def]
         parsed = super().parse(stream, media_type, parser_context)
-        uploads = {
-            key: "".join(upload.name or "" for upload in files)
-            for key, files in parsed.files.lists()
-        }
-        refuse_null_characters({**_fields(parsed.data), **uploads})
+        uploads = MultiValueDict(
+            {key: [upload.name or "" for upload in files] for key, files in parsed.files.lists()}
+        )
+        errors = {**_form_errors(parsed.data), **_form_errors(uploads)}
+        if errors:
+            raise serializers.ValidationError(errors)
         return parsed
