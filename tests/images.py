@@ -67,3 +67,25 @@ class LoopbackServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class PngServer(LoopbackServer):
+    """Serves `/img0.png` .. `/img3.png` (distinct PNGs, so distinct Meta image hashes) and
+    answers 404 for anything else."""
+
+    def __init__(self) -> None:
+        images = {f"/img{i}.png": make_png(2 + i, 2) for i in range(4)}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = images.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(Handler)

@@ -19,7 +19,6 @@ tests/payload_strategies.py.
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from campaigns.models import CampaignJob, JobStatus
 from platforms.meta.adapter import MetaAdapter
 from platforms.meta.sandbox.server import SandboxServer
 from tests.factories import AdAccountFactory
-from tests.images import LoopbackServer, make_png
+from tests.images import PngServer, make_png
 from tests.payload_strategies import (
     BAD_DATES,
     BAD_ENUMS,
@@ -84,21 +83,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="module")
 def image_server() -> Iterator[str]:
-    images = {f"/img{i}.png": make_png(2 + i, 2) for i in range(4)}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = images.get(self.path)
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = LoopbackServer(Handler)
+    server = PngServer()
     yield server.url()
     server.close()
 
