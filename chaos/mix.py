@@ -151,43 +151,28 @@ class Planner:
         account = live["account"]
         if archive:
             live["archived"] = True
-            return Submission(
-                index=index,
-                kind="archive",
-                team=account.team,
-                account=account,
-                method="DELETE",
-                path=f"/api/v1/campaigns/{live['id']}",
-                body=None,
-                target={
-                    "type": "campaign",
-                    "platform_id": live["platform_id"],
-                    "status": "ARCHIVED",
-                },
-            )
-        if self.rng.random() < 0.5 or not live["ad_sets"]:
+            kind, method, path, body = "archive", "DELETE", f"/api/v1/campaigns/{live['id']}", None
+            target = {"type": "campaign", "platform_id": live["platform_id"], "status": "ARCHIVED"}
+        elif self.rng.random() < 0.5 or not live["ad_sets"]:
             status = self.rng.choice(["ACTIVE", "PAUSED"])
-            return Submission(
-                index=index,
-                kind="update",
-                team=account.team,
-                account=account,
-                method="PATCH",
-                path=f"/api/v1/campaigns/{live['id']}",
-                body={"status": status},
-                target={"type": "campaign", "platform_id": live["platform_id"], "status": status},
-            )
-        ad_set = self.rng.choice(live["ad_sets"])
-        budget = self.rng.randrange(1000, 9000, 100)
+            kind, method, path = "update", "PATCH", f"/api/v1/campaigns/{live['id']}"
+            body = {"status": status}
+            target = {"type": "campaign", "platform_id": live["platform_id"], "status": status}
+        else:
+            ad_set = self.rng.choice(live["ad_sets"])
+            budget = self.rng.randrange(1000, 9000, 100)
+            kind, method, path = "update", "PATCH", f"/api/v1/ad_sets/{ad_set['id']}"
+            body = {"daily_budget": budget}
+            target = {"type": "adset", "platform_id": ad_set["platform_id"], "daily_budget": budget}
         return Submission(
             index=index,
-            kind="update",
+            kind=kind,
             team=account.team,
             account=account,
-            method="PATCH",
-            path=f"/api/v1/ad_sets/{ad_set['id']}",
-            body={"daily_budget": budget},
-            target={"type": "adset", "platform_id": ad_set["platform_id"], "daily_budget": budget},
+            method=method,
+            path=path,
+            body=body,
+            target=target,
         )
 
     def next_submission(self, index: int) -> Submission:

@@ -33,7 +33,7 @@ from typing import Any
 import requests
 
 from chaos.media import MediaServer
-from chaos.procs import LOOPBACK, REPO, VENV_BIN, Proc, free_port, wait_for
+from chaos.procs import LOOPBACK, REPO, VENV_BIN, Proc, free_port, pid_of_client_port, wait_for
 from chaos.servers import Postgres, Redis
 from chaos.token_log import TokenLog
 from platforms.meta.sandbox import SandboxServer
@@ -285,6 +285,14 @@ class Stack:
 
     def live_workers(self) -> list[Proc]:
         return [w for w in self.workers if w.alive]
+
+    def worker_of(self, connection: str | None) -> int | None:
+        """The pid of the running (not stopped) worker that holds `connection`, the client
+        side ("host:port") of a Graph request the sandbox is answering."""
+        if not connection:
+            return None
+        port = int(connection.rsplit(":", 1)[1])
+        return pid_of_client_port(port, [w.pid for w in self.live_workers() if not w.stopped])
 
     def log_paths(self) -> list[Path]:
         return sorted(self.logs.iterdir())

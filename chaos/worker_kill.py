@@ -17,7 +17,6 @@ import time
 from typing import Any
 
 from chaos.cli import Fault, Run, run_script
-from chaos.procs import pid_of_client_port
 from chaos.stack import StackConfig
 
 
@@ -28,11 +27,7 @@ def inject(run: Run) -> None:
     aimed_kills: list[int] = []
 
     def after_create(call: Any, outcome: Any) -> None:
-        if not armed.is_set() or not call.connection:
-            return
-        port = int(call.connection.rsplit(":", 1)[1])
-        pids = [w.pid for w in stack.live_workers()]
-        pid = pid_of_client_port(port, pids)
+        pid = stack.worker_of(call.connection) if armed.is_set() else None
         if pid is None:
             return
         armed.clear()

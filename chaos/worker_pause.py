@@ -25,7 +25,7 @@ from typing import Any
 
 from chaos.cli import Fault, Run, run_script
 from chaos.history import RECORDED_TABLES, Report, _query
-from chaos.procs import Proc, pid_of_client_port
+from chaos.procs import Proc
 from chaos.stack import WORKER_ENV, StackConfig
 
 LEASE = float(WORKER_ENV["JOB_LEASE_SECONDS"])
@@ -61,10 +61,7 @@ def inject(run: Run) -> None:
     frozen: list[int] = []
 
     def after_create(call: Any, outcome: Any) -> None:
-        if not armed.is_set() or not call.connection:
-            return
-        port = int(call.connection.rsplit(":", 1)[1])
-        pid = pid_of_client_port(port, [w.pid for w in stack.live_workers() if not w.stopped])
+        pid = stack.worker_of(call.connection) if armed.is_set() else None
         if pid is None:
             return
         armed.clear()

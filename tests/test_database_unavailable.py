@@ -25,6 +25,7 @@ from adaccounts.views import AdAccountViewSet
 from mojito.errors import database_unreachable
 from tests.factories import AdAccountFactory, UserFactory
 from tests.payloads import META_SUBMIT_URL, api_example
+from tests.postgres import plain_connection
 
 # Committed rows: the requests below run on a connection of their own once it is back.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,23 +151,11 @@ def test_an_admin_login_whose_session_cannot_be_saved_answers_503_not_a_500(monk
     connection.close()
 
 
-def _other_connection() -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(
-        dbname=s["NAME"],
-        user=s.get("USER") or None,
-        password=s.get("PASSWORD") or None,
-        host=s.get("HOST") or "127.0.0.1",
-        port=s.get("PORT") or 5432,
-        autocommit=True,
-    )
-
-
 def test_a_server_that_ends_the_connection_answers_503(api):
     # A restart (or failover) ends every session with 57P01 admin_shutdown.
     url = f"/api/v1/ad_accounts/{AdAccountFactory(team=api.team).pk}"
     connection.ensure_connection()
-    with _other_connection() as admin:
+    with plain_connection() as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
 
     response = api.client.get(url)

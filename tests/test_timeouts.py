@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.postgres import plain_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,28 +123,15 @@ def test_database_url(django_db_setup: None) -> str:
     return _database_url(connection.settings_dict)
 
 
-def _plain_connection() -> psycopg.Connection:
-    """A connection of this process, outside Django, to the test database."""
-    s = connection.settings_dict
-    return psycopg.connect(
-        dbname=s["NAME"],
-        user=s.get("USER") or None,
-        password=s.get("PASSWORD") or None,
-        host=s.get("HOST") or "127.0.0.1",
-        port=s.get("PORT") or 5432,
-        autocommit=True,
-    )
-
-
 @pytest.fixture
 def probe_row(django_db_setup: None) -> Iterator[None]:
     """A committed row, id 1 of table timeouts_probe in the test database."""
-    with _plain_connection() as conn:
+    with plain_connection() as conn:
         conn.execute("DROP TABLE IF EXISTS timeouts_probe")
         conn.execute("CREATE TABLE timeouts_probe (id int PRIMARY KEY, n int NOT NULL)")
         conn.execute("INSERT INTO timeouts_probe VALUES (1, 0)")
     yield
-    with _plain_connection() as conn:
+    with plain_connection() as conn:
         conn.execute("DROP TABLE timeouts_probe")
 
 
@@ -166,7 +154,7 @@ def test_every_database_session_carries_the_configured_timeouts():
 def test_a_statement_waiting_for_a_row_lock_gives_up_after_the_lock_timeout(
     test_database_url, probe_row
 ):
-    with _plain_connection() as holder, holder.transaction():
+    with plain_connection() as holder, holder.transaction():
         # Another connection holds the row (a worker in the middle of its transaction).
         holder.execute("SELECT * FROM timeouts_probe WHERE id = 1 FOR UPDATE")
         outcome = run_timed(

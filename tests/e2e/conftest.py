@@ -124,7 +124,7 @@ def _flush_survives_a_deadlock() -> Iterator[None]:
     """The truncation that ends a test runs while beat's sweeps still run in the worker: a
     sweep holding a row of one table and waiting for another can deadlock with TRUNCATE, which
     locks table after table. PostgreSQL then aborts one of the two; when it is the TRUNCATE,
-    it is simply run again (the sweep has finished by then)."""
+    it is simply run again: the sweep, no longer blocked, finishes and lets go of its rows."""
     flush = TransactionTestCase._fixture_teardown
 
     def teardown(case: TransactionTestCase) -> None:
@@ -137,7 +137,6 @@ def _flush_survives_a_deadlock() -> Iterator[None]:
                 )
                 if not deadlock or attempt == 2:
                     raise
-                time.sleep(0.2)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(TransactionTestCase, "_fixture_teardown", teardown)
